@@ -1,0 +1,84 @@
+"""The embedded development stack: a private PostgreSQL (pgserver), a local object store, a dev key.
+
+Only used when `DATABASE_URL` is unset. pgserver ships PostgreSQL 16 with its client tools and runs
+as root by creating its own system user; it listens on a Unix socket inside its data directory, so
+it never collides with another server on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hv_pipelines.core import db
+from hv_pipelines.core.keyring import generate_hex_key
+
+EMBEDDED_DATABASE = "holovitals"
+
+
+def pg_bin_dir() -> Path:
+    """Directory of the PostgreSQL client tools that match the embedded server (pg_dump, pg_restore, psql)."""
+    import pgserver
+
+    return Path(pgserver.POSTGRES_BIN_PATH)
+
+
+@dataclass
+class EmbeddedStack:
+    home: Path
+    server: object
+    database_url: str
+    object_store_url: str
+    encryption_key: str
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point every hv/Dagster process at this stack."""
+        return {
+            "DATABASE_URL": self.database_url,
+            "HV_OBJECT_STORE_URL": self.object_store_url,
+            "ENCRYPTION_KEY": self.encryption_key,
+            "HV_PG_BIN": str(pg_bin_dir()),
+            "DAGSTER_HOME": str((self.home / "dagster").resolve()),
+        }
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+def start_postgres(pgdata: Path, *, cleanup_mode: str | None = "stop"):
+    import pgserver
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    with db.connect(db.with_database(server_url, "postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return db.with_database(server_url, name) if exists else db.create_database(server_url, name)
+
+
+def development_key(home: Path) -> str:
+    """The generated development master key (created once, mode 0600, never for production)."""
+    key_file = home / "keys" / "development.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(generate_hex_key() + "\n")
+        key_file.chmod(0o600)
+    print(f"WARNING: using the generated DEVELOPMENT encryption key in {key_file} — development only; "
+          "set ENCRYPTION_KEY for anything holding real data.", file=sys.stderr)
+    return key_file.read_text().strip()
+
+
+def start_stack(home: Path) -> EmbeddedStack:
+    """Start (or attach to) the embedded stack under `home` (normally `.hv/`)."""
+    home = home.resolve()
+    server = start_postgres(home / "pg")
+    url = ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+    objects = home / "objects"
+    objects.mkdir(parents=True, exist_ok=True)
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    key = os.environ.get("ENCRYPTION_KEY") or development_key(home)
+    return EmbeddedStack(home, server, url, objects.as_uri(), key)

@@ -1,0 +1,1 @@
+"""Jobs, schedules and sensors, one module per domain, each exporting `defs`."""

@@ -1,0 +1,154 @@
+"""The test harness: one PostgreSQL for the session, a fresh database per test, S3 over real HTTP.
+
+- PostgreSQL: pgserver (PostgreSQL 16, in a temporary directory) unless `HV_TEST_DATABASE_URL`
+  names an external server; every test gets its own database, cloned from a template that was
+  migrated once per session, so tests are isolated and fast.
+- S3: moto's ThreadedMotoServer on 127.0.0.1 — boto3 talks HTTP to it exactly as to AWS.
+- Isolation: the developer's `.hv/` and `.env` are never read, and any socket connection outside
+  loopback fails the test that attempts it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.core import db
+from hv_pipelines.core.keyring import Keyring, generate_hex_key
+from hv_pipelines.core.storage import LocalStore, S3Store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+os.environ["HV_DOTENV"] = os.devnull
+for _name in ("DATABASE_URL", "SHADOW_DATABASE_URL", "ENCRYPTION_KEY", "HV_ENCRYPTION_KEYS_RETIRED",
+              "HV_KMS_KEY_ID", "HV_OBJECT_STORE_URL", "HV_ALERT_WEBHOOK_URL", "HV_ENV"):
+    os.environ.pop(_name, None)
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                  AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            allowed = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            allowed = host == "localhost"
+        if not allowed:
+            raise ConnectionRefusedError(f"tests may only reach loopback, not {host}")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory):
+    """URL of a PostgreSQL server the suite may create and drop databases on."""
+    external = os.environ.get("HV_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    from hv_pipelines.core.embedded import start_postgres
+
+    server = start_postgres(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+def _fresh_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def empty_db(pg_server_url: str):
+    """URL of a new, empty database, dropped after the test."""
+    name = _fresh_name("hv_test")
+    url = db.create_database(pg_server_url, name)
+    yield url
+    db.drop_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server_url: str):
+    """A database at Alembic head, used as the template for `migrated_db`."""
+    from hv_pipelines.core.migrations import upgrade
+
+    name = _fresh_name("hv_template")
+    url = db.create_database(pg_server_url, name)
+    upgrade(url, "head")
+    yield name
+    db.drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def migrated_db(pg_server_url: str, migrated_template: str):
+    """URL of a new database holding the whole HoloVitals schema (no rows)."""
+    name = _fresh_name("hv_test")
+    url = db.create_database(pg_server_url, name, template=migrated_template)
+    yield url
+    db.drop_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_client(moto_endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def s3_store(s3_client) -> S3Store:
+    """A fresh bucket (without Object Lock) behind the moto HTTP server."""
+    bucket = _fresh_name("hv-test").replace("_", "-")
+    s3_client.create_bucket(Bucket=bucket)
+    return S3Store(bucket, "hv", client=s3_client)
+
+
+@pytest.fixture
+def s3_locked_store(s3_client) -> S3Store:
+    """A fresh bucket created with Object Lock enabled."""
+    bucket = _fresh_name("hv-lock").replace("_", "-")
+    s3_client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    return S3Store(bucket, "hv", client=s3_client, lock_mode="GOVERNANCE")
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "objects")
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_store(request):
+    """Both backends, so a test proves the same behaviour on each."""
+    return request.getfixturevalue("local_store" if request.param == "local" else "s3_store")
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring.from_hex(generate_hex_key())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point HV_HOME at a temporary directory so no test touches the developer's `.hv/`."""
+    monkeypatch.setenv("HV_HOME", str(tmp_path / "hv-home"))
