@@ -1,0 +1,289 @@
+"""Schema migrations: Alembic, driven safely.
+
+- One transaction per command with `lock_timeout` / `statement_timeout`: a failing revision leaves
+  the database at the revision it started from, nothing half-applied (PostgreSQL DDL is transactional).
+- With a shadow database, pending revisions are first rehearsed there from an empty schema and
+  drift-checked; the target is touched only when the rehearsal is clean (what `prisma migrate dev`
+  did with SHADOW_DATABASE_URL).
+- Drift = the live schema differs from the models: Alembic's autogenerate comparison plus enum labels,
+  which autogenerate does not compare.
+- Adopt = take over a database `prisma migrate` created: stamp it at the baseline if, and only if,
+  its catalog is identical to the baseline's.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from hv_pipelines.core import db
+from hv_pipelines.core.catalog import IGNORED_TABLES, diff_catalogs, read_catalog
+from hv_pipelines.core.errors import ConfigurationError, HVError
+from hv_pipelines.core.settings import mask_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+BASELINE = "0001_baseline"
+DEFAULT_LOCK_TIMEOUT = "10s"
+DEFAULT_STATEMENT_TIMEOUT = "30min"
+_TIMEOUT = re.compile(r"^\d+(ms|s|min|h)?$")
+
+
+class MigrationError(HVError):
+    """A migration failed; the database is still at the revision it started from."""
+
+
+class DriftError(HVError):
+    """The live schema differs from the models (or from the baseline, when adopting)."""
+
+    def __init__(self, message: str, differences: list[str]):
+        super().__init__(message + "\n  " + "\n  ".join(differences))
+        self.differences = differences
+
+
+@dataclass
+class UpgradeResult:
+    before: str | None
+    after: str | None
+    applied: list[str]
+    seconds: float
+    rehearsed_on_shadow: bool = False
+
+
+@dataclass
+class Status:
+    current: str | None
+    heads: list[str]
+    pending: list[str]
+    drift: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending and not self.drift and len(self.heads) == 1
+
+
+def compare_options() -> dict:
+    """Autogenerate settings shared by env.py (`alembic check`) and `drift()`."""
+    return {"compare_type": True, "compare_server_default": True, "include_object": _include_object}
+
+
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "table" and name in IGNORED_TABLES)
+
+
+def alembic_config(url: str, *, script_location: Path | None = None, lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
+                   statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT) -> Config:
+    location = Path(script_location or MIGRATIONS_DIR)
+    if not (location / "env.py").exists():
+        raise ConfigurationError(f"no Alembic scripts at {location}: run from a checkout of hv_pipelines "
+                                 "(pip install -e .) so that migrations/ is present")
+    for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):
+        if not _TIMEOUT.match(value):
+            raise ConfigurationError(f"{name} {value!r} is not a PostgreSQL duration such as 10s or 30min")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes.update(url=url, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    return cfg
+
+
+def _script(cfg: Config) -> ScriptDirectory:
+    return ScriptDirectory.from_config(cfg)
+
+
+def heads(*, script_location: Path | None = None) -> list[str]:
+    cfg = alembic_config("postgresql:///unused", script_location=script_location)
+    return list(_script(cfg).get_heads())
+
+
+def current_revision(url: str) -> str | None:
+    engine = db.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            revs = MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+    return revs[0] if revs else None
+
+
+def pending_revisions(url: str, *, script_location: Path | None = None) -> list[str]:
+    """Revisions between the database's current one and head, oldest first."""
+    cfg = alembic_config(url, script_location=script_location)
+    script = _script(cfg)
+    head_list = script.get_heads()
+    if len(head_list) != 1:
+        raise MigrationError(f"the migration scripts have {len(head_list)} heads ({', '.join(head_list)}): "
+                             "merge them with `alembic merge heads` before upgrading")
+    current = current_revision(url)
+    revs = list(script.iterate_revisions(head_list[0], current))
+    return [r.revision for r in reversed(revs)]
+
+
+def drift(url: str) -> list[str]:
+    """Differences between the live schema and the models; empty when there is none."""
+    from hv_pipelines.schema import metadata
+    from hv_pipelines.schema.enums import all_enums
+
+    engine = db.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            mc = MigrationContext.configure(conn, opts=compare_options())
+            diffs = [_describe(d) for d in compare_metadata(mc, metadata)]
+            live_enums = dict(conn.exec_driver_sql(
+                "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+                "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
+                "WHERE n.nspname = 'public' GROUP BY t.typname").all())
+    finally:
+        engine.dispose()
+    model_enums = {e.__name__: [m.value for m in e] for e in all_enums()}
+    for name, labels in sorted(model_enums.items()):
+        if name not in live_enums:
+            diffs.append(f"enum {name}: missing")
+        elif list(live_enums[name]) != labels:
+            diffs.append(f"enum {name}: labels {list(live_enums[name])} differ from the models' {labels}")
+    return diffs
+
+
+def _describe(diff) -> str:
+    """One line per autogenerate difference, naming the object, never row data."""
+    if isinstance(diff, list):  # column-level modifications come grouped
+        return "; ".join(_describe(d) for d in diff)
+    op = diff[0]
+    if op in ("add_table", "remove_table"):
+        return f"{op.replace('_', ' ')} {diff[1].name}"
+    if op in ("add_column", "remove_column"):
+        return f"{op.replace('_', ' ')} {diff[2]}.{diff[3].name}"
+    if op in ("add_index", "remove_index"):
+        return f"{op.replace('_', ' ')} {diff[1].name} on {diff[1].table.name}"
+    if op in ("add_fk", "remove_fk", "add_constraint", "remove_constraint"):
+        return f"{op.replace('_', ' ')} {diff[1].name}"
+    if op.startswith("modify_"):
+        _, _schema, table, column, _info, old, new = diff
+        return f"{op.replace('_', ' ')} {table}.{column}: database has {old!s}, models have {new!s}"
+    return repr(diff)
+
+
+@contextmanager
+def _scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    url = db.create_database(server_url, name)
+    try:
+        yield url
+    finally:
+        db.drop_database(server_url, name)
+
+
+def _reset_schema(url: str) -> None:
+    with db.connect(url) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def rehearse_on_shadow(shadow_url: str, revision: str = "head", *, script_location: Path | None = None,
+                       **timeouts: str) -> None:
+    """Apply every revision up to `revision` to an emptied shadow database and drift-check it."""
+    _reset_schema(shadow_url)
+    cfg = alembic_config(shadow_url, script_location=script_location, **timeouts)
+    try:
+        command.upgrade(cfg, revision)
+    except Exception as exc:
+        raise MigrationError(f"the migrations fail on the shadow database ({type(exc).__name__}: {exc}); "
+                             "the target database was not touched") from exc
+    if revision == "head" and script_location is None and (diffs := drift(shadow_url)):
+        raise DriftError("after upgrading the shadow database the schema differs from the models; "
+                         "the target database was not touched. Differences:", diffs)
+
+
+def upgrade(url: str, revision: str = "head", *, shadow_url: str | None = None,
+            script_location: Path | None = None, **timeouts: str) -> UpgradeResult:
+    """Upgrade `url` to `revision` in one transaction; rehearse on `shadow_url` first when given."""
+    started = time.monotonic()
+    before = current_revision(url)
+    applied = pending_revisions(url, script_location=script_location) if revision == "head" else []
+    if shadow_url and (applied or revision != "head"):
+        rehearse_on_shadow(shadow_url, revision, script_location=script_location, **timeouts)
+    cfg = alembic_config(url, script_location=script_location, **timeouts)
+    try:
+        command.upgrade(cfg, revision)
+    except Exception as exc:
+        raise MigrationError(
+            f"upgrade of {mask_url(url)} to {revision} failed and was rolled back; the database is still "
+            f"at {before or 'an empty schema'}. Cause: {type(exc).__name__}: {exc}") from exc
+    after = current_revision(url)
+    if revision != "head":
+        applied = _between(cfg, before, after)
+    return UpgradeResult(before, after, applied, time.monotonic() - started, bool(shadow_url and applied))
+
+
+def _between(cfg: Config, lower: str | None, upper: str | None) -> list[str]:
+    if upper is None or lower == upper:
+        return []
+    return [r.revision for r in reversed(list(_script(cfg).iterate_revisions(upper, lower)))]
+
+
+def downgrade(url: str, revision: str, *, script_location: Path | None = None, **timeouts: str) -> UpgradeResult:
+    """Downgrade to `revision` (`base` removes every table and type) in one transaction."""
+    started = time.monotonic()
+    before = current_revision(url)
+    cfg = alembic_config(url, script_location=script_location, **timeouts)
+    try:
+        command.downgrade(cfg, revision)
+    except Exception as exc:
+        raise MigrationError(f"downgrade to {revision} failed and was rolled back; the database is still at "
+                             f"{before}. Cause: {type(exc).__name__}: {exc}") from exc
+    after = current_revision(url)
+    reverted = _between(cfg, after, before)
+    return UpgradeResult(before, after, list(reversed(reverted)), time.monotonic() - started)
+
+
+def status(url: str, *, script_location: Path | None = None) -> Status:
+    cfg = alembic_config(url, script_location=script_location)
+    head_list = list(_script(cfg).get_heads())
+    current = current_revision(url)
+    pending = pending_revisions(url, script_location=script_location) if len(head_list) == 1 else []
+    # Drift is measured against the models, which describe head: only meaningful at head.
+    diffs = drift(url) if current is not None and not pending else []
+    return Status(current, head_list, pending, diffs)
+
+
+def adopt(url: str, *, shadow_url: str | None = None) -> str:
+    """Stamp a database created by `prisma migrate` at the baseline when its catalog is identical.
+
+    The baseline catalog is built in the shadow database when given, else in a scratch database on
+    the same server (dropped afterwards). Returns the revision stamped; raises DriftError listing
+    every difference otherwise, touching nothing.
+    """
+    if (current := current_revision(url)) is not None:
+        raise MigrationError(f"{mask_url(url)} is already managed by Alembic (revision {current}); "
+                             "use `hv db status` / `hv db upgrade`")
+    with db.connect(url) as conn:
+        live = read_catalog(conn)
+    if not live.columns:
+        raise MigrationError(f"{mask_url(url)} has no tables: there is nothing to adopt, run `hv db upgrade`")
+
+    def baseline_catalog(baseline_url: str):
+        command.upgrade(alembic_config(baseline_url), BASELINE)
+        with db.connect(baseline_url) as conn:
+            return read_catalog(conn)
+
+    if shadow_url:
+        _reset_schema(shadow_url)
+        expected = baseline_catalog(shadow_url)
+    else:
+        with _scratch_database(url, "hv_adopt") as scratch:
+            expected = baseline_catalog(scratch)
+    if differences := diff_catalogs(expected, live):
+        raise DriftError(f"{mask_url(url)} differs from the baseline {BASELINE}; not adopted. Reconcile these "
+                         "differences (or write a migration for them) and run `hv db adopt` again:", differences)
+    command.stamp(alembic_config(url), BASELINE)
+    return BASELINE
+
