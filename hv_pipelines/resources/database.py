@@ -10,7 +10,7 @@ import psycopg
 import sqlalchemy as sa
 
 from hv_pipelines.core import db
-from hv_pipelines.core.settings import mask_url
+from hv_pipelines.core.settings import load_settings, mask_url
 
 
 class Database(dg.ConfigurableResource):
@@ -26,6 +26,11 @@ class Database(dg.ConfigurableResource):
     def connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
         with db.connect(self.url, autocommit=autocommit) as conn:
             yield conn
+
+    def shadow_url(self) -> str | None:
+        """`SHADOW_DATABASE_URL`, read when needed so it never enters run config or the UI."""
+        shadow = load_settings().shadow_database_url
+        return shadow.get_secret_value() if shadow else None
 
     @property
     def display_url(self) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hv_pipelines.core import db
 from hv_pipelines.core.catalog import diff_catalogs, read_catalog
-from pathlib import Path
 
 PRISMA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "holovitals_prisma.sql"
 

@@ -1,0 +1,44 @@
+"""Schema domain: the migrate-and-seed job and the sensor that notices pending migrations or drift."""
+
+
+import hashlib
+
+import dagster as dg
+
+from hv_pipelines.assets.schema import database_schema, no_pending_migrations, schema_matches_models
+from hv_pipelines.core import migrations
+from hv_pipelines.core.settings import load_settings
+from hv_pipelines.resources import Database
+
+migrate_and_seed = dg.define_asset_job(
+    "migrate_and_seed",
+    selection=dg.AssetSelection.groups("schema", "seed"),
+    description="Upgrade the database to the head revision, then apply the declarative seed data "
+    "(roles, permissions, retention policies, security configuration).",
+    tags={"hv/exclusive": "database"},
+)
+
+
+@dg.sensor(job=migrate_and_seed, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every 5 minutes: are there pending migrations or schema drift? In development it "
+           "launches migrate_and_seed; with HV_ENV=production it only reports, and an operator launches the "
+           "run from the UI.")
+def schema_sensor(context: dg.SensorEvaluationContext, db: Database):
+    st = migrations.status(db.url)
+    if st.up_to_date and st.current is not None:
+        return dg.SkipReason(f"at {st.current}: no pending migrations, no drift")
+    summary = (f"{len(st.pending)} pending migration(s) ({', '.join(st.pending) or '-'}); "
+               f"drift: {'yes, ' + str(len(st.drift)) + ' difference(s)' if st.drift else 'no'}")
+    if load_settings().is_production:
+        return dg.SkipReason(f"{summary}. Production: launch migrate_and_seed from the UI after review.")
+    state = hashlib.sha256("|".join([st.current or "", *st.pending, *st.drift]).encode()).hexdigest()[:16]
+    context.log.info(summary)
+    return dg.RunRequest(run_key=f"schema-{state}", tags={"hv/reason": "pending-migrations-or-drift"})
+
+
+defs = dg.Definitions(
+    assets=[database_schema],
+    asset_checks=[schema_matches_models, no_pending_migrations],
+    jobs=[migrate_and_seed],
+    sensors=[schema_sensor],
+)

@@ -1,0 +1,63 @@
+"""`hv db` end to end, as an operator or CI runs it: a real process, DATABASE_URL from the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hv_pipelines.core import db
+
+PRISMA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "holovitals_prisma.sql"
+
+
+def hv(*args: str, url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "hv_pipelines.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_upgrade_status_check_downgrade(empty_db: str) -> None:
+    out = hv("db", "check", url=empty_db)
+    assert out.returncode == 1 and "not managed by Alembic" in out.stderr + out.stdout
+
+    out = hv("db", "upgrade", url=empty_db)
+    assert out.returncode == 0, out.stderr
+    assert "applied 0001_baseline" in out.stdout
+
+    out = hv("db", "status", url=empty_db)
+    assert "current:  0001_baseline" in out.stdout and "drift:    no" in out.stdout
+    assert hv("db", "check", url=empty_db).returncode == 0
+
+    with db.connect(empty_db) as conn:
+        conn.execute('ALTER TABLE "users" ALTER COLUMN "email" DROP NOT NULL')
+    out = hv("db", "check", url=empty_db)
+    assert out.returncode == 1
+    assert "drift:    yes" in out.stdout and "users.email" in out.stdout
+
+    out = hv("db", "downgrade", "base", url=empty_db)
+    assert out.returncode == 0, out.stderr
+    assert "0001_baseline -> base" in out.stdout
+
+
+def test_adopt_refuses_with_differences_then_accepts(empty_db: str) -> None:
+    with db.connect(empty_db) as conn:
+        conn.execute(PRISMA_SQL.read_text())
+        conn.execute('ALTER TABLE "SNOMEDCode" ADD COLUMN "localNote" TEXT')
+    out = hv("db", "adopt", url=empty_db)
+    assert out.returncode == 1
+    assert "column SNOMEDCode.localNote: unexpected" in out.stderr
+
+    with db.connect(empty_db) as conn:
+        conn.execute('ALTER TABLE "SNOMEDCode" DROP COLUMN "localNote"')
+    out = hv("db", "adopt", url=empty_db)
+    assert out.returncode == 0, out.stderr
+    assert "stamped at 0001_baseline" in out.stdout
+
+
+def test_missing_database_url_says_what_to_do() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    out = subprocess.run([sys.executable, "-m", "hv_pipelines.cli", "db", "status"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "DATABASE_URL" in out.stderr

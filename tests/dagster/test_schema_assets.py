@@ -1,0 +1,56 @@
+"""The schema asset, its checks and the drift sensor, run by Dagster against real PostgreSQL."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from hv_pipelines.assets.schema import database_schema, no_pending_migrations, schema_matches_models
+from hv_pipelines.core import db
+from hv_pipelines.jobs.schema import schema_sensor
+from hv_pipelines.resources import Database
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_materialising_database_schema_migrates_and_checks_pass(empty_db: str) -> None:
+    result = dg.materialize([database_schema, schema_matches_models, no_pending_migrations],
+                            resources={"db": Database(url=empty_db)})
+    assert result.success
+    meta = result.asset_materializations_for_node("database_schema")[0].metadata
+    assert meta["revision_before"].value == "(empty)"
+    assert meta["revision_after"].value == "0001_baseline"
+    assert meta["migrations_applied"].value == 1
+    assert "@" not in meta["database"].value or "***" in meta["database"].value
+    checks = _check_results(result)
+    assert checks["schema_matches_models"].passed and checks["no_pending_migrations"].passed
+
+
+def test_drift_check_fails_after_a_manual_change(migrated_db: str) -> None:
+    with db.connect(migrated_db) as conn:
+        conn.execute("ALTER TABLE audit_logs DROP COLUMN review_notes")
+    result = dg.materialize([database_schema, schema_matches_models], resources={"db": Database(url=migrated_db)},
+                            raise_on_error=False)
+    check = _check_results(result)["schema_matches_models"]
+    assert not check.passed
+    assert check.metadata["differences"].value == 1
+    assert "audit_logs.review_notes" in check.metadata["details"].value
+
+
+@pytest.mark.parametrize("env, expect_run", [("development", True), ("production", False)])
+def test_sensor_requests_migrations_only_outside_production(empty_db: str, monkeypatch, env, expect_run) -> None:
+    monkeypatch.setenv("HV_ENV", env)
+    with dg.build_sensor_context(resources={"db": Database(url=empty_db)}) as ctx:
+        out = schema_sensor(ctx)
+    if expect_run:
+        assert isinstance(out, dg.RunRequest) and out.run_key.startswith("schema-")
+    else:
+        assert isinstance(out, dg.SkipReason) and "launch migrate_and_seed from the UI" in out.skip_message
+
+
+def test_sensor_skips_when_up_to_date(migrated_db: str) -> None:
+    with dg.build_sensor_context(resources={"db": Database(url=migrated_db)}) as ctx:
+        out = schema_sensor(ctx)
+    assert isinstance(out, dg.SkipReason) and "no drift" in out.skip_message
