@@ -43,15 +43,31 @@ def command(host: str, port: int, workspace: str) -> None:
     settings = load_settings()
     env = dict(os.environ)
     stack = None
-    if settings.database_url is None:
-        stack = start_stack(settings.home)
-        env.update(stack.env())
-        click.echo(f"embedded PostgreSQL: {stack.database_url}")
-        click.echo(f"object store:        {stack.object_store_url}")
-    else:
-        click.echo(f"database: {mask_url(settings.database_url.get_secret_value())}")
-        env.setdefault("DAGSTER_HOME", str((settings.home / "dagster").resolve()))
-        env.setdefault("HV_OBJECT_STORE_URL", (settings.home / "objects").resolve().as_uri())
+    # A closed terminal (SIGHUP) or a service manager (SIGTERM) must stop the stack like Ctrl-C does.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    try:
+        if settings.database_url is None:
+            stack = start_stack(settings.home)
+            env.update(stack.env())
+            click.echo(f"embedded PostgreSQL: {stack.database_url}")
+            click.echo(f"object store:        {stack.object_store_url}")
+        else:
+            click.echo(f"database: {mask_url(settings.database_url.get_secret_value())}")
+            env.setdefault("DAGSTER_HOME", str((settings.home / "dagster").resolve()))
+            env.setdefault("HV_OBJECT_STORE_URL", (settings.home / "objects").resolve().as_uri())
+        _run_dagster(env, host, port, workspace)
+    finally:
+        if stack is not None:
+            stack.stop()
+            click.echo("embedded PostgreSQL stopped")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_dagster(env: dict[str, str], host: str, port: int, workspace: str) -> None:
     dagster_home = Path(env["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_file = dagster_home / "dagster.yaml"
@@ -68,7 +84,3 @@ def command(host: str, port: int, workspace: str) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-    finally:
-        if stack is not None:
-            stack.stop()
-            click.echo("embedded PostgreSQL stopped")

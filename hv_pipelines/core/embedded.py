@@ -20,9 +20,9 @@ EMBEDDED_DATABASE = "holovitals"
 
 def pg_bin_dir() -> Path:
     """Directory of the PostgreSQL client tools that match the embedded server (pg_dump, pg_restore, psql)."""
-    import pgserver
+    from pgserver._commands import POSTGRES_BIN_PATH
 
-    return Path(pgserver.POSTGRES_BIN_PATH)
+    return Path(POSTGRES_BIN_PATH)
 
 
 @dataclass
