@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import schema
+from hv_pipelines.jobs import schema, seed
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -22,4 +22,5 @@ resources = {
 defs = dg.Definitions.merge(
     dg.Definitions(resources=resources),
     schema.defs,
+    seed.defs,
 )

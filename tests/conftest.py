@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory):
         return
     from hv_pipelines.core.embedded import start_postgres
 
-    server = start_postgres(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    # Not under pytest's basetemp: pytest prunes old basetemps, which must never hit a live server.
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="hv-test-pg-")) / "data", cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
 
