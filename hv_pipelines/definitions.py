@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import schema, seed
+from hv_pipelines.jobs import backups, schema, seed
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -23,4 +23,5 @@ defs = dg.Definitions.merge(
     dg.Definitions(resources=resources),
     schema.defs,
     seed.defs,
+    backups.defs,
 )

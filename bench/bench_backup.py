@@ -1,0 +1,209 @@
+"""Benchmark: encrypted backup and restore against plain pg_dump / pg_restore, side by side in one run.
+
+Fills a scratch HoloVitals database (FHIR Observation JSON in `fhir_resources`, `audit_logs`) with
+server-side generate_series, then prints from one run:
+
+- wall time of an encrypted backup (pg_dump → zstd → AES-256-GCM STREAM → local object store, then the
+  read-back verification) vs a plain `pg_dump -Fc > file` (goal ≤ 1.15×), plus `pg_dump -Fc -Z0 >
+  /dev/null` as the floor (what pg_dump and the server cost on their own);
+- peak RSS of the backup process (goal ≤ 256 MB), at a quarter of the size and at full size (bounded
+  if the two are about equal);
+- wall time of a restore (decrypt → decompress → pg_restore, then the row-count comparison) vs a plain
+  `pg_restore` of the plain archive into an empty database.
+
+    .venv/bin/python bench/bench_backup.py              # ≥ 2 GB (the issue's size)
+    .venv/bin/python bench/bench_backup.py --gb 0.5     # quicker
+    DATABASE_URL=postgresql://... .venv/bin/python bench/bench_backup.py   # an existing server
+
+Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hv_pipelines.core import db  # noqa: E402
+from hv_pipelines.core.backup.tools import client_connection, find_tool, server_major  # noqa: E402
+
+SETUP = """
+INSERT INTO users (id, email, password_hash, updated_at) VALUES ('bench-user', 'bench@example.test', 'x', now())
+ON CONFLICT DO NOTHING;
+INSERT INTO ehr_connections (id, user_id, provider, provider_name, fhir_base_url, updated_at)
+VALUES ('bench-conn', 'bench-user', 'EPIC', 'Bench EHR', 'https://fhir.example.test/r4', now())
+ON CONFLICT DO NOTHING;
+"""
+# @lo@ / @hi@ take trusted integers (the statements use % and braces themselves).
+OBSERVATIONS = """
+INSERT INTO fhir_resources (id, connection_id, resource_type, fhir_id, raw_data, title, date, category, status,
+                            content_type, processed, updated_at)
+SELECT 'fr-' || g, 'bench-conn', 'OBSERVATION', 'obs-' || g,
+  '{"resourceType":"Observation","id":"obs-' || g || '","status":"final","category":[{"coding":[{"system":'
+  || '"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":'
+  || '[{"system":"http://loinc.org","code":"' || (1000 + g % 9000) || '-' || (g % 10) || '","display":"'
+  || (ARRAY['Glucose [Mass/volume] in Serum or Plasma','Hemoglobin A1c','Creatinine','Potassium'])[g % 4 + 1]
+  || '"}]},"subject":{"reference":"Patient/p-' || (g % 50000) || '"},"effectiveDateTime":"'
+  || to_char(timestamp '2020-01-01' + g * interval '37 seconds', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+  || '","valueQuantity":{"value":' || round((random() * 200)::numeric, 1) || ',"unit":"mg/dL","system":'
+  || '"http://unitsofmeasure.org","code":"mg/dL"},"referenceRange":[{"low":{"value":70},"high":{"value":99}}],'
+  || '"note":[{"text":"' || md5(g::text) || '"}]}',
+  'Lab result ' || (g % 997), timestamp '2020-01-01' + g * interval '37 seconds', 'laboratory', 'final',
+  'application/fhir+json', g % 3 = 0, now()
+FROM generate_series(@lo@, @hi@) AS g
+"""
+AUDIT = """
+INSERT INTO audit_logs (id, user_id, action, resource, resource_id, details, ip_address, user_agent, session_id,
+                        severity, "timestamp")
+SELECT 'al-' || g, 'bench-user', (ARRAY['PHI_VIEWED','PHI_UPDATED','LOGIN_SUCCESS','PHI_EXPORTED'])[g % 4 + 1],
+       'fhir_resource', 'fr-' || g,
+       '{"fields":["valueQuantity","note"],"query":"' || md5(g::text || 'q') || '","count":' || (g % 50) || '}',
+       '10.' || (g % 250) || '.' || (g % 13) || '.' || (g % 7), 'Mozilla/5.0 HoloVitals/' || (g % 9),
+       'sess-' || (g / 40), (ARRAY['INFO','WARNING'])[g % 2 + 1], timestamp '2020-01-01' + g * interval '11 seconds'
+FROM generate_series(@lo@, @hi@) AS g
+"""
+BATCH = 50_000
+
+
+def database_bytes(url: str) -> int:
+    with db.connect(url) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def fill(url: str, target_bytes: int, start: int) -> int:
+    """Add batches of observations and audit entries until the database reaches `target_bytes`."""
+    with db.connect(url) as conn:
+        conn.execute(SETUP)
+    g = start
+    while database_bytes(url) < target_bytes:
+        with db.connect(url) as conn:
+            for statement in (OBSERVATIONS, AUDIT):
+                conn.execute(statement.replace("@lo@", str(g)).replace("@hi@", str(g + BATCH - 1)))
+        g += BATCH
+        print(f"  {database_bytes(url) / 1e9:.2f} GB", flush=True)
+    with db.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return g
+
+
+def timed(args: list[str], env: dict[str, str], stdout) -> float:
+    started = time.monotonic()
+    subprocess.run(args, env=env, stdout=stdout, check=True)
+    return time.monotonic() - started
+
+
+def run_child(mode: str, env_extra: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode], env={**os.environ, **env_extra},
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(mode: str) -> None:
+    """One measured operation in a fresh process, so its peak RSS is its own."""
+    from hv_pipelines.core import backup
+    from hv_pipelines.core.keyring import Keyring
+    from hv_pipelines.core.storage import LocalStore
+
+    store, keyring = LocalStore(os.environ["BENCH_OBJECTS"]), Keyring.from_hex(os.environ["BENCH_KEY"])
+    started = time.monotonic()
+    if mode == "backup":
+        result = backup.create_backup(os.environ["BENCH_URL"], store, keyring)
+        report = {"backup_id": result.manifest.backup_id, "bytes": result.manifest.object_bytes,
+                  "dump_bytes": result.manifest.dump_bytes, **result.manifest.durations}
+    else:
+        result = backup.restore_backup(store, keyring, os.environ["BENCH_BACKUP_ID"], os.environ["BENCH_TARGET"])
+        report = {"matches": result.matches, "rows": sum(result.table_rows.values())}
+    report["seconds"] = time.monotonic() - started
+    report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(report))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gb", type=float, default=2.0, help="database size to fill to (pg_database_size)")
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+
+    from hv_pipelines.core.keyring import generate_hex_key
+    from hv_pipelines.core.migrations import upgrade
+
+    work = Path(tempfile.mkdtemp(prefix="hv-bench-backup-"))
+    server, base = None, os.environ.get("DATABASE_URL")
+    if not base:
+        from hv_pipelines.core.embedded import start_postgres
+
+        server = start_postgres(work / "pg", cleanup_mode="delete")
+        base = server.get_uri()
+    names = [f"hv_bench_backup_{os.getpid()}", f"hv_bench_plain_{os.getpid()}", f"hv_bench_enc_{os.getpid()}"]
+    url, plain_target, enc_target = (db.create_database(base, n) for n in names)
+    key = generate_hex_key()
+    env = {"BENCH_URL": url, "BENCH_KEY": key, "BENCH_OBJECTS": str(work / "objects")}
+    try:
+        upgrade(url, "head")
+        major = server_major(db.server_version(url))
+        pg_dump, pg_restore = find_tool("pg_dump", major).path, find_tool("pg_restore", major).path
+        conninfo, tool_env = client_connection(url)
+
+        print(f"filling to {args.gb / 4:.2f} GB ...", flush=True)
+        g = fill(url, int(args.gb * 1e9 / 4), 1)
+        small = run_child("backup", env)
+        small_size = database_bytes(url)
+        print(f"filling to {args.gb:.2f} GB ...", flush=True)
+        fill(url, int(args.gb * 1e9), g)
+        size = database_bytes(url)
+
+        print("timing ...", flush=True)
+        with open(os.devnull, "wb") as sink:
+            floor = timed([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"], tool_env, sink)
+        plain_file = work / "plain.dump"
+        with plain_file.open("wb") as out:
+            plain = timed([str(pg_dump), "-Fc", f"--dbname={conninfo}"], tool_env, out)
+        plain_bytes = plain_file.stat().st_size
+        big = run_child("backup", env)
+        plain_restore = timed([str(pg_restore), "--single-transaction", "--no-owner", "--no-privileges",
+                               f"--dbname={client_connection(plain_target)[0]}", str(plain_file)], tool_env, None)
+        restored = run_child("restore", {**env, "BENCH_BACKUP_ID": big["backup_id"], "BENCH_TARGET": enc_target})
+    finally:
+        for name in names:
+            db.drop_database(base, name)
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(f"database {size / 1e9:.2f} GB; plain archive {plain_bytes / 1e9:.2f} GB; "
+          f"encrypted object {big['bytes'] / 1e9:.2f} GB (dump {big['dump_bytes'] / 1e9:.2f} GB uncompressed)")
+    print(f"{'':44} {'seconds':>8} {'ratio':>7}")
+    rows = [
+        ("pg_dump -Fc -Z0 > /dev/null (floor)", floor, floor / plain),
+        ("pg_dump -Fc > file (baseline)", plain, 1.0),
+        ("encrypted backup: dump + upload", big["dump_upload_s"], big["dump_upload_s"] / plain),
+        ("encrypted backup: + read-back verify (total)", big["seconds"], big["seconds"] / plain),
+        ("pg_restore of the plain archive (baseline)", plain_restore, 1.0),
+        ("encrypted restore + row-count comparison", restored["seconds"], restored["seconds"] / plain_restore),
+    ]
+    for label, seconds, ratio in rows:
+        print(f"{label:44} {seconds:>8.1f} {ratio:>6.2f}x")
+    print()
+    print(f"peak RSS of the backup process: {small['peak_rss_mib']:.0f} MiB at {small_size / 1e9:.2f} GB, "
+          f"{big['peak_rss_mib']:.0f} MiB at {size / 1e9:.2f} GB (goal <= 256 MB; x{big['peak_rss_mib'] / small['peak_rss_mib']:.2f})")
+    print(f"peak RSS of the restore process: {restored['peak_rss_mib']:.0f} MiB; restore matched manifest: "
+          f"{restored['matches']}")
+    goal = big["seconds"] / plain
+    print(f"goal backup <= 1.15x plain pg_dump -Fc: {goal:.2f}x ({'met' if goal <= 1.15 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

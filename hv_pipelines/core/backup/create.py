@@ -1,0 +1,225 @@
+"""Take a backup: pg_dump → zstd → envelope encryption → object store, then read it back and seal a manifest.
+
+The dump runs inside an exported snapshot: one REPEATABLE READ transaction exports it, `pg_dump
+--snapshot` dumps exactly that state, and the same transaction counts every table's rows while the
+dump streams (on a second thread, so counting costs no wall time). The row counts in the manifest
+are therefore exactly the rows in the archive — what a restore is later checked against.
+
+No plaintext byte touches disk: pg_dump writes to a pipe, compression and encryption happen in
+memory in ~1 MiB pieces, and the object store receives ciphertext only. If pg_dump or the upload
+fails, the upload is aborted (no object) and no manifest is written (no backup counts).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hv_pipelines.core import db
+from hv_pipelines.core.backup import audit, catalog, layout
+from hv_pipelines.core.backup.inventory import find_backup
+from hv_pipelines.core.backup.manifest import Manifest
+from hv_pipelines.core.backup.streams import (
+    ClientProcess,
+    Meter,
+    MeteredReader,
+    compress,
+    decompress,
+    prefetch,
+)
+from hv_pipelines.core.backup.tools import client_connection, find_tool, server_major
+from hv_pipelines.core.envelope import DEFAULT_CHUNK_SIZE, decrypt_stream, encrypt_stream, read_header
+from hv_pipelines.core.errors import HVError, IntegrityError, StorageError
+from hv_pipelines.core.keyring import Keyring
+from hv_pipelines.core.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_DAYS = 7
+DEFAULT_COMPRESSION_LEVEL = 3
+PG_DUMP_MAGIC = b"PGDMP"
+# pg_dump takes ACCESS SHARE locks at the start; behind a long exclusive lock it fails instead of waiting forever.
+LOCK_WAIT_TIMEOUT = "5min"
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    manifest: Manifest
+    location: str
+    audit_entry_id: str | None
+
+    def as_metadata(self) -> dict[str, object]:
+        """Numbers and ids an operator checks (no secrets, no data)."""
+        m = self.manifest
+        total = m.durations["total_s"]
+        return {
+            "backup_id": m.backup_id,
+            "object_key": m.object_key,
+            "location": self.location,
+            "bytes": m.object_bytes,
+            "dump_bytes": m.dump_bytes,
+            "compression_ratio": round(m.dump_bytes / m.compressed_bytes, 2) if m.compressed_bytes else 0.0,
+            "duration_s": round(total, 2),
+            "throughput_mb_s": round(m.dump_bytes / 1e6 / total, 1) if total else 0.0,
+            "sha256": m.object_sha256,
+            "key_id": m.key_id,
+            "tables": len(m.table_rows),
+            "total_rows": m.total_rows,
+            "pg_dump_version": m.pg_dump_version,
+            "server_version": m.server_version,
+            "alembic_revision": m.alembic_revision or "none",
+            "retain_until": m.retain_until.isoformat() if m.retain_until else "none",
+        }
+
+
+@dataclass(frozen=True)
+class DumpFacts:
+    """What the dump's snapshot and the upload established, for the manifest."""
+
+    server_version: str
+    pg_dump_version: str
+    alembic_revision: str | None
+    schema_fingerprint: str
+    table_rows: dict[str, int]
+    uploaded_sha256: str
+    uploaded_bytes: int
+
+
+@dataclass(frozen=True)
+class ObjectCheck:
+    """What reading an encrypted dump back proved: every chunk authenticated, these sizes and checksum."""
+
+    object_bytes: int
+    sha256: str
+    compressed_bytes: int
+    dump_bytes: int
+    key_id: str
+
+
+def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, partition: str | None = None,
+                  lock_days: int = DEFAULT_LOCK_DAYS, compression_level: int = DEFAULT_COMPRESSION_LEVEL,
+                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> BackupResult:
+    """Back up the database at `database_url` into `store`; the returned manifest is already verified."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    database = db.database_name(database_url)
+    backup_id = layout.new_backup_id(started)
+    key = layout.dump_key(database, backup_id)
+    retain_until = started + timedelta(days=lock_days) if lock_days > 0 and store.supports_object_lock() else None
+    try:
+        try:
+            facts = _dump_into_store(database_url, store, keyring, key, retain_until=retain_until,
+                                        level=compression_level, chunk_size=chunk_size)
+            uploaded = time.monotonic()
+            check = verify_object(store, key, keyring)
+            if (check.sha256, check.object_bytes) != (facts.uploaded_sha256, facts.uploaded_bytes):
+                raise IntegrityError(f"backup {backup_id}: the stored object differs from what was uploaded; "
+                                     "check the object store and run the backup again")
+            verified = time.monotonic()
+            manifest = Manifest(
+                backup_id=backup_id, database=database, created_at=started, completed_at=datetime.now(UTC),
+                object_key=key, object_bytes=check.object_bytes, object_sha256=check.sha256,
+                dump_bytes=check.dump_bytes, compressed_bytes=check.compressed_bytes, chunk_size=chunk_size,
+                key_id=check.key_id, pg_dump_version=facts.pg_dump_version, server_version=facts.server_version,
+                alembic_revision=facts.alembic_revision, schema_fingerprint=facts.schema_fingerprint,
+                table_rows=facts.table_rows,
+                durations={"dump_upload_s": round(uploaded - clock, 3), "verify_s": round(verified - uploaded, 3),
+                           "total_s": round(time.monotonic() - clock, 3)},
+                verified_at=datetime.now(UTC), retain_until=retain_until, partition=partition)
+            _write_manifest(store, keyring, manifest)
+        except BaseException:
+            _discard(store, database, backup_id, retain_until)
+            raise
+    except BaseException as exc:
+        audit.record_failure(database_url, action="BACKUP_FAILED", backup_id=backup_id, error=exc)
+        raise
+    entry = audit.record(database_url, action="BACKUP_CREATED", backup_id=backup_id, details={
+        "object_key": key, "bytes": manifest.object_bytes, "tables": len(manifest.table_rows),
+        "total_rows": manifest.total_rows, "key_id": manifest.key_id, "sha256": manifest.object_sha256})
+    log.info("backup %s of %s: %d bytes in %.1fs", backup_id, database, manifest.object_bytes,
+             manifest.durations["total_s"])
+    return BackupResult(manifest, store.location(key), entry)
+
+
+def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, key: str, *,
+                     retain_until: datetime | None, level: int, chunk_size: int) -> DumpFacts:
+    """Stream pg_dump of an exported snapshot into `key`; return what the manifest needs about it."""
+    with db.connect(database_url) as conn, ThreadPoolExecutor(1, thread_name_prefix="row-count") as pool:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        server_version = conn.execute("SHOW server_version").fetchone()[0]
+        revision, fingerprint = catalog.alembic_revision(conn), catalog.schema_fingerprint(conn)
+        tables = catalog.user_tables(conn)
+        tool = find_tool("pg_dump", server_major(server_version))
+        conninfo, env = client_connection(database_url)
+        counting = pool.submit(catalog.row_counts, conn, tables)
+        dump = ClientProcess([str(tool.path), "--format=custom", "--compress=0", "--no-password",
+                              f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT}", f"--snapshot={snapshot_id}",
+                              f"--dbname={conninfo}"], env, feeds_stdin=False)
+        sealed = Meter(sha256=True)
+
+        def dump_pieces():
+            yield from dump.read_stdout()
+            # Checked before the stream ends, so a failed pg_dump aborts the upload instead of completing it.
+            dump.finish("the backup was not stored; fix the cause above and run it again")
+
+        stream = prefetch(sealed.through(encrypt_stream(compress(dump_pieces(), level=level), keyring,
+                                                        chunk_size=chunk_size)))
+        try:
+            store.put_stream(key, stream, retain_until=retain_until)
+        except HVError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"upload of {key} to {store.url} failed ({type(exc).__name__}): the upload was "
+                               "aborted and no backup was stored; check the object store and run it again") from exc
+        finally:
+            dump.kill()  # first: a pg_dump still writing would keep the prefetch thread from stopping
+            stream.close()
+        table_rows = counting.result()
+    return DumpFacts(server_version, tool.version, revision, fingerprint, table_rows, sealed.sha256, sealed.bytes)
+
+
+def verify_object(store: ObjectStore, key: str, keyring: Keyring) -> ObjectCheck:
+    """Read an encrypted dump back: authenticate every chunk, decompress to the end, measure and hash it."""
+    with closing(store.open(key)) as head:
+        key_id = read_header(head).key_id
+    cipher, packed, plain = Meter(sha256=True), Meter(), Meter()
+    with closing(store.open(key)) as body:
+        plaintext = decompress(packed.through(decrypt_stream(MeteredReader(body, cipher), keyring)))
+        for index, piece in enumerate(plain.through(plaintext)):
+            if index == 0 and not piece.startswith(PG_DUMP_MAGIC):
+                raise IntegrityError(f"object {key} decrypts to something other than a pg_dump archive")
+    return ObjectCheck(cipher.bytes, cipher.sha256, packed.bytes, plain.bytes, key_id)
+
+
+def verify_backup(store: ObjectStore, keyring: Keyring, backup_id: str) -> Manifest:
+    """Check a stored backup end to end against its manifest; IntegrityError says what differs."""
+    manifest = find_backup(store, keyring, backup_id)
+    check = verify_object(store, manifest.object_key, keyring)
+    expected = (manifest.object_bytes, manifest.object_sha256, manifest.compressed_bytes, manifest.dump_bytes,
+                manifest.key_id)
+    actual = (check.object_bytes, check.sha256, check.compressed_bytes, check.dump_bytes, check.key_id)
+    if actual != expected:
+        names = ("size", "sha256", "compressed size", "dump size", "key id")
+        differs = [n for n, a, e in zip(names, actual, expected, strict=True) if a != e]
+        raise IntegrityError(f"backup {backup_id}: the object's {', '.join(differs)} differ from its manifest; "
+                             "do not restore it — restore from another backup")
+    return manifest
+
+
+def _write_manifest(store: ObjectStore, keyring: Keyring, manifest: Manifest) -> None:
+    key = layout.manifest_key(manifest.database, manifest.backup_id)
+    store.put_bytes(key, manifest.seal(keyring), retain_until=manifest.retain_until)
+    if Manifest.open(store.read_bytes(key), keyring, key=key) != manifest:
+        raise IntegrityError(f"manifest {key} read back differently from what was written; check the store")
+
+
+def _discard(store: ObjectStore, database: str, backup_id: str, retain_until: datetime | None) -> None:
+    """Remove what a failed backup left (it will never count); locked objects are left for retention to sweep."""
+    if retain_until is None:
+        store.delete(layout.manifest_key(database, backup_id))
+        store.delete(layout.dump_key(database, backup_id))

@@ -1,0 +1,187 @@
+"""The moving parts of a backup stream: client-tool processes, compression, metering, prefetch.
+
+Everything here passes bounded pieces (about a MiB) from one stage to the next, so the memory of a
+backup or restore does not depend on the size of the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import zstandard
+
+from hv_pipelines.core.errors import HVError, IntegrityError
+from hv_pipelines.core.settings import mask_url
+
+PIECE_SIZE = 1024 * 1024
+_DECOMPRESS_SLICE = 128 * 1024  # bounds the plaintext one decompress call can produce
+_STDERR_LINES = 8
+# Lines PostgreSQL tools print that can quote row values (a unique-key DETAIL, a COPY CONTEXT line).
+_MAY_QUOTE_DATA = ("DETAIL:", "CONTEXT:", "Key (", "Failing row")
+
+
+class ToolError(HVError):
+    """pg_dump or pg_restore failed; the message carries its (data-free) error lines."""
+
+
+class ClientProcess:
+    """A PostgreSQL client tool with a piped stdin or stdout and its stderr drained on a thread.
+
+    Only the last few stderr lines are kept, with lines that may quote row data dropped, so the
+    error that reaches the operator names the failing object but never its contents.
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str], *, feeds_stdin: bool) -> None:
+        self.name = Path(args[0]).name
+        self._tail: deque[str] = deque(maxlen=_STDERR_LINES)
+        self.proc = subprocess.Popen(
+            args, env=env, stdin=subprocess.PIPE if feeds_stdin else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if feeds_stdin else subprocess.PIPE, stderr=subprocess.PIPE)
+        self._drain = threading.Thread(target=self._read_stderr, name=f"{self.name}-stderr", daemon=True)
+        self._drain.start()
+
+    def _read_stderr(self) -> None:
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").strip()
+            if line and not any(marker in line for marker in _MAY_QUOTE_DATA):
+                self._tail.append(mask_url(line)[:300])
+
+    def errors(self) -> str:
+        self._drain.join(timeout=10)
+        return " | ".join(self._tail) or "no error output"
+
+    def finish(self, what_to_do: str) -> None:
+        """Wait for the tool and raise ToolError (with `what_to_do`) when it did not succeed."""
+        code = self.proc.wait()
+        if code != 0:
+            raise ToolError(f"{self.name} exited with status {code}: {self.errors()} — {what_to_do}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._drain.join(timeout=10)
+
+    def read_stdout(self) -> Iterator[bytes]:
+        """The tool's stdout in pieces; killing the tool if the consumer stops early."""
+        finished = False
+        try:
+            while piece := self.proc.stdout.read(PIECE_SIZE):
+                yield piece
+            finished = True
+        finally:
+            if not finished:
+                self.kill()
+
+
+class Meter:
+    """Counts (and optionally hashes) the bytes that pass through it."""
+
+    def __init__(self, *, sha256: bool = False) -> None:
+        self.bytes = 0
+        self._hash = hashlib.sha256() if sha256 else None
+
+    def add(self, piece: bytes) -> bytes:
+        self.bytes += len(piece)
+        if self._hash is not None:
+            self._hash.update(piece)
+        return piece
+
+    def through(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            yield self.add(piece)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest() if self._hash is not None else ""
+
+
+class MeteredReader:
+    """A file-like reader that meters what is read through it (the ciphertext checksum on read-back)."""
+
+    def __init__(self, source, meter: Meter) -> None:
+        self._source, self._meter = source, meter
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._meter.add(self._source.read(size))
+
+
+def compress(pieces: Iterable[bytes], *, level: int) -> Iterator[bytes]:
+    """One zstd frame (with content checksum) of `pieces`, emitted in 1 MiB pieces."""
+    chunker = zstandard.ZstdCompressor(level=level, write_checksum=True).chunker(chunk_size=PIECE_SIZE)
+    for piece in pieces:
+        yield from chunker.compress(piece)
+    yield from chunker.finish()
+
+
+def decompress(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """Plaintext of one zstd frame; IntegrityError if the frame is cut short (zstd itself won't say)."""
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    for piece in pieces:
+        view = memoryview(piece)
+        for start in range(0, len(view), _DECOMPRESS_SLICE):
+            try:
+                out = decompressor.decompress(view[start:start + _DECOMPRESS_SLICE])
+            except zstandard.ZstdError:
+                raise IntegrityError("the compressed dump inside the backup is corrupt") from None
+            if out:
+                yield out
+    if not decompressor.eof:
+        raise IntegrityError("the compressed dump inside the backup is incomplete")
+
+
+_END = object()
+
+
+def prefetch(pieces: Iterable[bytes], *, depth: int = 8) -> Iterator[bytes]:
+    """Run the producing pipeline on a thread, `depth` pieces ahead of the consumer.
+
+    The consumer (an upload) blocks on the network while the producer (pg_dump, zstd, AES) keeps
+    working; the queue bound keeps memory at `depth` pieces. An exception on either side stops the
+    other: a producer failure is re-raised to the consumer, a consumer that stops closes the producer.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(pieces)
+        try:
+            for piece in iterator:
+                if not offer(piece):
+                    return
+            offer(_END)
+        except BaseException as exc:  # handed to the consumer thread, which re-raises it
+            offer(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="backup-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
