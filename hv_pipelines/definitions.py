@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import backups, schema, seed
+from hv_pipelines.jobs import backups, schema, seed, terminology
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -24,4 +24,5 @@ defs = dg.Definitions.merge(
     schema.defs,
     seed.defs,
     backups.defs,
+    terminology.defs,
 )

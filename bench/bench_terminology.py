@@ -1,0 +1,280 @@
+"""Terminology load throughput against the physical floor, measured side by side in one run.
+
+For each code system: generate a synthetic release in the publisher's exact format (LOINC zip with
+Loinc.csv + MapTo.csv, SNOMED RF2 Snapshot zip, RxNorm RRF zip, CMS ICD-10-CM order file, CMS
+PPRRVU csv), load it with `load_release` in a child process (its peak RSS is the load's own), load
+it again (a re-load must change nothing), then time the floor: psql `\\copy` of the very rows the
+load produced into an identical table (`LIKE ... INCLUDING ALL`, same indexes).
+
+    .venv/bin/python bench/bench_terminology.py                 # real release sizes
+    .venv/bin/python bench/bench_terminology.py --scale 0.1     # a tenth, for a quick look
+    .venv/bin/python bench/bench_terminology.py --systems loinc icd10cm
+
+Uses DATABASE_URL's server when set (creating and dropping a scratch database), else starts an
+embedded PostgreSQL in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from hv_pipelines.core import db
+from hv_pipelines.core.embedded import pg_bin_dir, start_postgres
+from hv_pipelines.core.migrations import upgrade
+from hv_pipelines.core.terminology import code_system, load_release
+from hv_pipelines.core.terminology.checks import loinc_check_digit, verhoeff_digit
+
+# Real release sizes (issue 5): LOINC ~105k terms, SNOMED ~370k active concepts / ~1.6M descriptions /
+# ~3M relationships, RxNorm ~1.1M RXNCONSO rows, ICD-10-CM FY2026 ~98k codes, PPRRVU ~19k lines.
+FULL = {"loinc": 105_000, "snomed": 370_000, "rxnorm": 1_100_000, "icd10cm": 98_000, "cpt": 19_000}
+WORDS = ("glucose", "serum", "plasma", "blood", "urine", "antibody", "antigen", "mass", "volume", "ratio",
+         "presence", "panel", "culture", "Streptococcus", "β-lactamase", "µg", "IgG", "IgM", "calcium", "sodium")
+rng = random.Random(5)
+
+
+def _words(count: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(count))
+
+
+# ---- generators: each writes one release in the publisher's format and returns (paths, input lines)
+
+LOINC_HEADER = ["LOINC_NUM", "COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP", "CLASS",
+                "VersionLastChanged", "CHNG_TYPE", "DefinitionDescription", "STATUS", "CONSUMER_NAME", "CLASSTYPE",
+                "FORMULA", "EXMPL_ANSWERS", "SURVEY_QUEST_TEXT", "SURVEY_QUEST_SRC", "UNITSREQUIRED",
+                "RELATEDNAMES2", "SHORTNAME", "ORDER_OBS", "HL7_FIELD_SUBFIELD_ID", "EXTERNAL_COPYRIGHT_NOTICE",
+                "EXAMPLE_UNITS", "LONG_COMMON_NAME", "EXAMPLE_UCUM_UNITS", "STATUS_REASON", "STATUS_TEXT",
+                "CHANGE_REASON_PUBLIC", "COMMON_TEST_RANK", "COMMON_ORDER_RANK", "HL7_ATTACHMENT_STRUCTURE",
+                "EXTERNAL_COPYRIGHT_LINK", "PanelType", "AskAtOrderEntry", "AssociatedObservations",
+                "VersionFirstReleased", "ValidHL7AttachmentRequest", "DisplayName"]
+CLASSES = (("CHEM", "1"), ("HEM/BC", "1"), ("MICRO", "1"), ("SERO", "1"), ("DRUG/TOX", "1"), ("BP.ATOM", "2"),
+           ("DOC.ONTOLOGY", "2"), ("RAD", "2"), ("PANEL.SURVEY.PHQ", "4"), ("PANEL.ATTACH", "3"))
+
+
+def gen_loinc(out: Path, terms: int) -> tuple[list[Path], int]:
+    numbers = [f"{body}-{loinc_check_digit(str(body))}" for body in range(10000, 10000 + terms)]
+    table, mapto = io.StringIO(), io.StringIO()
+    writer = csv.writer(table, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(LOINC_HEADER)
+    for i, number in enumerate(numbers):
+        cls, classtype = CLASSES[i % len(CLASSES)]
+        long_name = f'{_words(4)} [Mass/volume] in "Serum, Plasma" #{i}'
+        row = dict.fromkeys(LOINC_HEADER, "")
+        row.update(LOINC_NUM=number, COMPONENT=_words(2), PROPERTY="MCnc", TIME_ASPCT="Pt", SYSTEM="Ser/Plas",
+                   SCALE_TYP="Qn", METHOD_TYP=rng.choice(("", "", "IA", "Test strip")), CLASS=cls,
+                   VersionLastChanged="2.78", DefinitionDescription=_words(12), STATUS="DEPRECATED" if i % 50 == 0
+                   else "ACTIVE", CLASSTYPE=classtype, RELATEDNAMES2="; ".join(_words(1) for _ in range(15)),
+                   SHORTNAME=_words(3)[:40], LONG_COMMON_NAME=long_name, EXAMPLE_UCUM_UNITS="mg/dL;mmol/L",
+                   EXAMPLE_UNITS="mg/dL", DisplayName=long_name[:60], ORDER_OBS="Both", VersionFirstReleased="2.0")
+        writer.writerow(row.values())
+    mapwriter = csv.writer(mapto, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    mapwriter.writerow(["LOINC", "MAP_TO", "COMMENT"])
+    for i in range(0, terms - 1, 50):
+        mapwriter.writerow([numbers[i], numbers[i + 1], "replacement"])
+    path = out / "Loinc_2.78.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("LoincTable/Loinc.csv", table.getvalue().encode())
+        archive.writestr("LoincTable/MapTo.csv", mapto.getvalue().encode())
+    return [path], terms + terms // 50
+
+
+def gen_icd10cm(out: Path, codes: int) -> tuple[list[Path], int]:
+    path = out / "icd10cm_order_2026.txt"
+    letters = "ABCDEFGHIJKLMNOPQRSTVWXYZ"
+    with path.open("w", newline="") as f:
+        for i in range(codes):
+            category = f"{letters[i // 4000 % len(letters)]}{i // 40 % 100:02d}"
+            code = category if i % 40 == 0 else f"{category}{i % 10000:04d}"
+            flag = "0" if i % 40 == 0 or i % 4 == 0 else "1"
+            text = _words(6)
+            f.write(f"{i + 1:05d} {code:<7} {flag} {text[:60]:<60} {text} {i}\r\n")
+    return [path], codes
+
+
+def gen_cpt(out: Path, lines: int) -> tuple[list[Path], int]:
+    path = out / "PPRRVU25_JAN.csv"
+    with path.open("w", newline="", encoding="cp1252", errors="replace") as f:
+        writer = csv.writer(f, lineterminator="\r\n")
+        for notice in ("2025 NATIONAL PHYSICIAN FEE SCHEDULE RELATIVE VALUE FILE JANUARY RELEASE",
+                       "CPT codes and descriptions only are copyright 2024 American Medical Association."):
+            writer.writerow([notice])
+        writer.writerow(["HCPCS", "MOD", "DESCRIPTION", "CODE", "PAYMENT", "RVU", "RVU", "INDICATOR", "RVU",
+                         "INDICATOR", "RVU", "TOTAL", "TOTAL", "IND", "DAYS"])
+        for i in range(lines):
+            code = f"{10000 + i // 2:05d}" if i % 10 else f"G{i % 10000:04d}"
+            mod = "26" if i % 2 else ""
+            writer.writerow([code, mod, _words(3)[:28], "A", "", f"{rng.random() * 5:.2f}", f"{rng.random() * 3:.2f}",
+                             "", "0.50", "", "0.10", "", "", "0", "XXX"] + [""] * 16)
+    return [path], lines
+
+
+def gen_snomed(out: Path, active: int) -> tuple[list[Path], int]:
+    date, root = "20250701", "SnomedCT_InternationalRF2_PRODUCTION_20250701T120000Z"
+    concepts = active + active // 3  # the snapshot also holds inactive concepts
+    ids = [f"{100000 + i}00" for i in range(concepts)]
+    ids = [body + verhoeff_digit(body) for body in ids]
+    names = {"concept": [], "description": [], "language": [], "relationship": []}
+    names["concept"].append("id\teffectiveTime\tactive\tmoduleId\tdefinitionStatusId")
+    names["description"].append("id\teffectiveTime\tactive\tmoduleId\tconceptId\tlanguageCode\ttypeId\tterm\t"
+                                "caseSignificanceId")
+    names["language"].append("id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\tacceptabilityId")
+    names["relationship"].append("id\teffectiveTime\tactive\tmoduleId\tsourceId\tdestinationId\trelationshipGroup\t"
+                                 "typeId\tcharacteristicTypeId\tmodifierId")
+    description, relationship = 0, 0
+    for i, concept in enumerate(ids):
+        is_active = "1" if i < active else "0"
+        names["concept"].append(f"{concept}\t20020131\t{is_active}\t900000000000207008\t900000000000074008")
+        text = _words(3)
+        for kind, term, acceptability in (("900000000000003001", f"{text} (disorder)", "900000000000548007"),
+                                          ("900000000000013009", text, "900000000000548007"),
+                                          ("900000000000013009", f"{text} syn", "900000000000549004"),
+                                          ("900000000000013009", f"{text} alt", "900000000000549004")):
+            description += 1
+            did = f"{description}11"
+            names["description"].append(f"{did}\t20020131\t1\t900000000000207008\t{concept}\ten\t{kind}\t{term}\t"
+                                        "900000000000448009")
+            for refset in ("900000000000509007", "900000000000508004"):
+                names["language"].append(f"{uuid.UUID(int=description * 2 + len(refset) % 2)}\t20020131\t1\t"
+                                         f"900000000000207008\t{refset}\t{did}\t{acceptability}")
+        for typ in ("116680003", "116680003", "363698007", "116676008", "246075003", "363698007", "116680003",
+                    "363698007"):
+            relationship += 1
+            names["relationship"].append(f"{relationship}12\t20020131\t{is_active}\t900000000000207008\t{concept}\t"
+                                         f"{ids[rng.randrange(max(i, 1))]}\t0\t{typ}\t900000000000011006\t"
+                                         "900000000000451002")
+    files = {"concept": f"Snapshot/Terminology/sct2_Concept_Snapshot_INT_{date}.txt",
+             "description": f"Snapshot/Terminology/sct2_Description_Snapshot-en_INT_{date}.txt",
+             "language": f"Snapshot/Refset/Language/der2_cRefset_LanguageSnapshot-en_INT_{date}.txt",
+             "relationship": f"Snapshot/Terminology/sct2_Relationship_Snapshot_INT_{date}.txt"}
+    path = out / f"{root}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for kind, name in files.items():
+            archive.writestr(f"{root}/{name}", ("\r\n".join(names[kind]) + "\r\n").encode())
+    return [path], sum(len(lines) for lines in names.values())
+
+
+def gen_rxnorm(out: Path, conso_rows: int) -> tuple[list[Path], int]:
+    concepts = conso_rows // 4
+    conso, rel, sat = [], [], []
+    for i in range(concepts):
+        rxcui = 100000 + i
+        tty = ("IN", "SCDC", "SCD", "SBD", "BN", "DF")[i % 6]
+        for sab, atom_tty, text, suppress in (("RXNORM", tty, f"{_words(2)} {i} MG Oral Tablet", "N"),
+                                              ("RXNORM", "SY", f"{_words(2)} syn", "N" if i % 9 else "E"),
+                                              ("MMSL", "CD", _words(3), "N"), ("VANDF", "CD", _words(3), "N")):
+            conso.append(f"{rxcui}|ENG||||||{rxcui * 4 + len(conso) % 4}||||{sab}|{atom_tty}|{rxcui}|{text}||"
+                         f"{suppress}|4096|")
+        target = 100000 + rng.randrange(concepts)
+        for rela, inverse in (("has_ingredient", "ingredient_of"), ("consists_of", "constitutes"),
+                              ("has_dose_form", "dose_form_of"), ("has_tradename", "tradename_of")):
+            rel.append(f"{target}||CUI|RO|{rxcui}||CUI|{rela}|R{len(rel)}||RXNORM|RXNORM|||N||")
+            rel.append(f"{rxcui}||CUI|RO|{target}||CUI|{inverse}|R{len(rel)}||RXNORM|RXNORM|||N||")
+        if tty == "SCDC":
+            sat.append(f"{rxcui}|||{rxcui * 4}|AUI|{rxcui}|||RXN_STRENGTH|RXNORM|{i % 500} MG|N||")
+        sat.append(f"{rxcui}|||{rxcui * 4}|AUI|{rxcui}|||NDC|MTHSPL|{i:011d}|N||")
+    path = out / "RxNorm_full_11032025.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, lines in (("RXNCONSO.RRF", conso), ("RXNREL.RRF", rel), ("RXNSAT.RRF", sat)):
+            archive.writestr(f"rrf/{name}", ("\n".join(lines) + "\n").encode())
+    return [path], len(conso) + len(rel) + len(sat)
+
+
+GENERATORS = {"loinc": gen_loinc, "snomed": gen_snomed, "rxnorm": gen_rxnorm, "icd10cm": gen_icd10cm, "cpt": gen_cpt}
+RELATED = {"loinc": ["LOINCUnit", "CodeMapping"]}
+
+
+# ---- measurement
+
+def _load_in_child(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int]:
+    started = time.perf_counter()
+    result = load_release(url, system, paths, count_band=1.0)
+    seconds = time.perf_counter() - started
+    return seconds, _peak_rss_mb(), result.counts.as_dict(), result.rows_staged
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that over exec
+    from the forking parent, so a child would report the generator's peak instead of the load's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def _measured_load(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int]:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_load_in_child, url, system, paths).result()
+
+
+def _floor_seconds(url: str, tables: list[str], scratch: Path) -> float:
+    """psql \\copy of the rows the load wrote into identical tables (same columns, indexes, defaults)."""
+    psql = str(pg_bin_dir() / "psql")
+    total = 0.0
+    for table in tables:
+        dump = scratch / f"{table}.copy"
+        with db.connect(url) as conn, conn.cursor() as cur, dump.open("wb") as out:
+            with cur.copy(f'COPY "{table}" TO STDOUT') as copy:
+                for chunk in copy:
+                    out.write(chunk)
+            conn.execute(f'DROP TABLE IF EXISTS "floor_{table}"')
+            conn.execute(f'CREATE TABLE "floor_{table}" (LIKE "{table}" INCLUDING ALL)')
+        started = time.perf_counter()
+        subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                        f"\\copy \"floor_{table}\" FROM '{dump}'"], check=True)
+        total += time.perf_counter() - started
+        with db.connect(url) as conn:
+            conn.execute(f'DROP TABLE "floor_{table}"')
+    return total
+
+
+def _database(scratch: Path) -> tuple[str, object]:
+    server_url = os.environ.get("DATABASE_URL")
+    server = None
+    if not server_url:
+        server = start_postgres(scratch / "pg", cleanup_mode="delete")
+        server_url = server.get_uri()
+    url = db.create_database(server_url, f"hv_bench_{uuid.uuid4().hex[:8]}")
+    upgrade(url, "head")
+    return url, server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the real release sizes")
+    parser.add_argument("--systems", nargs="+", default=list(GENERATORS), choices=list(GENERATORS))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
+        scratch = Path(tmp)
+        url, server = _database(scratch)
+        print(f"{'system':<8} {'input lines':>12} {'rows':>9} {'load s':>8} {'rows/s':>9} {'reload s':>9} "
+              f"{'floor s':>8} {'ratio':>6} {'peak RSS MB':>12}")
+        try:
+            for system in args.systems:
+                folder = scratch / system
+                folder.mkdir()
+                paths, lines = GENERATORS[system](folder, max(int(FULL[system] * args.scale), 100))
+                seconds, peak_mb, counts, rows = _measured_load(url, system, paths)
+                reload_seconds, _, again, _ = _measured_load(url, system, paths)
+                assert again["new"] == again["changed"] == again["retired"] == 0, again
+                floor = _floor_seconds(url, [code_system(system).target.table, *RELATED.get(system, [])], scratch)
+                print(f"{system:<8} {lines:>12,} {rows:>9,} {seconds:>8.2f} {rows / seconds:>9,.0f} "
+                      f"{reload_seconds:>9.2f} {floor:>8.2f} {seconds / floor:>5.1f}x {peak_mb:>12.0f}", flush=True)
+        finally:
+            if server is not None:
+                server.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

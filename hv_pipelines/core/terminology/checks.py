@@ -1,0 +1,125 @@
+"""Blocking release checks: a release that fails one is never merged, and the old one stays.
+
+Checks look at what was staged (after parsing, before the merge, in the load's transaction).
+Identifier checks that need per-code arithmetic (LOINC mod-10, SNOMED Verhoeff) are counted while
+parsing, where every code passes through Python anyway; the rest run as SQL over the staging table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+EXAMPLES_KEPT = 5
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class CodeTally:
+    """Counts codes that fail an identifier rule while they stream past, keeping a few examples."""
+
+    name: str
+    description: str
+    checked: int = 0
+    failed: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def record(self, code: str, ok: bool) -> None:
+        self.checked += 1
+        if not ok:
+            self.failed += 1
+            if len(self.examples) < EXAMPLES_KEPT:
+                self.examples.append(code)
+
+    def result(self) -> CheckResult:
+        return CheckResult(self.name, self.failed == 0, self.description,
+                           {"checked": self.checked, "failed": self.failed, "examples": self.examples})
+
+
+def loinc_check_digit_ok(loinc_num: str) -> bool:
+    """LOINC's mod-10 check digit (the Luhn algorithm over the digits before the hyphen)."""
+    body, _, check = loinc_num.partition("-")
+    if not (body.isdigit() and len(check) == 1 and check.isdigit()):
+        return False
+    total = 0
+    for position, char in enumerate(reversed(body)):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return (10 - total % 10) % 10 == int(check)
+
+
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4), (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7), (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)
+
+
+def verhoeff_ok(number: str | bytes) -> bool:
+    """True when the last digit of `number` is its Verhoeff check digit (as in every SNOMED CT SCTID)."""
+    digits = number.encode() if isinstance(number, str) else number
+    if not digits.isdigit():
+        return False
+    check = 0
+    for position, byte in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[position % 8][byte - 48]]
+    return check == 0
+
+
+def verhoeff_digit(number: str) -> str:
+    """The Verhoeff check digit to append to `number` (used to build valid synthetic SCTIDs)."""
+    check = 0
+    for position, char in enumerate(reversed(number)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[(position + 1) % 8][ord(char) - 48]]
+    inverse = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
+    return str(inverse[check])
+
+
+def loinc_check_digit(body: str) -> str:
+    """The mod-10 check digit for a LOINC number body (used to build synthetic releases)."""
+    for digit in "0123456789":
+        if loinc_check_digit_ok(f"{body}-{digit}"):
+            return digit
+    raise AssertionError("unreachable: one of ten digits always satisfies mod 10")
+
+
+ICD10CM_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+
+
+def no_duplicate_codes(conn: psycopg.Connection, stage: str, key: str) -> CheckResult:
+    rows = conn.execute(sql.SQL(
+        "SELECT {k}, count(*) FROM {t} GROUP BY {k} HAVING count(*) > 1 ORDER BY {k}").format(
+        k=sql.Identifier(key), t=sql.Identifier(stage))).fetchall()
+    return CheckResult("no_duplicate_codes", not rows, "every code appears once in the release",
+                       {"duplicates": len(rows), "examples": [r[0] for r in rows[:EXAMPLES_KEPT]]})
+
+
+def row_count_within_band(staged: int, previous: int | None, band: float) -> CheckResult:
+    """The release holds within ±`band` (a fraction) of the rows the previous release held."""
+    metadata: dict[str, object] = {"staged": staged, "previous": previous, "band": band}
+    if previous is None:
+        return CheckResult("row_count_within_band", staged > 0, "first release: it must hold rows", metadata)
+    low, high = previous * (1 - band), previous * (1 + band)
+    metadata.update(low=int(low), high=int(high))
+    return CheckResult("row_count_within_band", low <= staged <= high,
+                       f"row count within ±{band:.0%} of the previous release", metadata)

@@ -1,0 +1,166 @@
+"""CPT from CMS's Physician Fee Schedule relative value file (PPRRVUyy_MMM.csv) into "CPTCode".
+
+CPT descriptors are licensed by the AMA; the public PPRRVU file carries every CPT code with a
+short descriptor and its work, practice-expense and malpractice RVUs. A licensee's long-descriptor
+file (AMA LONGULT.txt: code, tab, descriptor) given with the release fills `description`; without
+one `description` is the short descriptor.
+
+The CSV opens with a few lines of notices and a header split over several rows; data starts after
+the row whose first cells are HCPCS, MOD, DESCRIPTION. Only the global row of each code is loaded
+(modifier rows such as 26/TC are skipped), and only CPT codes: HCPCS Level II codes (a leading
+letter) are skipped. `rvuPractice` is the non-facility practice-expense RVU. CMS status D (deleted)
+becomes INACTIVE.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+
+import psycopg
+
+from hv_pipelines.core.terminology.merge import TargetTable
+from hv_pipelines.core.terminology.rejects import RejectLog
+from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
+from hv_pipelines.core.terminology.staging import analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.system import CodeSystem, Staged
+
+HEADER_SEARCH_LINES = 30
+CPT_CODE = re.compile(r"^\d{4}[0-9AFMTU]$")
+# Column positions in PPRRVU: 0 HCPCS, 1 MOD, 2 DESCRIPTION, 3 status code, 5 work RVU,
+# 6 non-facility PE RVU, 10 malpractice RVU.
+HCPCS, MOD, DESCRIPTION, STATUS, WORK, PRACTICE, MALPRACTICE = 0, 1, 2, 3, 5, 6, 10
+SUFFIX_CATEGORY = {"F": "Category II", "T": "Category III", "U": "Proprietary Laboratory Analyses",
+                   "M": "Multianalyte Assays with Algorithmic Analyses", "A": "Medicine"}
+RANGES = ((100, 1999, "Anesthesia"), (10004, 69990, "Surgery"), (70010, 79999, "Radiology"),
+          (80047, 89398, "Pathology and Laboratory"), (90281, 99199, "Medicine"),
+          (99202, 99499, "Evaluation and Management"), (99500, 99607, "Medicine"))
+
+
+def cpt_category(code: str) -> str:
+    if code[4] in SUFFIX_CATEGORY:
+        return SUFFIX_CATEGORY[code[4]]
+    number = int(code)
+    for low, high, title in RANGES:
+        if low <= number <= high:
+            return title
+    return "Unassigned"
+
+
+def _rvu(value: str) -> float | None:
+    value = value.strip()
+    return float(value) if value else None
+
+
+class Cpt(CodeSystem):
+    name = "cpt"
+    title = "CPT"
+    asset = "cpt_codes"
+    target = TargetTable(
+        table="CPTCode", key="code", stage="stage_cpt",
+        columns=("description", "shortDescription", "category", "subcategory", "rvuWork", "rvuPractice",
+                 "rvuMalpractice", "status"),
+        stamped=("effectiveDate",), retired_status="INACTIVE")
+
+    def inspect(self, files: ReleaseFiles) -> list[Member]:
+        candidates = files.matching("pprrvu*.csv")
+        # Recent releases ship one file per conversion factor (QPP / non-QPP): the non-QPP one is loaded.
+        if len(candidates) > 1:
+            candidates = [m for m in candidates if "nonqpp" in m.basename.lower()] or candidates
+        rvu = files.require(candidates[0].basename if len(candidates) == 1 else "pprrvu*.csv",
+                            "CMS's Physician Fee Schedule relative value file (PPRRVUyy_MMM.csv)")
+        with files.open(rvu) as stream:
+            reader = csv.reader(io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline=""))
+            if _data_start(reader) is None:
+                raise ReleaseError(f"{rvu.name} is not a CMS PPRRVU file: no header row starting HCPCS, MOD, "
+                                   f"DESCRIPTION in its first {HEADER_SEARCH_LINES} lines")
+        descriptors = files.find("longult*.txt")
+        return [rvu, descriptors] if descriptors else [rvu]
+
+    def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
+              rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
+        create_stage(conn, "stage_cpt_rvu",
+                     'code text, "shortDescription" text, category text, "rvuWork" double precision, '
+                     '"rvuPractice" double precision, "rvuMalpractice" double precision, status text')
+        create_stage(conn, "stage_cpt_long", "code text, description text")
+        skipped = self._stage_rvu(conn, files, members[0], rejects, progress)
+        if len(members) > 1:
+            self._stage_descriptors(conn, files, members[1], rejects, progress)
+        conn.execute("""
+            CREATE TEMP TABLE stage_cpt ON COMMIT DROP AS
+            SELECT r.code, coalesce(l.description, r."shortDescription") AS description, r."shortDescription",
+                   r.category, NULL::text AS subcategory, r."rvuWork", r."rvuPractice",
+                   r."rvuMalpractice", r.status, %s::timestamp(3) AS "effectiveDate"
+            FROM stage_cpt_rvu r
+            LEFT JOIN (SELECT DISTINCT ON (code) code, description FROM stage_cpt_long ORDER BY code) l
+                   ON l.code = r.code""", (datetime.strptime(version[:7], "%Y-%m"),))
+        analyze(conn, "stage_cpt")
+        rows = conn.execute("SELECT count(*) FROM stage_cpt").fetchone()[0]
+        return Staged(rows=rows, skipped=skipped)
+
+    @staticmethod
+    def _stage_rvu(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
+                   progress: Progress | None) -> dict[str, int]:
+        skipped = {"modifier rows": 0, "HCPCS Level II codes": 0}
+        with files.open(member, progress) as stream, copy_into(conn, "stage_cpt_rvu", (
+                "code", "shortDescription", "category", "rvuWork", "rvuPractice", "rvuMalpractice", "status")) as sink:
+            reader = csv.reader(io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline=""))
+            _data_start(reader)
+            for record in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in record):
+                    continue
+                if len(record) <= MALPRACTICE:
+                    rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}")
+                    continue
+                code = record[HCPCS].strip().upper()
+                if record[MOD].strip():
+                    skipped["modifier rows"] += 1
+                    continue
+                if not CPT_CODE.match(code):
+                    if re.match(r"^[A-Z]\d{4}$", code):
+                        skipped["HCPCS Level II codes"] += 1
+                    else:
+                        rejects.add(member.name, line, "HCPCS column is not a 5-character code")
+                    continue
+                try:
+                    rvus = (_rvu(record[WORK]), _rvu(record[PRACTICE]), _rvu(record[MALPRACTICE]))
+                except ValueError:
+                    rejects.add(member.name, line, "an RVU column is not a number")
+                    continue
+                short = record[DESCRIPTION].strip()
+                if not short:
+                    rejects.add(member.name, line, "empty DESCRIPTION")
+                    continue
+                status = "INACTIVE" if record[STATUS].strip().upper() == "D" else "ACTIVE"
+                sink.row((code, short, cpt_category(code), *rvus, status))
+        return skipped
+
+    @staticmethod
+    def _stage_descriptors(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
+                           progress: Progress | None) -> None:
+        with files.open(member, progress) as stream, copy_into(
+                conn, "stage_cpt_long", ("code", "description")) as sink:
+            for lineno, raw in enumerate(io.TextIOWrapper(stream, encoding="utf-8", errors="replace"), start=1):
+                code, _, descriptor = raw.rstrip("\r\n").partition("\t")
+                if not raw.strip():
+                    continue
+                if not CPT_CODE.match(code.strip()) or not descriptor.strip() or "\ufffd" in descriptor:
+                    rejects.add(member.name, lineno, "expected a CPT code, a tab and a UTF-8 descriptor")
+                    continue
+                sink.row((code.strip(), descriptor.strip()))
+
+
+def _data_start(reader) -> int | None:
+    """Advance `reader` past the header row; return its line number (None if it is not found)."""
+    for record in reader:
+        if [c.strip().upper() for c in record[:3]] == ["HCPCS", "MOD", "DESCRIPTION"]:
+            return reader.line_num
+        if reader.line_num >= HEADER_SEARCH_LINES:
+            return None
+    return None
+
+
+SYSTEM = Cpt()

@@ -1,0 +1,130 @@
+"""ICD-10-CM from CMS's order file `icd10cm_order_YYYY.txt` (fixed width, one code per line).
+
+Layout (1-based columns): 1-5 order number, 7-13 code without its dot, 15 `1` when the code is
+valid for HIPAA transactions (billable) or `0` for a header, 17-76 short description, 78-end
+long description. Codes are stored dotted (`E119` -> `E11.9`); headers are loaded too (not
+billable). `category` is the chapter title; `subcategory` the three-character category (`E11`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import psycopg
+
+from hv_pipelines.core.terminology.checks import ICD10CM_CODE, CheckResult
+from hv_pipelines.core.terminology.merge import TargetTable
+from hv_pipelines.core.terminology.rejects import RejectLog
+from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
+from hv_pipelines.core.terminology.staging import analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.system import CodeSystem, Staged
+
+_LINE = re.compile(r"^(\d{5}) ([A-Z0-9]{3}[A-Z0-9 ]{4}) ([01]) (.{60}) (.+)$")
+
+# (first category, last category, chapter title); ranges compare on the 3-character category.
+CHAPTERS = (
+    ("A00", "B99", "Certain infectious and parasitic diseases"),
+    ("C00", "D49", "Neoplasms"),
+    ("D50", "D89", "Diseases of the blood and blood-forming organs and certain disorders involving the immune mechanism"),
+    ("E00", "E89", "Endocrine, nutritional and metabolic diseases"),
+    ("F01", "F99", "Mental, Behavioral and Neurodevelopmental disorders"),
+    ("G00", "G99", "Diseases of the nervous system"),
+    ("H00", "H59", "Diseases of the eye and adnexa"),
+    ("H60", "H95", "Diseases of the ear and mastoid process"),
+    ("I00", "I99", "Diseases of the circulatory system"),
+    ("J00", "J99", "Diseases of the respiratory system"),
+    ("K00", "K95", "Diseases of the digestive system"),
+    ("L00", "L99", "Diseases of the skin and subcutaneous tissue"),
+    ("M00", "M99", "Diseases of the musculoskeletal system and connective tissue"),
+    ("N00", "N99", "Diseases of the genitourinary system"),
+    ("O00", "O9A", "Pregnancy, childbirth and the puerperium"),
+    ("P00", "P96", "Certain conditions originating in the perinatal period"),
+    ("Q00", "Q99", "Congenital malformations, deformations and chromosomal abnormalities"),
+    ("R00", "R99", "Symptoms, signs and abnormal clinical and laboratory findings, not elsewhere classified"),
+    ("S00", "T88", "Injury, poisoning and certain other consequences of external causes"),
+    ("U00", "U85", "Codes for special purposes"),
+    ("V00", "Y99", "External causes of morbidity"),
+    ("Z00", "Z99", "Factors influencing health status and contact with health services"),
+)
+UNASSIGNED_CHAPTER = "Unassigned"
+
+
+def chapter(code: str) -> str:
+    category = code[:3]
+    for first, last, title in CHAPTERS:
+        if first <= category <= last:
+            return title
+    return UNASSIGNED_CHAPTER
+
+
+def dotted(code: str) -> str:
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
+def fiscal_year_start(version: str) -> datetime:
+    """ICD-10-CM fiscal year N takes effect on 1 October of year N-1."""
+    return datetime(int(version[:4]) - 1, 10, 1)
+
+
+class Icd10Cm(CodeSystem):
+    name = "icd10cm"
+    title = "ICD-10-CM"
+    asset = "icd10_codes"
+    check_names = ("no_duplicate_codes", "icd10cm_code_format", "row_count_within_band")
+    target = TargetTable(
+        table="ICD10Code", key="code", stage="stage_icd10",
+        columns=("description", "shortDescription", "category", "subcategory", "billable", "status"),
+        stamped=("effectiveDate",), retired_status="INACTIVE")
+
+    def inspect(self, files: ReleaseFiles) -> list[Member]:
+        member = files.require("icd10cm*order*.txt", "CMS's ICD-10-CM order file (icd10cm_order_YYYY.txt)")
+        with files.open(member) as stream:
+            first = stream.readline().decode("utf-8", "replace").rstrip("\r\n")
+        if not _LINE.match(first):
+            raise ReleaseError(f"{member.name} is not a CMS ICD-10-CM order file: its first line does not "
+                               "have the fixed-width layout (order number, code, 0/1 flag, short and long "
+                               "description)")
+        return [member]
+
+    def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
+              rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
+        member = members[0]
+        effective = fiscal_year_start(version)
+        create_stage(conn, self.target.stage,
+                     '"code" text, "description" text, "shortDescription" text, "category" text, '
+                     '"subcategory" text, "billable" boolean, "status" text, "effectiveDate" timestamp(3)')
+        with files.open(member, progress) as stream, copy_into(
+                conn, self.target.stage, ("code", *self.target.columns, *self.target.stamped)) as sink:
+            for lineno, raw in enumerate(stream, start=1):
+                try:
+                    line = raw.decode("utf-8").rstrip("\r\n")
+                except UnicodeDecodeError:
+                    rejects.add(member.name, lineno, "not valid UTF-8")
+                    continue
+                match = _LINE.match(line)
+                if not match:
+                    rejects.add(member.name, lineno, "not in the order-file layout")
+                    continue
+                _, code, flag, short, long = match.groups()
+                code, short, long = code.rstrip(), short.strip(), long.strip()
+                if " " in code:
+                    rejects.add(member.name, lineno, "code column holds a space")
+                    continue
+                if not short or not long:
+                    rejects.add(member.name, lineno, "empty description")
+                    continue
+                sink.row((dotted(code), long, short, chapter(code), code[:3], flag == "1", "ACTIVE", effective))
+            rows = sink.rows
+        analyze(conn, self.target.stage)
+        return Staged(rows=rows)
+
+    def checks(self, conn: psycopg.Connection) -> list[CheckResult]:
+        bad = [r[0] for r in conn.execute(
+            f'SELECT code FROM {self.target.stage} WHERE code !~ %s ORDER BY code', (ICD10CM_CODE.pattern,))]
+        return [*super().checks(conn),
+                CheckResult("icd10cm_code_format", not bad, "every code is a well-formed ICD-10-CM code",
+                            {"failed": len(bad), "examples": bad[:5]})]
+
+
+SYSTEM = Icd10Cm()

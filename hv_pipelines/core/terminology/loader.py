@@ -1,0 +1,164 @@
+"""Load one release of one code system: inspect, stage, check, merge — in ONE transaction.
+
+Order matters for what a failure leaves behind:
+1. inspect the files (wrong kind, truncated zip, missing member): fails before connecting;
+2. in one transaction: lock, refuse an older release than the loaded one (unless forced),
+   COPY into temp staging tables, publish the rejects report, run the blocking checks,
+   merge, record the release;
+3. commit. Any exception before the commit rolls everything back: the previous release stays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hv_pipelines.core import db
+from hv_pipelines.core.errors import HVError
+from hv_pipelines.core.storage import ObjectStore
+from hv_pipelines.core.terminology import history
+from hv_pipelines.core.terminology.checks import CheckResult, row_count_within_band
+from hv_pipelines.core.terminology.detect import SYSTEMS, identify, version_key
+from hv_pipelines.core.terminology.merge import MergeCounts, merge_codes
+from hv_pipelines.core.terminology.registry import code_system
+from hv_pipelines.core.terminology.rejects import RejectLog
+from hv_pipelines.core.terminology.release import Progress, ReleaseError, ReleaseFiles
+
+DEFAULT_COUNT_BAND = 0.10
+
+
+class ReleaseCheckError(HVError):
+    """A blocking check failed: nothing was merged and the previous release is still in place."""
+
+    def __init__(self, message: str, checks: list[CheckResult]) -> None:
+        super().__init__(message)
+        self.checks = checks
+
+    def __reduce__(self):
+        return type(self), (str(self), self.checks)
+
+
+class StaleReleaseError(HVError):
+    """The release is older than the one already loaded."""
+
+
+@dataclass
+class LoadResult:
+    system: str
+    version: str
+    files: dict[str, str]
+    rows_staged: int
+    counts: MergeCounts
+    related: dict[str, MergeCounts]
+    rejects: dict[str, object]
+    rejects_key: str | None
+    checks: list[CheckResult]
+    seconds: float
+    previous_version: str | None
+    forced: bool = False
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_staged / self.seconds if self.seconds else 0.0
+
+    def as_metadata(self) -> dict[str, object]:
+        """Plain values for asset metadata and the CLI: counts, version, checksums, durations."""
+        return {
+            "version": self.version,
+            "previous_version": self.previous_version or "",
+            "files_sha256": self.files,
+            "rows_staged": self.rows_staged,
+            **{f"{name}": value for name, value in self.counts.as_dict().items()},
+            "rejected": int(self.rejects["count"]),
+            "rejects": self.rejects,
+            "rejects_key": self.rejects_key or "",
+            "related_tables": {name: c.as_dict() for name, c in self.related.items()},
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second, 1),
+            "forced": self.forced,
+        }
+
+
+def open_release(system: str, paths: Sequence[Path | str], version: str | None = None) -> tuple[ReleaseFiles, str]:
+    """The release's files and version, refusing a release that is named as another code system."""
+    files = ReleaseFiles([Path(p) for p in paths])
+    found = identify([p.name for p in files.paths] + [m.name for m in files.members])
+    if found and found.system != system:
+        raise ReleaseError(f"{files.label} looks like a {code_system(found.system).title} release, not "
+                           f"{code_system(system).title}: load it as `{found.system}`")
+    version = version or (found.version if found else None)
+    if not version:
+        raise ReleaseError(f"cannot tell the {code_system(system).title} version of {files.label} from its "
+                           "name: pass the version explicitly (--version)")
+    return files, version
+
+
+def release_bytes(system: str, paths: Sequence[Path | str], version: str | None = None) -> int:
+    """How many bytes a load of this release will read (for a progress bar); inspects it like a load."""
+    files, _ = open_release(system, paths, version)
+    return sum(m.size for m in code_system(system).inspect(files))
+
+
+def status(database_url: str) -> list[dict[str, object]]:
+    """Per code system: the loaded release and the code table's rows by status."""
+    report = []
+    with db.connect(database_url) as conn:
+        loaded = history.latest_per_system(conn)
+        for name in SYSTEMS:
+            spec = code_system(name)
+            by_status = dict(conn.execute(
+                f'SELECT status, count(*) FROM "{spec.target.table}" GROUP BY status ORDER BY status').fetchall())
+            release = loaded.get(name)
+            report.append({"system": name, "title": spec.title, "table": spec.target.table,
+                           "version": release.version if release else None,
+                           "loaded_at": release.loaded_at if release else None, "rows_by_status": by_status})
+    return report
+
+
+def load_release(database_url: str, system: str, paths: Sequence[Path | str], *, version: str | None = None,
+                 store: ObjectStore | None = None, force: bool = False,
+                 count_band: float = DEFAULT_COUNT_BAND, progress: Progress | None = None) -> LoadResult:
+    spec = code_system(system)
+    files, version = open_release(system, paths, version)
+    members = spec.inspect(files)
+    checksums = files.sha256()
+    rejects = RejectLog(system, version)
+    started = time.monotonic()
+    try:
+        with db.connect(database_url) as conn:
+            history.lock_and_ensure(conn)
+            conn.execute("SET LOCAL work_mem = '256MB'")
+            previous = history.latest(conn, system)
+            if previous and version_key(version) < version_key(previous.version) and not force:
+                raise StaleReleaseError(
+                    f"{spec.title} {version} is older than the loaded release {previous.version}: "
+                    "nothing was changed; load it with --force (asset config force: true) to go back")
+            staged = spec.stage(conn, files, members, rejects, version, progress)
+            checks = [t.result() for t in staged.tallies] + spec.checks(conn) + [
+                row_count_within_band(staged.rows, previous.rows_staged if previous else None, count_band)]
+            failed = [c for c in checks if not c.passed]
+            if failed:
+                report = rejects.publish(store)
+                raise ReleaseCheckError(
+                    f"{spec.title} {version} failed {', '.join(c.name for c in failed)}: nothing was merged, "
+                    f"{'release ' + previous.version if previous else 'the previous data'} is still loaded; "
+                    "fix or replace the release (or widen count_band when the size change is expected)"
+                    + (f"; rejected lines: {report}" if report else ""), checks)
+            counts = merge_codes(conn, spec.target)
+            related = spec.merge_related(conn, rejects)
+            rejects_key = rejects.publish(store)
+            history.record(conn, system=system, version=version, files=checksums,
+                           counts={"codes": counts.as_dict(), **{k: v.as_dict() for k, v in related.items()},
+                                   "rejected": rejects.count},
+                           rows_staged=staged.rows, rejected=rejects.count, rejects_key=rejects_key, forced=force)
+        return LoadResult(system=system, version=version, files=checksums, rows_staged=staged.rows,
+                          counts=counts, related=related, rejects=rejects.summary(), rejects_key=rejects_key,
+                          checks=checks, seconds=time.monotonic() - started,
+                          previous_version=previous.version if previous else None, forced=force,
+                          skipped=staged.skipped)
+    finally:
+        rejects.close()

@@ -1,0 +1,197 @@
+"""RxNorm from NLM's full monthly release (`rrf/RXNCONSO.RRF`, `RXNREL.RRF`, `RXNSAT.RRF`) into "RxNormCode".
+
+RRF is pipe-delimited with a trailing pipe and no header. Only NLM's own normalised names
+(SAB=RXNORM, English) are kept; the other sources in RXNCONSO are skipped while streaming. One row
+per RXCUI that has a normalised-name atom (the term types in PRIMARY_TTYS):
+
+- name / termType: its non-suppressed primary atom (SUPPRESS=N); a concept whose primary atoms are
+  all suppressed (O, Y, E) is kept with status SUPPRESSED and named from its suppressed atom;
+- synonym: a non-suppressed SY atom, else TMSY; strength: RXN_STRENGTH (RXNSAT) of the concept,
+  else of its components (consists_of), else of its generic (tradename_of);
+- dose form: the DF it has_dose_form; ingredients: IN/PIN/MIN names reached by has_ingredient /
+  has_precise_ingredient / has_ingredients from the concept, its components or its generic;
+  brand names: BN names reached by has_ingredient / has_tradename from the concept or its components.
+
+RXNREL reads "RXCUI2 <RELA> RXCUI1" (the relationship the second concept has to the first).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from hv_pipelines.core.terminology.merge import TargetTable
+from hv_pipelines.core.terminology.rejects import RejectLog
+from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
+from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.system import CodeSystem, Staged
+
+PRIMARY_TTYS = ["IN", "PIN", "MIN", "SCDC", "SCDF", "SCDFP", "SCDG", "SCDGP", "SCD", "SBDC", "SBDF", "SBDFP",
+                "SBDG", "SBD", "BN", "BPCK", "GPCK", "DF", "DFG"]
+RELATIONS = {b"has_ingredient", b"has_precise_ingredient", b"has_ingredients", b"has_dose_form", b"consists_of",
+             b"has_tradename", b"tradename_of"}
+NOT_SUPPRESSED = (b"N", b"")
+# Fields per line including the empty one after the trailing pipe.
+WIDTH = {"RXNCONSO": 19, "RXNREL": 17, "RXNSAT": 14}
+
+BUILD_FINAL = """
+CREATE TEMP TABLE stage_rxnorm ON COMMIT DROP AS
+WITH named AS (
+    SELECT DISTINCT ON (rxcui) rxcui, str AS name, tty, suppress
+    FROM stage_rxn_conso WHERE tty = ANY(%(primary)s)
+    ORDER BY rxcui, suppress <> 'N', array_position(%(primary)s, tty), rxaui
+), synonym AS (
+    SELECT DISTINCT ON (rxcui) rxcui, str FROM stage_rxn_conso
+    WHERE tty IN ('SY', 'TMSY') AND suppress = 'N' ORDER BY rxcui, tty <> 'SY', rxaui
+), own_strength AS (
+    SELECT rxcui, string_agg(DISTINCT atv, ' / ') AS strength FROM stage_rxn_sat GROUP BY rxcui
+), component_strength AS (
+    SELECT r.subject AS rxcui, string_agg(s.strength, ' / ' ORDER BY c.name) AS strength
+    FROM stage_rxn_rel r JOIN own_strength s ON s.rxcui = r.object JOIN named c ON c.rxcui = r.object
+    WHERE r.rela = 'consists_of' GROUP BY r.subject
+), base_strength AS (
+    SELECT n.rxcui, coalesce(o.strength, cs.strength) AS strength
+    FROM named n LEFT JOIN own_strength o ON o.rxcui = n.rxcui LEFT JOIN component_strength cs ON cs.rxcui = n.rxcui
+), reach AS (
+    SELECT rxcui, rxcui AS via, true AS own FROM named
+    UNION SELECT subject, object, rela = 'consists_of' FROM stage_rxn_rel WHERE rela IN ('consists_of', 'tradename_of')
+    UNION SELECT t.subject, c.object, false FROM stage_rxn_rel t
+          JOIN stage_rxn_rel c ON c.subject = t.object AND c.rela = 'consists_of' WHERE t.rela = 'tradename_of'
+), ingredients AS (
+    SELECT r.rxcui, array_agg(DISTINCT n.name ORDER BY n.name) AS names
+    FROM reach r JOIN stage_rxn_rel l ON l.subject = r.via
+         AND l.rela IN ('has_ingredient', 'has_precise_ingredient', 'has_ingredients')
+    JOIN named n ON n.rxcui = l.object AND n.tty IN ('IN', 'PIN', 'MIN')
+    GROUP BY r.rxcui
+), brands AS (
+    SELECT r.rxcui, array_agg(DISTINCT n.name ORDER BY n.name) AS names
+    FROM reach r JOIN stage_rxn_rel l ON l.subject = r.via AND l.rela IN ('has_ingredient', 'has_tradename')
+    JOIN named n ON n.rxcui = l.object AND n.tty = 'BN'
+    WHERE r.own GROUP BY r.rxcui
+), dose_form AS (
+    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM stage_rxn_rel r
+    JOIN named n ON n.rxcui = r.object AND n.tty = 'DF'
+    WHERE r.rela = 'has_dose_form' ORDER BY r.subject, n.name
+), generic_strength AS (
+    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM stage_rxn_rel t
+    JOIN base_strength b ON b.rxcui = t.object AND b.strength IS NOT NULL
+    WHERE t.rela = 'tradename_of' ORDER BY t.subject, b.strength
+)
+SELECT n.rxcui::text AS rxcui, n.name, s.str AS synonym, n.tty AS "termType",
+       coalesce(b.strength, g.strength) AS strength, d.name AS "doseForm",
+       coalesce(i.names, '{}') AS ingredients, coalesce(br.names, '{}') AS "brandNames",
+       CASE WHEN n.suppress = 'N' THEN 'ACTIVE' ELSE 'SUPPRESSED' END AS status
+FROM named n
+LEFT JOIN synonym s ON s.rxcui = n.rxcui
+LEFT JOIN base_strength b ON b.rxcui = n.rxcui
+LEFT JOIN generic_strength g ON g.rxcui = n.rxcui
+LEFT JOIN dose_form d ON d.rxcui = n.rxcui
+LEFT JOIN ingredients i ON i.rxcui = n.rxcui
+LEFT JOIN brands br ON br.rxcui = n.rxcui
+"""
+
+
+class RxNorm(CodeSystem):
+    name = "rxnorm"
+    title = "RxNorm"
+    asset = "rxnorm_codes"
+    target = TargetTable(
+        table="RxNormCode", key="rxcui", stage="stage_rxnorm",
+        columns=("name", "synonym", "termType", "strength", "doseForm", "ingredients", "brandNames", "status"),
+        retired_status="RETIRED")
+
+    def inspect(self, files: ReleaseFiles) -> list[Member]:
+        members = []
+        for table, width in WIDTH.items():
+            member = files.require(f"{table}.rrf", f"RxNorm's rrf/{table}.RRF (is this an RxNorm full release?)")
+            with files.open(member) as stream:
+                first = stream.readline().rstrip(b"\r\n").split(b"|")
+            if len(first) != width or not first[0].isdigit() or first[-1] != b"":
+                raise ReleaseError(f"{member.name} is not an RxNorm {table}.RRF file: expected {width - 1} "
+                                   "pipe-delimited fields with a trailing pipe, starting with an RXCUI")
+            members.append(member)
+        return members
+
+    def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
+              rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
+        conso, rel, sat = members
+        create_stage(conn, "stage_rxn_conso", "rxcui bigint, rxaui bigint, tty text, str text, suppress text")
+        create_stage(conn, "stage_rxn_rel", "subject bigint, rela text, object bigint")
+        create_stage(conn, "stage_rxn_sat", "rxcui bigint, atv text")
+        skipped = {}
+        with files.open(conso, progress) as stream, copy_into(
+                conn, "stage_rxn_conso", ("rxcui", "rxaui", "tty", "str", "suppress")) as sink:
+            skipped["RXNCONSO rows of other sources"] = _stage(stream, conso, sink, rejects, WIDTH["RXNCONSO"],
+                                                               _conso_row, b"|RXNORM|")
+        with files.open(rel, progress) as stream, copy_into(
+                conn, "stage_rxn_rel", ("subject", "rela", "object")) as sink:
+            skipped["RXNREL rows not used"] = _stage(stream, rel, sink, rejects, WIDTH["RXNREL"], _rel_row)
+        with files.open(sat, progress) as stream, copy_into(conn, "stage_rxn_sat", ("rxcui", "atv")) as sink:
+            skipped["RXNSAT rows not used"] = _stage(stream, sat, sink, rejects, WIDTH["RXNSAT"], _sat_row,
+                                                     b"|RXN_STRENGTH|")
+        analyze(conn, "stage_rxn_conso", "stage_rxn_rel", "stage_rxn_sat")
+        conn.execute(BUILD_FINAL, {"primary": PRIMARY_TTYS})
+        analyze(conn, "stage_rxnorm")
+        rows = conn.execute("SELECT count(*) FROM stage_rxnorm").fetchone()[0]
+        return Staged(rows=rows, skipped=skipped)
+
+
+# A row picker returns the fields to stage, None to skip the line, or False when it is malformed.
+def _conso_row(f: list[bytes]):
+    if f[11] != b"RXNORM" or f[1] != b"ENG":
+        return None
+    if not (f[0].isdigit() and f[7].isdigit() and f[12] and f[14].strip() and _utf8(f[14])):
+        return False
+    return f[0], f[7], f[12], f[14], f[16] or b"N"
+
+
+def _rel_row(f: list[bytes]):
+    if f[10] != b"RXNORM" or f[7] not in RELATIONS or f[14] not in NOT_SUPPRESSED:
+        return None
+    if not (f[0].isdigit() and f[4].isdigit()):
+        return False
+    return f[4], f[7], f[0]
+
+
+def _sat_row(f: list[bytes]):
+    if f[8] != b"RXN_STRENGTH" or f[9] != b"RXNORM" or f[11] not in NOT_SUPPRESSED:
+        return None
+    if not (f[0].isdigit() and _utf8(f[10])):
+        return False
+    return f[0], f[10]
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _stage(stream, member: Member, sink: CopySink, rejects: RejectLog, width: int, pick,
+           marker: bytes = b"") -> int:
+    """Stream one RRF file into `sink`; returns how many lines were not needed. A well-formed line
+    without `marker` cannot be needed and is passed over unsplit (RXNCONSO's other sources, RXNSAT's
+    other attributes); a line with the wrong number of fields is still rejected."""
+    not_needed = 0
+    for lineno, raw in enumerate(stream, start=1):
+        if marker not in raw and raw.count(b"|") == width - 1:
+            not_needed += 1
+            continue
+        fields = raw.rstrip(b"\r\n").split(b"|")
+        if len(fields) != width or fields[-1] != b"":
+            if raw.strip():
+                count = len(fields) - (fields[-1] == b"")
+                rejects.add(member.name, lineno, f"{count} fields, expected {width - 1} and a trailing pipe")
+            continue
+        row = pick(fields)
+        if row is None:
+            not_needed += 1
+        elif row is False:
+            rejects.add(member.name, lineno, "malformed identifier, or an empty or non-UTF-8 value")
+        else:
+            sink.fields(row)
+    return not_needed
+
+
+SYSTEM = RxNorm()

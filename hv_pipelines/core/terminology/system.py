@@ -1,0 +1,51 @@
+"""What every code system module provides to the shared loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from hv_pipelines.core.terminology.checks import CheckResult, CodeTally, no_duplicate_codes
+from hv_pipelines.core.terminology.merge import MergeCounts, TargetTable
+from hv_pipelines.core.terminology.rejects import RejectLog
+from hv_pipelines.core.terminology.release import Member, Progress, ReleaseFiles
+
+
+@dataclass
+class Staged:
+    """What staging produced: the final staging table's row count and the tallies counted while parsing."""
+
+    rows: int
+    tallies: list[CodeTally] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+class CodeSystem:
+    """One code system: how to recognise its release, stage it, check it and merge it.
+
+    `inspect` runs before the database is touched and raises `ReleaseError` for a release of the
+    wrong kind; `stage` parses and COPYs into temp tables and builds `target.stage`;
+    `checks` adds system-specific blocking checks; `merge_related` merges the side tables a
+    release also carries (LOINC units and replacement mappings) after the code table.
+    """
+
+    name: str
+    title: str
+    asset: str
+    target: TargetTable
+    # The blocking checks a load of this system runs, in order (the asset declares them up front).
+    check_names: tuple[str, ...] = ("no_duplicate_codes", "row_count_within_band")
+
+    def inspect(self, files: ReleaseFiles) -> list[Member]:
+        raise NotImplementedError
+
+    def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
+              rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
+        raise NotImplementedError
+
+    def checks(self, conn: psycopg.Connection) -> list[CheckResult]:
+        return [no_duplicate_codes(conn, self.target.stage, self.target.key)]
+
+    def merge_related(self, conn: psycopg.Connection, rejects: RejectLog) -> dict[str, MergeCounts]:
+        return {}

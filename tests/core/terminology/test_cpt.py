@@ -1,0 +1,70 @@
+"""CPT: CMS's PPRRVU relative value file (and a licensee's long descriptors) into "CPTCode"."""
+
+import pytest
+
+from hv_pipelines.core import db
+from hv_pipelines.core.terminology import load_release
+from hv_pipelines.core.terminology.cpt import cpt_category
+from hv_pipelines.core.terminology.release import ReleaseError
+
+
+def _codes(url: str) -> dict[str, tuple]:
+    with db.connect(url) as conn:
+        rows = conn.execute('SELECT code, description, "shortDescription", category, "rvuWork", "rvuPractice", '
+                            '"rvuMalpractice", status, "effectiveDate"::date::text FROM "CPTCode"').fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_sections_by_code_range():
+    assert [cpt_category(c) for c in ("00100", "10060", "71046", "80053", "99213", "96372", "0042T", "1126F",
+                                      "0001U")] == [
+        "Anesthesia", "Surgery", "Radiology", "Pathology and Laboratory", "Evaluation and Management", "Medicine",
+        "Category III", "Category II", "Proprietary Laboratory Analyses"]
+
+
+def test_pprrvu_global_rows_with_rvus_and_licensee_descriptors(migrated_db, releases):
+    cpt = releases / "cpt"
+    result = load_release(migrated_db, "cpt", [cpt / "PPRRVU25_JAN.csv", cpt / "LONGULT.txt"])
+    codes = _codes(migrated_db)
+    assert result.version == "2025-01" and set(codes) == {
+        "00100", "10060", "71046", "80053", "99201", "99213", "99214", "0042T", "1126F", "0001U"}
+    assert codes["99213"][0].startswith("Office or other outpatient visit for the evaluation and management")
+    assert codes["99213"][1:] == ("Office o/p est low 20 min", "Evaluation and Management", 1.30, 1.26, 0.10,
+                                  "ACTIVE", "2025-01-01")
+    assert codes["71046"][3:6] == (0.22, 0.76, 0.02), "the global row, not the 26/TC rows"
+    assert codes["99214"][0] == 'Office o/p est mod 30 min, "moderate" mdm', "short descriptor without a licensee file"
+    assert codes["80053"][3:6] == (None, None, None)
+    assert codes["99201"][6] == "INACTIVE"
+    assert result.skipped == {"modifier rows": 2, "HCPCS Level II codes": 1}
+    assert result.rejects["by_reason"] == {"3 fields, expected at least 11": 1, "an RVU column is not a number": 1,
+                                           "expected a CPT code, a tab and a UTF-8 descriptor": 1}
+    assert {(e["file"], e["line"]) for e in result.rejects["examples"]} == {
+        ("PPRRVU25_JAN.csv", 14), ("PPRRVU25_JAN.csv", 15), ("LONGULT.txt", 3)}
+
+
+def test_april_release_updates_rvus_adds_and_retires(migrated_db, releases):
+    cpt = releases / "cpt"
+    load_release(migrated_db, "cpt", [cpt / "PPRRVU25_JAN.csv"])
+    before = _codes(migrated_db)
+    result = load_release(migrated_db, "cpt", [cpt / "PPRRVU25_APR.csv"])
+    after = _codes(migrated_db)
+    assert result.counts.as_dict() == {"new": 1, "changed": 1, "retired": 1, "unchanged": 8}
+    assert after["99213"][3] == 1.31 and after["99213"][7] == "2025-04-01"
+    assert after["0042T"][6] == "INACTIVE" and after["99215"][6] == "ACTIVE"
+    assert after["10060"] == before["10060"]
+
+
+def test_a_csv_without_the_pprrvu_header_is_refused(tmp_path):
+    wrong = tmp_path / "PPRRVU25_JAN.csv"
+    wrong.write_text("code,description\n99213,Office visit\n")
+    with pytest.raises(ReleaseError, match="not a CMS PPRRVU file: no header row starting HCPCS, MOD, DESCRIPTION"):
+        load_release("postgresql://nobody@127.0.0.1:1/none", "cpt", [wrong])
+
+
+def test_a_release_with_qpp_and_non_qpp_files_loads_the_non_qpp_one(migrated_db, releases, tmp_path):
+    folder = tmp_path / "RVU25B"
+    folder.mkdir()
+    (folder / "PPRRVU25_APR_QPP.csv").write_text("not read\n")
+    (folder / "PPRRVU25_APR_nonQPP.csv").write_bytes((releases / "cpt" / "PPRRVU25_APR.csv").read_bytes())
+    result = load_release(migrated_db, "cpt", [folder])
+    assert result.version == "2025-04" and result.counts.new == 10

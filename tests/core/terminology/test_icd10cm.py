@@ -1,0 +1,95 @@
+"""ICD-10-CM: CMS's fixed-width order file into "ICD10Code"."""
+
+import psycopg
+import pytest
+
+from hv_pipelines.core import db
+from hv_pipelines.core.terminology import load_release
+from hv_pipelines.core.terminology.icd10cm import chapter, dotted
+from hv_pipelines.core.terminology.loader import ReleaseCheckError
+from hv_pipelines.core.terminology.release import ReleaseError
+
+
+def _codes(url: str) -> dict[str, tuple]:
+    with db.connect(url) as conn:
+        rows = conn.execute('SELECT code, description, "shortDescription", category, subcategory, billable, '
+                            'status, "effectiveDate"::date::text, "updatedAt" FROM "ICD10Code"').fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_codes_are_dotted_and_chapters_assigned():
+    assert dotted("E119") == "E11.9" and dotted("E11") == "E11" and dotted("S72001A") == "S72.001A"
+    assert chapter("O9A111").startswith("Pregnancy") and chapter("U071") == "Codes for special purposes"
+    assert chapter("S72001A") == chapter("T88") != chapter("V00")
+
+
+def test_order_file_maps_billable_headers_and_rejects_the_malformed_line(migrated_db, releases, rejects_store):
+    result = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"],
+                          store=rejects_store)
+    codes = _codes(migrated_db)
+    assert len(codes) == 12 and result.counts.new == 12
+    assert codes["E11.9"][:6] == ("Type 2 diabetes mellitus without complications",
+                                  "Type 2 diabetes mellitus without complications",
+                                  "Endocrine, nutritional and metabolic diseases", "E11", True, "ACTIVE")
+    assert codes["E11"][4] is False and codes["O9A"][4] is False
+    assert codes["O9A"][0].startswith("Maternal malignant neoplasms, traumatic injuries")
+    assert codes["E11.9"][6] == "2024-10-01"
+    assert result.rejects["count"] == 1
+    assert result.rejects["examples"] == [
+        {"file": "icd10cm_order_2025.txt", "line": 6, "reason": "not in the order-file layout"}]
+    report = rejects_store.read_bytes(result.rejects_key).decode()
+    assert "icd10cm_order_2025.txt,6,not in the order-file layout" in report
+
+
+def test_second_load_of_same_release_changes_nothing(migrated_db, releases):
+    path = [releases / "icd10cm" / "icd10cm_order_2025.txt"]
+    load_release(migrated_db, "icd10cm", path)
+    before = _codes(migrated_db)
+    again = load_release(migrated_db, "icd10cm", path)
+    assert again.counts.as_dict() == {"new": 0, "changed": 0, "retired": 0, "unchanged": 12}
+    assert _codes(migrated_db) == before
+
+
+def test_new_release_updates_adds_and_retires_exactly_the_right_codes(migrated_db, releases):
+    load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    before = _codes(migrated_db)
+    result = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2026.txt"])
+    after = _codes(migrated_db)
+    assert result.counts.as_dict() == {"new": 1, "changed": 1, "retired": 1, "unchanged": 10}
+    assert after["A00.1"][5] == "INACTIVE"
+    assert after["E11.66"][5] == "ACTIVE"
+    assert after["E11.9"][0].endswith("(FY2026 wording)")
+    assert after["E11.9"][6] == "2025-10-01"
+    assert after["E11.9"][7] > before["E11.9"][7]
+    assert after["Z00.00"] == before["Z00.00"], "an unchanged code keeps its effective date and updatedAt"
+
+
+def test_older_release_is_refused_unless_forced(migrated_db, releases):
+    from hv_pipelines.core.terminology.loader import StaleReleaseError
+
+    load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2026.txt"])
+    with pytest.raises(StaleReleaseError, match="older than the loaded release 2026.*--force"):
+        load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    forced = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"], force=True)
+    assert forced.version == "2025" and forced.counts.new == 1
+
+
+def test_malformed_code_fails_the_format_check_and_keeps_the_old_release(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    before = _codes(migrated_db)
+    bad = tmp_path / "icd10cm_order_2026.txt"
+    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_text()
+    bad.write_text(text.replace("00001 A00    ", "00001 1A00   "))
+    with pytest.raises(ReleaseCheckError, match="icd10cm_code_format.*still loaded") as failure:
+        load_release(migrated_db, "icd10cm", [bad])
+    assert {c.name: c.passed for c in failure.value.checks}["icd10cm_code_format"] is False
+    assert _codes(migrated_db) == before
+
+
+def test_a_loinc_file_given_as_icd10cm_fails_before_touching_the_database(releases, tmp_path):
+    wrong = tmp_path / "icd10cm_order_2026.txt"
+    wrong.write_text('"LOINC_NUM","COMPONENT"\n"2345-7","Glucose"\n')
+    with pytest.raises(ReleaseError, match="not a CMS ICD-10-CM order file"):
+        load_release("postgresql://nobody@127.0.0.1:1/none", "icd10cm", [wrong])
+    with pytest.raises(psycopg.OperationalError):
+        db.connect("postgresql://nobody@127.0.0.1:1/none").__enter__()
