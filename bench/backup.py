@@ -11,9 +11,9 @@ server-side generate_series, then prints from one run:
 - wall time of a restore (decrypt → decompress → pg_restore, then the row-count comparison) vs a plain
   `pg_restore` of the plain archive into an empty database.
 
-    .venv/bin/python bench/bench_backup.py              # ≥ 2 GB (the issue's size)
-    .venv/bin/python bench/bench_backup.py --gb 0.5     # quicker
-    DATABASE_URL=postgresql://... .venv/bin/python bench/bench_backup.py   # an existing server
+    .venv/bin/python bench/backup.py              # ≥ 2 GB (the issue's size)
+    .venv/bin/python bench/backup.py --gb 0.5     # quicker
+    DATABASE_URL=postgresql://... .venv/bin/python bench/backup.py   # an existing server
 
 Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory.
 """

@@ -6,9 +6,9 @@ PPRRVU csv), load it with `load_release` in a child process (its peak RSS is the
 it again (a re-load must change nothing), then time the floor: psql `\\copy` of the very rows the
 load produced into an identical table (`LIKE ... INCLUDING ALL`, same indexes).
 
-    .venv/bin/python bench/bench_terminology.py                 # real release sizes
-    .venv/bin/python bench/bench_terminology.py --scale 0.1     # a tenth, for a quick look
-    .venv/bin/python bench/bench_terminology.py --systems loinc icd10cm
+    .venv/bin/python bench/terminology.py                 # real release sizes
+    .venv/bin/python bench/terminology.py --scale 0.1     # a tenth, for a quick look
+    .venv/bin/python bench/terminology.py --systems loinc icd10cm
 
 Uses DATABASE_URL's server when set (creating and dropping a scratch database), else starts an
 embedded PostgreSQL in a temporary directory.
