@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import backups, schema, seed, terminology
+from hv_pipelines.jobs import backups, operations, schema, seed, terminology
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -25,4 +25,5 @@ defs = dg.Definitions.merge(
     seed.defs,
     backups.defs,
     terminology.defs,
+    operations.defs,
 )

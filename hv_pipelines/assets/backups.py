@@ -10,6 +10,7 @@ All decisions live in `core.backup`; these wrappers only turn results into metad
 import dagster as dg
 from pydantic import Field
 
+from hv_pipelines.assets import compute
 from hv_pipelines.core import backup
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
@@ -35,6 +36,7 @@ class BackupConfig(dg.Config):
     kinds={"postgres"},
     owners=OWNERS,
     tags={"hv/exclusive": "database"},
+    op_tags=compute.BACKUP,
     description="Encrypted, verified pg_dump of the HoloVitals database for the day: AES-256-GCM (STREAM) "
     "under a per-backup data key wrapped by the master key, uploaded without a plaintext copy on disk, read "
     "back and sealed with a MAC'd manifest; then retention (7 daily, 4 weekly, 12 monthly by default).",
@@ -66,6 +68,7 @@ def database_backup(context: dg.AssetExecutionContext, config: BackupConfig, db:
     deps=[database_backup],
     kinds={"postgres"},
     owners=OWNERS,
+    op_tags=compute.BACKUP,
     check_specs=[dg.AssetCheckSpec("restore_matches_manifest", asset="backup_restore_drill", blocking=True,
                                    description="The restored scratch database has the manifest's row count "
                                    "in every table, the same schema catalog and the same Alembic revision.")],

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from hv_pipelines.assets import compute
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.terminology import SYSTEMS, ReleaseCheckError, code_system, load_release
 from hv_pipelines.core.terminology.checks import CheckResult
@@ -67,6 +68,7 @@ def _terminology_asset(system: str) -> dg.AssetsDefinition:
         kinds={"postgres"},
         owners=OWNERS,
         deps=["database_schema"],
+        op_tags=compute.TERMINOLOGY_LOAD,
         description=f'{spec.title} codes in "{spec.target.table}" from the publisher\'s release: staged with COPY, '
         "checked, then merged in one transaction (new codes inserted, changed ones updated, missing ones marked "
         f"{spec.target.retired_status}).",

@@ -16,6 +16,8 @@ migrate_and_seed = dg.define_asset_job(
     description="Upgrade the database to the head revision, then apply the declarative seed data "
     "(roles, permissions, retention policies, security configuration).",
     tags={"hv/exclusive": "database"},
+    # The steps run one after another anyway; one process saves a Python start-up per step.
+    executor_def=dg.in_process_executor,
 )
 
 
