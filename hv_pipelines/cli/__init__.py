@@ -20,6 +20,7 @@ GROUPS = {
     "backup": "hv_pipelines.cli.backup",
     "audit": "hv_pipelines.cli.audit",
     "dev": "hv_pipelines.cli.dev",
+    "run": "hv_pipelines.cli.run",
 }
 
 

@@ -84,10 +84,11 @@ def _wait_until_loaded(server: Webserver, process: subprocess.Popen, timeout: fl
     pytest.fail(f"the code location did not load in {timeout:.0f} s:\n{server.log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def webserver(pg_server_url: str, tmp_path: Path) -> Iterator[Webserver]:
+@pytest.fixture(scope="module")
+def webserver(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: `make browser` installs Debian's chromium (needs root)")
+    tmp_path = tmp_path_factory.mktemp("webserver")
     name = f"hv_ui_{uuid.uuid4().hex[:12]}"
     database_url = db.create_database(pg_server_url, name)
     home = tmp_path / "dagster"
@@ -190,3 +191,19 @@ def test_operator_launches_migrate_and_seed_from_the_ui(webserver: Webserver) ->
     assert {"key": "dagster/from_ui", "value": "true"} in run["tags"]
     status = migrations.status(webserver.database_url)
     assert status.current == migrations.heads()[0] and status.up_to_date
+
+
+def test_hv_run_launches_a_job_through_the_webserver(webserver: Webserver) -> None:
+    """`hv run` (cron-less hosts, break-glass): the same webserver and run queue as the UI."""
+    env = {**os.environ, "HV_DAGSTER_URL": webserver.url}
+    hv = [sys.executable, "-m", "hv_pipelines.cli", "run"]
+    out = subprocess.run([*hv, "migrate_and_seed"], env=env, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{webserver.url}/runs/" in out.stdout and "success" in out.stdout
+
+    out = subprocess.run([*hv, "no_such_job"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "no_such_job" in out.stderr
+
+    env["HV_DAGSTER_URL"] = f"http://127.0.0.1:{_free_port()}"
+    out = subprocess.run([*hv, "migrate_and_seed"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "cannot reach Dagster" in out.stderr
