@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import backups, operations, schema, seed, terminology
+from hv_pipelines.jobs import backups, compliance, operations, schema, seed, terminology
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -25,5 +25,6 @@ defs = dg.Definitions.merge(
     seed.defs,
     backups.defs,
     terminology.defs,
+    compliance.defs,
     operations.defs,
 )

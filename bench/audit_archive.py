@@ -1,0 +1,175 @@
+"""Benchmark: archive one month of a large `audit_logs` table (issue 8's performance goals).
+
+Loads `--rows` synthetic audit rows spread evenly over `--months` months, in time order as the
+application writes them (server-side generate_series, so loading is not what is measured), then
+archives a normal month (~417k rows) and one holding twice as many, each in a fresh child process,
+and prints side by side: rows/s end to end (goal >= 100k rows/s; also without the final VACUUM,
+whose cost follows the table's size rather than the month's), peak RSS of the archiving process and
+Arrow's peak allocation (bounded: the same for both months), and the archive's size relative to
+the rows' size in PostgreSQL.
+
+    .venv/bin/python bench/audit_archive.py                      # 10M rows, 24 months (~417k/month)
+    .venv/bin/python bench/audit_archive.py --rows 2400000       # quicker
+    DATABASE_URL=postgresql://... .venv/bin/python bench/audit_archive.py   # an existing server
+
+Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory. The
+object store is a local directory (what is measured is the pipeline, not a network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hv_pipelines.core import db  # noqa: E402
+from hv_pipelines.core.archival.months import Month  # noqa: E402
+
+FIRST_MONTH = Month(2022, 1)
+
+USER = """INSERT INTO users (id, email, password_hash, updated_at)
+VALUES ('bench-user', 'bench@example.test', 'x', now()) ON CONFLICT DO NOTHING"""
+# @name@ placeholders take trusted integers and a date (the statement uses % and braces itself).
+GENERATE = """
+INSERT INTO audit_logs (id, user_id, action, resource, resource_id, details, ip_address, user_agent, session_id,
+                        severity, requires_review, reviewed, reviewed_by, reviewed_at, review_notes, consent_id,
+                        "timestamp", created_at)
+SELECT md5(g::text || 'id')::uuid::text, 'bench-user',
+       (ARRAY['READ','UPDATE','LOGIN','EXPORT','DELETE'])[g % 5 + 1], 'patient_record', 'rec-' || (g % 100000),
+       CASE WHEN g % 4 = 0 THEN NULL ELSE
+         '{"fields":["name","dob","mrn"],"query":"' || md5(g::text) || '","count":' || (g % 50) || '}' END,
+       '10.' || (g % 250) || '.' || (g % 13) || '.' || (g % 7),
+       'Mozilla/5.0 (X11; Linux x86_64) HoloVitals/' || (g % 9),
+       'sess-' || (g / 40), (ARRAY['INFO','WARNING','CRITICAL'])[g % 3 + 1], g % 17 = 0, g % 29 = 0,
+       CASE WHEN g % 29 = 0 THEN 'bench-user' END, CASE WHEN g % 29 = 0 THEN ts + interval '2 days' END,
+       CASE WHEN g % 29 = 0 THEN 'reviewed: routine access' END, NULL, ts, ts
+FROM (SELECT g, '@start@'::timestamp
+                -- the first month takes two months' rows: the double month beside a normal one
+                + greatest(g / @per_month@ - 1, 0) * interval '1 month'
+                + (g % @per_month@) * (2419200000 / @per_month@) * interval '1 millisecond' AS ts
+      FROM generate_series(@first@::bigint, @last@::bigint) AS g) s
+"""
+
+
+def load(url: str, rows: int, months: int) -> None:
+    step = 1_000_000
+    with db.connect(url) as conn:
+        conn.execute(USER)
+    for first in range(0, rows, step):
+        with db.connect(url) as conn:
+            values = {"start": FIRST_MONTH.start.isoformat(sep=" "), "per_month": rows // months,
+                      "first": first, "last": min(rows, first + step) - 1}
+            statement = GENERATE
+            for name, value in values.items():
+                statement = statement.replace(f"@{name}@", str(value))
+            conn.execute(statement.encode())
+        print(f"  loaded {min(rows, first + step):,} rows", flush=True)
+    with db.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE audit_logs")
+
+
+def child(url: str, month: str, objects: str) -> None:
+    """Archive one month in this (fresh) process and print its measurements as JSON."""
+    import pyarrow
+
+    from hv_pipelines.core import archival
+    from hv_pipelines.core.keyring import Keyring
+    from hv_pipelines.core.storage import LocalStore
+
+    m = Month.parse(month)
+    with db.connect(url) as conn:
+        pg_bytes, pg_rows = conn.execute(
+            'SELECT sum(pg_column_size(a.*)), count(*) FROM audit_logs a WHERE "timestamp" >= %s AND '
+            '"timestamp" < %s', (m.start, m.end)).fetchone()
+    keyring = Keyring.from_hex(os.environ["BENCH_KEY"])
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.monotonic()
+    result = archival.archive_month(url, LocalStore(objects), keyring, m)
+    seconds = time.monotonic() - started
+    print(json.dumps({
+        "month": month, "rows": result.rows, "pg_rows": pg_rows, "seconds": seconds,
+        "rows_per_s": result.rows / seconds, "archive_bytes": result.archive_bytes,
+        "rows_per_s_before_vacuum": result.rows / (seconds - result.timings.get("vacuum", 0.0)),
+        "baseline_rss_mib": baseline,
+        "pg_row_bytes": int(pg_bytes or 0), "csv_bytes": result.source_bytes, "timings": result.timings,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "arrow_peak_mib": pyarrow.default_memory_pool().max_memory() / 2**20,
+    }))
+
+
+def run_child(url: str, month: Month, objects: Path, key: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", month.label, "--objects", str(objects)],
+                         env={**os.environ, "BENCH_URL": url, "BENCH_KEY": key}, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--child")
+    parser.add_argument("--objects")
+    args = parser.parse_args()
+    if args.child:
+        child(os.environ["BENCH_URL"], args.child, args.objects)
+        return
+
+    from hv_pipelines.core.keyring import generate_hex_key
+    from hv_pipelines.core.migrations import upgrade
+
+    work = Path(tempfile.mkdtemp(prefix="hv-bench-archival-"))
+    server = None
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        from hv_pipelines.core.embedded import start_postgres
+
+        server = start_postgres(work / "pg", cleanup_mode="delete")
+        base = server.get_uri()
+    name = f"hv_bench_archival_{os.getpid()}"
+    url = db.create_database(base, name)
+    try:
+        upgrade(url, "head")
+        print(f"loading {args.rows:,} audit rows over {args.months} months ...", flush=True)
+        started = time.monotonic()
+        load(url, args.rows, args.months)
+        print(f"  {time.monotonic() - started:.0f}s")
+        # A normal month and the double first month, each archived in a fresh process.
+        key = generate_hex_key()
+        results = [run_child(url, m, work / "objects", key) for m in (FIRST_MONTH.next(), FIRST_MONTH)]
+    finally:
+        db.drop_database(base, name)
+        if server is not None:
+            server.cleanup()
+
+    print()
+    print(f"{'month':>8} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'w/o VACUUM':>10} {'RSS base':>9} "
+          f"{'RSS peak':>9} {'Arrow peak':>10} {'archive':>10} {'PG rows':>10} {'archive/PG':>10}")
+    for r in results:
+        print(f"{r['month']:>8} {r['rows']:>9,} {r['seconds']:>8.2f} {r['rows_per_s']:>9,.0f} "
+              f"{r['rows_per_s_before_vacuum']:>10,.0f} {r['baseline_rss_mib']:>7.0f}Mi {r['peak_rss_mib']:>7.0f}Mi {r['arrow_peak_mib']:>8.0f}Mi "
+              f"{r['archive_bytes'] / 2**20:>8.1f}Mi {r['pg_row_bytes'] / 2**20:>8.1f}Mi "
+              f"{r['archive_bytes'] / max(r['pg_row_bytes'], 1):>10.3f}")
+    normal, double = results
+    growth = [r["peak_rss_mib"] - r["baseline_rss_mib"] for r in results]
+    print()
+    print(f"double/normal month: rows x{double['rows'] / max(normal['rows'], 1):.1f}, RSS above baseline "
+          f"x{growth[1] / max(growth[0], 1):.2f} ({growth[0]:.0f} -> {growth[1]:.0f} MiB), Arrow peak "
+          f"x{double['arrow_peak_mib'] / max(normal['arrow_peak_mib'], 1):.2f} (bounded: ~1, not ~2)")
+    print(f"goal >= 100,000 rows/s end to end (normal month): {normal['rows_per_s']:,.0f} rows/s "
+          f"({'met' if normal['rows_per_s'] >= 100_000 else 'NOT met'}); "
+          f"{normal['rows_per_s_before_vacuum']:,.0f} rows/s without the final VACUUM")
+    print("step timings of the normal month (s):", {k: round(v, 2) for k, v in normal["timings"].items()})
+
+
+if __name__ == "__main__":
+    main()

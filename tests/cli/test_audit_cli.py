@@ -1,0 +1,98 @@
+"""`hv audit` end to end, as an operator runs it: configuration from the environment, exit codes, messages.
+
+The first command runs as a real process (the installed entry point); the rest call the same
+`main()` in-process, which is what that process runs, to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.cli import main
+from hv_pipelines.core import db
+from hv_pipelines.core.archival import Month
+from hv_pipelines.core.keyring import generate_hex_key
+from tests.core.archival.audit_rows import count_rows, insert_audit_rows, make_user, month_rows
+
+MONTH = Month(2023, 11)
+
+
+def hv_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hv_pipelines.cli", "audit", *args],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def hv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(sys, "argv", ["hv", "audit", *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, exit_.value.code, out.out, out.err)
+    return run
+
+
+def test_archive_list_verify_tamper_rehydrate(migrated_db: str, tmp_path: Path, hv) -> None:
+    insert_audit_rows(migrated_db, MONTH, 150, make_user(migrated_db))
+    originals = month_rows(migrated_db, MONTH)
+    objects = tmp_path / "objects"
+    env = {"DATABASE_URL": migrated_db, "ENCRYPTION_KEY": generate_hex_key(), "HV_OBJECT_STORE_URL": objects.as_uri()}
+
+    out = hv_process("archive", "--month", "2023-11", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "2023-11: archived 150 rows as full archive #1 in 1 part(s)" in out.stdout
+    assert count_rows(migrated_db, MONTH) == 0
+
+    out = hv("archive", "--month", "2023-11", env=env)
+    assert "nothing to archive" in out.stdout
+
+    out = hv("list", env=env)
+    assert out.returncode == 0 and "2023-11  full" in out.stdout and "committed" in out.stdout
+
+    out = hv("verify", "--all", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "ok: 1 archive(s) in an unbroken chain, 1 object(s), 150 rows re-hashed" in out.stdout
+
+    out = hv("rehydrate", "--month", "2023-11", "--into", "incident_42", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "150 rows from 1 archive(s) verified and loaded into incident_42" in out.stdout
+    assert month_rows(migrated_db, MONTH, "incident_42") == originals
+
+    [part] = (objects / "audit-archive" / "2023-11").rglob("part-*")
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    part.write_bytes(bytes(data))
+    out = hv("verify", env=env)
+    assert out.returncode == 1
+    assert "is not the object its manifest sealed" in out.stderr and "FAILED: 1 problem(s)" in out.stderr
+
+    out = hv("rehydrate", "--month", "2023-11", "--into", "incident_43", env=env)
+    assert out.returncode == 1 and "do not rely on it" in out.stderr
+    with db.connect(migrated_db) as conn:
+        assert conn.execute("SELECT to_regclass('incident_43')").fetchone()[0] is None
+
+
+def test_refusals_say_what_to_do(migrated_db: str, tmp_path: Path, hv, monkeypatch) -> None:
+    env = {"DATABASE_URL": migrated_db, "HV_OBJECT_STORE_URL": (tmp_path / "o").as_uri()}
+    monkeypatch.delenv("ENCRYPTION_KEY", raising=False)
+    out = hv("archive", "--month", "2023-11", env=env)
+    assert out.returncode == 1 and "ENCRYPTION_KEY is not set" in out.stderr
+
+    env["ENCRYPTION_KEY"] = generate_hex_key()
+    out = hv("archive", "--month", "23-11", env=env)
+    assert out.returncode == 2 and "write it as YYYY-MM" in out.stderr
+
+    out = hv("rehydrate", "--month", "2023-11", "--into", "audit_logs", env=env)
+    assert out.returncode == 1 and "not audit_logs" in out.stderr
+
+    out = hv("rehydrate", "--month", "2023-11", env=env)
+    assert out.returncode == 1 and "no committed archive of 2023-11" in out.stderr

@@ -1,0 +1,111 @@
+"""`verify` walks the hash chain, every object and every record: tampering of any kind is reported."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from hv_pipelines.core import archival, db
+from hv_pipelines.core.archival import DECRYPT, DIGEST, LIST, Month
+from hv_pipelines.core.archival.manifest import ArchiveManifest, manifest_keys
+from hv_pipelines.core.keyring import Keyring, generate_hex_key
+from tests.core.archival.audit_rows import insert_audit_rows
+
+MONTHS = [Month(2023, 6), Month(2023, 7), Month(2023, 8)]
+
+
+@pytest.fixture
+def archived(migrated_db: str, user_id: str, local_store, keyring) -> list[archival.ArchiveResult]:
+    results = []
+    for month in MONTHS:
+        insert_audit_rows(migrated_db, month, 60, user_id)
+        results.append(archival.archive_month(migrated_db, local_store, keyring, month))
+    return results
+
+
+def _verify(url: str, store, keyring, depth: str = DIGEST) -> archival.VerifyReport:
+    with db.connect(url) as conn:
+        return archival.verify_archives(store, keyring, conn, depth=depth)
+
+
+def test_an_intact_archive_verifies(archived, migrated_db: str, local_store, keyring) -> None:
+    report = _verify(migrated_db, local_store, keyring, DECRYPT)
+    assert report.ok and not report.notes
+    assert [a.sequence for a in report.archives] == [1, 2, 3] and report.rows_checked == 180
+
+
+@pytest.mark.parametrize("depth", [DIGEST, DECRYPT])
+def test_an_altered_archive_object_breaks_verify(depth: str, archived, migrated_db: str, local_store,
+                                                 keyring) -> None:
+    path = local_store.root / archived[1].part_keys[0]
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0x01  # one bit, same size
+    path.write_bytes(bytes(data))
+
+    report = _verify(migrated_db, local_store, keyring, depth)
+
+    assert len(report.problems) == 1 and archived[1].part_keys[0] in report.problems[0]
+
+
+def test_a_missing_archive_object_breaks_verify(archived, migrated_db: str, local_store, keyring) -> None:
+    local_store.delete(archived[0].part_keys[0])
+    [problem] = _verify(migrated_db, local_store, keyring).problems
+    assert "is missing" in problem
+
+
+def test_a_deleted_manifest_breaks_the_chain(archived, migrated_db: str, local_store, keyring) -> None:
+    local_store.delete(archived[1].manifest_key)
+
+    problems = _verify(migrated_db, local_store, keyring, LIST).problems
+
+    assert any("#2..#2 are missing" in p for p in problems)
+    assert any(archived[1].part_keys[0] in p and "no manifest lists" in p for p in problems)
+
+
+def test_a_resealed_manifest_breaks_the_next_link(archived, migrated_db: str, local_store, keyring) -> None:
+    # Even someone holding the key, who re-seals an edited manifest, is caught by the next link.
+    key = archived[0].manifest_key
+    manifest = ArchiveManifest.open(local_store.read_bytes(key), keyring)
+    local_store.put_bytes(key, dataclasses.replace(manifest, row_count=59).seal(keyring))
+
+    problems = _verify(migrated_db, local_store, keyring, LIST).problems
+
+    assert any(archived[1].manifest_key in p and "does not link" in p for p in problems)
+
+
+def test_a_forged_manifest_fails_authentication(archived, migrated_db: str, local_store, keyring) -> None:
+    key = archived[2].manifest_key
+    manifest = ArchiveManifest.open(local_store.read_bytes(key), keyring)
+    local_store.put_bytes(key, manifest.seal(Keyring.from_hex(generate_hex_key())))
+    assert any("not in the keyring" in p or "authentication failed" in p
+               for p in _verify(migrated_db, local_store, keyring, LIST).problems)
+
+
+def test_removing_the_newest_archive_entirely_is_caught_by_the_audit_trail(archived, migrated_db: str,
+                                                                         local_store, keyring) -> None:
+    newest = archived[-1]
+    for key in [*newest.part_keys, newest.manifest_key]:
+        local_store.delete(key)
+    with db.connect(migrated_db) as conn:
+        conn.execute("""DELETE FROM audit_log_archives WHERE "storagePath" LIKE %s""",
+                     (f"%{newest.part_keys[0]}",))
+
+    problems = _verify(migrated_db, local_store, keyring, LIST).problems
+
+    assert problems == [f"the audit trail records manifest {newest.manifest_key} with SHA-256 "
+                        f"{newest.manifest_sha256[:16]}…, but the store has no such manifest"]
+    assert manifest_keys(local_store)[-1] == archived[1].manifest_key
+
+
+def test_an_edited_record_is_caught(archived, migrated_db: str, local_store, keyring) -> None:
+    with db.connect(migrated_db) as conn:
+        conn.execute("""UPDATE audit_log_archives SET "recordCount" = 1 WHERE "storagePath" LIKE %s""",
+                     (f"%{archived[0].part_keys[0]}",))
+    [problem] = _verify(migrated_db, local_store, keyring, LIST).problems
+    assert "the record was edited" in problem
+
+
+def test_verify_needs_the_key_the_archives_were_sealed_with(archived, migrated_db: str, local_store) -> None:
+    report = _verify(migrated_db, local_store, Keyring.from_hex(generate_hex_key()), LIST)
+    assert len(report.problems) == 3 and all("not in the keyring" in p for p in report.problems)
