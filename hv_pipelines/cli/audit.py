@@ -9,26 +9,10 @@ from __future__ import annotations
 
 import click
 
+from hv_pipelines.cli.common import keyring_from, store_from
 from hv_pipelines.core import archival, db
 from hv_pipelines.core.errors import ConfigurationError
-from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.settings import Settings, load_settings
-from hv_pipelines.core.storage import ObjectStore, open_store
-
-
-def _keyring(settings: Settings) -> Keyring:
-    if settings.encryption_key is None:
-        raise ConfigurationError("ENCRYPTION_KEY is not set: archives are sealed and verified with it (or run "
-                                 "`hv dev`, which sets a development key)")
-    return Keyring.from_hex(settings.encryption_key.get_secret_value(), settings.retired_keys,
-                            kms_key_id=settings.kms_key_id)
-
-
-def _store(settings: Settings) -> ObjectStore:
-    if not settings.object_store_url:
-        raise ConfigurationError("HV_OBJECT_STORE_URL is not set: use s3://bucket/prefix or file:///path")
-    return open_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url, sse=settings.s3_sse,
-                      kms_key_id=settings.kms_key_id)
+from hv_pipelines.core.settings import load_settings
 
 
 def _month(ctx: click.Context, param: click.Parameter, value: str) -> archival.Month:
@@ -48,7 +32,7 @@ def command() -> None:
 def archive(month: archival.Month) -> None:
     """Archive the rows audit_logs still holds for MONTH (a no-op when there are none)."""
     settings = load_settings()
-    result = archival.archive_month(settings.require_database_url(), _store(settings), _keyring(settings), month)
+    result = archival.archive_month(settings.require_database_url(), store_from(settings), keyring_from(settings), month)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(result.summary())
@@ -60,7 +44,7 @@ def archive(month: archival.Month) -> None:
 def list_archives() -> None:
     """List every archive in the chain with its state (reads manifests and records, not objects)."""
     settings = load_settings()
-    store, keyring = _store(settings), _keyring(settings)
+    store, keyring = store_from(settings), keyring_from(settings)
     with db.connect(settings.require_database_url()) as conn:
         report = archival.verify_archives(store, keyring, conn, depth=archival.LIST)
     if not report.archives:
@@ -82,7 +66,7 @@ def list_archives() -> None:
 def verify(decrypt: bool) -> None:
     """Walk the hash chain, every archive object and every record; exit 1 on any problem."""
     settings = load_settings()
-    store, keyring = _store(settings), _keyring(settings)
+    store, keyring = store_from(settings), keyring_from(settings)
     with db.connect(settings.require_database_url()) as conn:
         report = archival.verify_archives(store, keyring, conn,
                                           depth=archival.DECRYPT if decrypt else archival.DIGEST)
@@ -107,7 +91,7 @@ def verify(decrypt: bool) -> None:
 def rehydrate(month: archival.Month, table: str | None) -> None:
     """Verify MONTH's archives, then load their rows into a query table for an investigation."""
     settings = load_settings()
-    result = archival.rehydrate_month(settings.require_database_url(), _store(settings), _keyring(settings), month,
+    result = archival.rehydrate_month(settings.require_database_url(), store_from(settings), keyring_from(settings), month,
                                       into=table)
     click.echo(result.summary())
 
@@ -116,7 +100,7 @@ def rehydrate(month: archival.Month, table: str | None) -> None:
 def purge() -> None:
     """Delete archives past the AUDIT_LOGS policy's deleteAfterDays where Object Lock allows."""
     settings = load_settings()
-    result = archival.purge_expired(settings.require_database_url(), _store(settings), _keyring(settings))
+    result = archival.purge_expired(settings.require_database_url(), store_from(settings), keyring_from(settings))
     for key in result.purged:
         click.echo(f"purged {key}")
     for key, until in result.locked:

@@ -9,26 +9,10 @@ from __future__ import annotations
 
 import click
 
+from hv_pipelines.cli.common import keyring_from, store_from
 from hv_pipelines.core import backup, db
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError
-from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.settings import Settings, load_settings, mask_url
-from hv_pipelines.core.storage import ObjectStore, open_store
-
-
-def _keyring(settings: Settings) -> Keyring:
-    if settings.encryption_key is None:
-        raise ConfigurationError("ENCRYPTION_KEY is not set: export the master key the backups are sealed with "
-                                 "(`hv dev` exports the development key)")
-    return Keyring.from_hex(settings.encryption_key.get_secret_value(), settings.retired_keys,
-                            kms_key_id=settings.kms_key_id)
-
-
-def _store(settings: Settings) -> ObjectStore:
-    if not settings.object_store_url:
-        raise ConfigurationError("HV_OBJECT_STORE_URL is not set: s3://bucket/prefix or file:///path/to/dir")
-    return open_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url, sse=settings.s3_sse,
-                      kms_key_id=settings.kms_key_id)
+from hv_pipelines.core.settings import load_settings, mask_url
 
 
 def _size(n: float) -> str:
@@ -54,7 +38,7 @@ def command() -> None:
 def create(lock_days: int, compression_level: int) -> None:
     """Back up DATABASE_URL into the object store, verify it, and seal its manifest."""
     settings = load_settings()
-    result = backup.create_backup(settings.require_database_url(), _store(settings), _keyring(settings),
+    result = backup.create_backup(settings.require_database_url(), store_from(settings), keyring_from(settings),
                                   lock_days=lock_days, compression_level=compression_level)
     m = result.manifest
     click.echo(f"backup {m.backup_id}: {_size(m.object_bytes)} ({_size(m.dump_bytes)} dump), "
@@ -68,7 +52,7 @@ def create(lock_days: int, compression_level: int) -> None:
 def list_(database: str | None) -> None:
     """List backups in the object store, oldest first, with their state."""
     settings = load_settings()
-    entries = backup.list_backups(_store(settings), _keyring(settings), database)
+    entries = backup.list_backups(store_from(settings), keyring_from(settings), database)
     if not entries:
         click.echo("no backups")
         return
@@ -87,7 +71,7 @@ def list_(database: str | None) -> None:
 def verify(backup_id: str) -> None:
     """Read BACKUP_ID back: authenticate every chunk and compare sizes and SHA-256 with the manifest."""
     settings = load_settings()
-    m = backup.verify_backup(_store(settings), _keyring(settings), backup_id)
+    m = backup.verify_backup(store_from(settings), keyring_from(settings), backup_id)
     click.echo(f"backup {backup_id} verified: {_size(m.object_bytes)}, sha256 {m.object_sha256}, key {m.key_id}")
 
 
@@ -105,7 +89,7 @@ def restore(backup_id: str, target_url: str, force: bool, keep_owners: bool, yes
     shown = mask_url(target_url)
     if force and not yes:
         click.confirm(f"Replace the objects of {shown} with backup {backup_id}?", abort=True)
-    result = backup.restore_backup(_store(settings), _keyring(settings), backup_id, target_url, force=force,
+    result = backup.restore_backup(store_from(settings), keyring_from(settings), backup_id, target_url, force=force,
                                    keep_owners=keep_owners)
     click.echo(f"restored backup {backup_id} into {shown} in {result.duration_s:.1f}s: "
                f"{len(result.table_rows)} tables, {sum(result.table_rows.values())} rows")
@@ -122,7 +106,7 @@ def restore(backup_id: str, target_url: str, force: bool, keep_owners: bool, yes
 def drill(backup_id: str | None) -> None:
     """Restore the newest backup of DATABASE_URL into a scratch database, compare, and drop it."""
     settings = load_settings()
-    result = backup.run_restore_drill(settings.require_database_url(), _store(settings), _keyring(settings),
+    result = backup.run_restore_drill(settings.require_database_url(), store_from(settings), keyring_from(settings),
                                       backup_id=backup_id)
     for mismatch in result.restore.mismatches:
         click.echo(f"  MISMATCH {mismatch}", err=True)
@@ -147,7 +131,7 @@ def prune(database: str | None, daily: int, weekly: int, monthly: int, dry_run: 
         if url is None:
             raise ConfigurationError("name the database with --database, or set DATABASE_URL")
         database = db.database_name(url)
-    result = backup.prune_backups(_store(settings), _keyring(settings), database,
+    result = backup.prune_backups(store_from(settings), keyring_from(settings), database,
                                   backup.RetentionPolicy(daily, weekly, monthly), dry_run=dry_run, audit_url=url)
     verb = "would delete" if dry_run else "deleted"
     for backup_id in result.deleted + result.orphans_deleted:

@@ -1,0 +1,24 @@
+"""What several `hv` groups build from the settings: the keyring and the object store."""
+
+from __future__ import annotations
+
+from hv_pipelines.core.errors import ConfigurationError
+from hv_pipelines.core.keyring import Keyring
+from hv_pipelines.core.settings import Settings
+from hv_pipelines.core.storage import ObjectStore, open_store
+
+
+def keyring_from(settings: Settings) -> Keyring:
+    """The active master key plus retired ones (HV_ENCRYPTION_KEYS_RETIRED), or KMS with HV_KMS_KEY_ID."""
+    if settings.encryption_key is None:
+        raise ConfigurationError("ENCRYPTION_KEY is not set: backups and audit archives are sealed and verified "
+                                 "with the master key (`hv dev` exports the development key)")
+    return Keyring.from_hex(settings.encryption_key.get_secret_value(), settings.retired_keys,
+                            kms_key_id=settings.kms_key_id)
+
+
+def store_from(settings: Settings) -> ObjectStore:
+    if not settings.object_store_url:
+        raise ConfigurationError("HV_OBJECT_STORE_URL is not set: use s3://bucket/prefix or file:///path/to/dir")
+    return open_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url, sse=settings.s3_sse,
+                      kms_key_id=settings.kms_key_id)
