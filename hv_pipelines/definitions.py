@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import backups, compliance, operations, schema, seed, terminology
+from hv_pipelines.jobs import backups, compliance, ehr, operations, schema, seed, terminology
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -25,6 +25,7 @@ defs = dg.Definitions.merge(
     seed.defs,
     backups.defs,
     terminology.defs,
+    ehr.defs,
     compliance.defs,
     operations.defs,
 )

@@ -29,6 +29,10 @@ run_coordinator:
       - key: "hv/exclusive"
         value: "database"
         limit: 1
+      - key: "hv/ehr-provider"
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 2
 telemetry:
   enabled: false
 """

@@ -1,0 +1,221 @@
+"""The FHIR Bulk Data client: kick-off, status polling, cancel and streamed downloads.
+
+Every request goes through `_send`, which owns the protocol's failure handling in one place:
+a 401 drops the cached token and retries once; 429, 5xx and network errors are retried after the
+server's `Retry-After` or an exponential backoff with jitter, up to `max_transient_errors` in a row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+import httpx
+
+from hv_pipelines.core.bulkdata.errors import (
+    AuthorizationError,
+    BulkDataError,
+    ExportFailed,
+    OutputExpired,
+    ServerUnavailable,
+    outcome_summary,
+    safe_url,
+)
+from hv_pipelines.core.bulkdata.manifest import Manifest
+from hv_pipelines.core.bulkdata.retry import TRANSIENT_STATUSES, Backoff, next_delay
+
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
+DEFAULT_MAX_WAIT = 6 * 3600.0  # EHRs take hours for large groups; beyond this, rerun to resume polling
+
+
+class Auth(Protocol):
+    def headers(self) -> dict[str, str]: ...
+    def invalidate(self) -> None: ...
+
+
+class ExportLevel(StrEnum):
+    PATIENT = "patient"
+    GROUP = "group"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: the level (Patient, Group or system), types, `_since` and `_typeFilter`."""
+
+    level: ExportLevel
+    group_id: str | None = None
+    types: tuple[str, ...] = ()
+    since: datetime | None = None
+    type_filters: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        if self.level is ExportLevel.GROUP:
+            if not self.group_id:
+                raise BulkDataError("a Group export needs the group id: set it with "
+                                    "`hv ehr connect --group-id`")
+            return f"Group/{self.group_id}/$export"
+        return "Patient/$export" if self.level is ExportLevel.PATIENT else "$export"
+
+    def params(self) -> dict[str, str]:
+        params = {"_outputFormat": NDJSON}
+        if self.types:
+            params["_type"] = ",".join(self.types)
+        if self.since is not None:
+            params["_since"] = self.since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if self.type_filters:
+            params["_typeFilter"] = ",".join(self.type_filters)
+        return params
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    token_refreshes: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class BulkDataClient:
+    def __init__(self, base_url: str, auth: Auth, *, http: httpx.Client | None = None,
+                 backoff: Backoff | None = None, sleep: Callable[[float], None] = time.sleep,
+                 max_transient_errors: int = 8, max_wait: float = DEFAULT_MAX_WAIT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.http = http or httpx.Client(timeout=httpx.Timeout(60.0, connect=15.0), follow_redirects=True)
+        self.backoff = backoff or Backoff()
+        self.sleep = sleep
+        self.max_transient_errors = max_transient_errors
+        self.max_wait = max_wait
+        self.stats = ClientStats()
+
+    def kick_off(self, request: ExportRequest) -> str:
+        """Start an export; return its status URL (the `Content-Location` of the 202)."""
+        url = f"{self.base_url}/{request.path}"
+        headers = {"Accept": FHIR_JSON, "Prefer": "respond-async"}
+        with self._send("GET", url, headers=headers, params=request.params()) as response:
+            if response.status_code != 202:
+                raise ExportFailed(f"kick-off at {safe_url(url)} was refused ({response.status_code}: "
+                                   f"{outcome_summary(_json(response))}): check the export level, group id "
+                                   "and types against the provider profile")
+            location = response.headers.get("Content-Location")
+        if not location:
+            raise BulkDataError(f"kick-off at {safe_url(url)} returned 202 without Content-Location")
+        return location
+
+    def poll(self, status_url: str, *, on_progress: Callable[[str], None] | None = None) -> Manifest:
+        """Wait for the export to complete, honouring `Retry-After` and reporting `X-Progress`."""
+        deadline = time.monotonic() + self.max_wait
+        attempt = 0
+        while True:
+            with self._send("GET", status_url, headers={"Accept": "application/json"}) as response:
+                if response.status_code == 200:
+                    return Manifest.parse(_json(response))
+                if response.status_code in (404, 410):
+                    raise OutputExpired(f"the export status URL {safe_url(status_url)} is gone "
+                                        f"({response.status_code}): a new export will be kicked off")
+                if response.status_code != 202:
+                    raise ExportFailed(f"the export failed ({response.status_code}: "
+                                       f"{outcome_summary(_json(response))}); rerun the sync after fixing "
+                                       "the cause")
+                if on_progress and response.headers.get("X-Progress"):
+                    on_progress(response.headers["X-Progress"][:100])
+                delay = next_delay(response.headers.get("Retry-After"), self.backoff, attempt)
+            attempt += 1
+            if time.monotonic() + delay > deadline:
+                raise ServerUnavailable(f"the export at {safe_url(status_url)} is still running after "
+                                        f"{self.max_wait:.0f}s: rerun the sync later, it resumes polling")
+            self._wait(delay)
+
+    def cancel(self, status_url: str) -> None:
+        """Ask the server to stop the export and drop its files (a gone export counts as cancelled)."""
+        with self._send("DELETE", status_url, headers={"Accept": "application/json"}) as response:
+            if response.status_code not in (200, 202, 204, 404, 410):
+                raise BulkDataError(f"cancelling {safe_url(status_url)} failed ({response.status_code}: "
+                                    f"{outcome_summary(_json(response))})")
+
+    @contextmanager
+    def open_output(self, url: str, *, requires_access_token: bool) -> Iterator[Iterator[bytes]]:
+        """Stream one output file as decoded bytes (gzip transfer encoding undone), never whole in memory."""
+        headers = {"Accept": NDJSON, "Accept-Encoding": "gzip"}
+        with self._send("GET", url, headers=headers, authorized=requires_access_token,
+                        stream=True) as response:
+            if response.status_code in (404, 410):
+                raise OutputExpired(f"the output file {safe_url(url)} has expired ({response.status_code}): "
+                                    "a new export will be kicked off")
+            if response.status_code != 200:
+                raise BulkDataError(f"downloading {safe_url(url)} failed ({response.status_code})")
+            yield response.iter_bytes()
+
+    def _wait(self, seconds: float) -> None:
+        self.stats.waits.append(seconds)
+        self.sleep(seconds)
+
+    @contextmanager
+    def _send(self, method: str, url: str, *, headers: dict[str, str], params: dict[str, str] | None = None,
+              authorized: bool = True, stream: bool = False) -> Iterator[httpx.Response]:
+        refreshed = False
+        transient = 0
+        while True:
+            request_headers = {**headers, **(self.auth.headers() if authorized else {})}
+            self.stats.requests += 1
+            try:
+                request = self.http.build_request(method, url, headers=request_headers, params=params)
+                response = self.http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                transient += 1
+                if transient > self.max_transient_errors:
+                    raise ServerUnavailable(f"{safe_url(url)} unreachable after {transient} attempts "
+                                            f"({type(exc).__name__}): check the network path to the "
+                                            "EHR") from None
+                self._retry(None, transient)
+                continue
+            if response.status_code == 401 and authorized:
+                response.close()
+                if refreshed:
+                    raise AuthorizationError(f"{safe_url(url)} refused a freshly issued token (401): check "
+                                             "the scopes granted to the client at the EHR")
+                refreshed = True
+                self.stats.token_refreshes += 1
+                self.auth.invalidate()
+                continue
+            if response.status_code in TRANSIENT_STATUSES:
+                retry_after = response.headers.get("Retry-After")
+                transient += 1
+                if transient > self.max_transient_errors:
+                    summary = outcome_summary(_json(response))
+                    response.close()
+                    raise ServerUnavailable(f"{safe_url(url)} kept answering {response.status_code} after "
+                                            f"{transient} attempts ({summary}): try again later or ask the "
+                                            "EHR vendor")
+                response.close()
+                self._retry(retry_after, transient)
+                continue
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+
+    def _retry(self, retry_after: str | None, transient: int) -> None:
+        self.stats.retries += 1
+        self._wait(next_delay(retry_after, self.backoff, transient - 1))
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        if not response.is_stream_consumed:
+            response.read()
+        return response.json()
+    except ValueError:
+        return None

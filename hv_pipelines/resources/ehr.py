@@ -1,0 +1,31 @@
+"""How EHR syncs run on this deployment: validation processes and parallel downloads."""
+
+
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+from hv_pipelines.core.fhir_ingest import start_validation_pool
+
+
+class EHRIngestResource(dg.ConfigurableResource):
+    """Resource key `ehr`. Credentials are per connection (`ehr_connections`), not here."""
+
+    validation_workers: int | None = Field(
+        default=None, description="Processes validating FHIR resources; default one per core, 0 = in the "
+        "step's own process.")
+    download_workers: int | None = Field(
+        default=None, description="Files downloaded and ingested in parallel; default the provider "
+        "profile's.")
+
+    @contextmanager
+    def validation_pool(self) -> Iterator[Executor | None]:
+        pool = start_validation_pool(self.validation_workers)
+        try:
+            yield pool
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
