@@ -166,7 +166,7 @@ def security_review_report(context: dg.AssetExecutionContext, config: SecurityRe
                             severity=WARN, metadata={"unacknowledged": review.unacknowledged_urgent_alerts}),
         dg.AssetCheckResult(
             check_name="no_phi_access_anomalies", passed=review.phi_anomalies == 0, severity=WARN,
-            description="follow up in the database: docs/operations.md, 'Security review'"
+            description="follow up in the database: the README runbook, 'Security review warnings'"
             if review.phi_anomalies else None,
             metadata={"high_volume_accounts": review.high_volume_phi_accounts,
                       "night_access_events": review.night_phi_access_events,

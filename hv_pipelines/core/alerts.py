@@ -52,7 +52,7 @@ class RunFailureAlert:
         reason = f" ({self.failure_reason})" if self.failure_reason else ""
         where = f" Open {self.run_url} for the logs." if self.run_url else ""
         return (f"Run {self.run_id} of {self.job} failed{reason} in {self.environment}. Failed steps: {steps}. "
-                f"Error class: {errors}.{where} See docs/operations.md, 'A run failed'.")
+                f"Error class: {errors}.{where} See the README runbook, 'A run failed'.")
 
     def payload(self) -> dict[str, object]:
         """The webhook body: a `text` line chat tools show as-is, plus the fields for machines."""

@@ -3,7 +3,7 @@
 Both read the application's own tables (`security_alerts`, `audit_logs`, `users`,
 `data_retention_policies`) and report counts and aggregates only. No user id, e-mail, IP address,
 resource id or free-text detail leaves the database: a reviewer who needs names follows up in the
-database with the queries in docs/operations.md.
+database with the queries in the README runbook.
 """
 
 from __future__ import annotations

@@ -406,7 +406,7 @@ def _explained() -> Iterator[None]:
 
 
 def permission_matrix_markdown(content: SeedContent) -> str:
-    """Role → permission matrix as a Markdown table (docs/seed.md and the Dagster UI show it)."""
+    """Role → permission matrix as a Markdown table (the README and the Dagster UI show it)."""
     grants = {role: {g.permission for g in gs} for role, gs in content.grants().items()}
     roles = [r.name for r in sorted(content.roles, key=lambda r: -r.priority)]
     lines = ["| permission | resource / action / scope | " + " | ".join(roles) + " |",

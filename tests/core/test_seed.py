@@ -85,7 +85,7 @@ def test_owner_holds_everything_and_patients_only_their_own_records():
 
 
 def test_readme_matrix_is_the_one_the_seed_file_grants():
-    assert permission_matrix_markdown(load_seed().content) in (ROOT / "docs" / "seed.md").read_text()
+    assert permission_matrix_markdown(load_seed().content) in (ROOT / "README.md").read_text()
 
 
 def test_hv_seed_file_overrides_the_packaged_file_and_file_option_overrides_both(tmp_path, monkeypatch):
