@@ -8,6 +8,7 @@ parsing, where every code passes through Python anyway; the rest run as SQL over
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -40,6 +41,15 @@ class CodeTally:
             self.failed += 1
             if len(self.examples) < EXAMPLES_KEPT:
                 self.examples.append(code)
+
+    def record_all(self, codes: list[bytes], ok: Callable[[bytes], bool]) -> None:
+        """`record` for many codes at once (the fast path hands over whole chunks of ids)."""
+        self.checked += len(codes)
+        for code in codes:
+            if not ok(code):
+                self.failed += 1
+                if len(self.examples) < EXAMPLES_KEPT:
+                    self.examples.append(code.decode("utf-8", "replace"))
 
     def result(self) -> CheckResult:
         return CheckResult(self.name, self.failed == 0, self.description,
@@ -75,14 +85,23 @@ _VERHOEFF_P = (
 )
 
 
+# One step of the Verhoeff fold by position mod 8 and running check, indexed by the digit's byte:
+# _VERHOEFF_STEP[p][c][byte] == D[c][P[p][byte - 48]] (a SNOMED snapshot has ~0.5M ids to check).
+_VERHOEFF_STEP = tuple(
+    tuple(bytes(_VERHOEFF_D[check][_VERHOEFF_P[position][byte - 48]] if 48 <= byte <= 57 else 0
+                for byte in range(256)) for check in range(10))
+    for position in range(8))
+
+
 def verhoeff_ok(number: str | bytes) -> bool:
     """True when the last digit of `number` is its Verhoeff check digit (as in every SNOMED CT SCTID)."""
     digits = number.encode() if isinstance(number, str) else number
     if not digits.isdigit():
         return False
     check = 0
-    for position, byte in enumerate(reversed(digits)):
-        check = _VERHOEFF_D[check][_VERHOEFF_P[position % 8][byte - 48]]
+    reversed_digits = digits[::-1]
+    for position in range(len(reversed_digits)):
+        check = _VERHOEFF_STEP[position & 7][check][reversed_digits[position]]
     return check == 0
 
 

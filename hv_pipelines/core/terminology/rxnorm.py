@@ -20,6 +20,7 @@ from __future__ import annotations
 import psycopg
 
 from hv_pipelines.core.terminology.merge import TargetTable
+from hv_pipelines.core.terminology.rawcopy import LineFilter, RawStage, stage_raw, vouched_or_parsed
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
@@ -33,9 +34,13 @@ NOT_SUPPRESSED = (b"N", b"")
 # Fields per line including the empty one after the trailing pipe.
 WIDTH = {"RXNCONSO": 19, "RXNREL": 17, "RXNSAT": 14}
 
+# `rel` is read nine times: once as a narrow typed copy. `reach` may repeat a row (UNION ALL): it
+# only feeds DISTINCT aggregates, so a repeat changes nothing and saves sorting a million rows.
 BUILD_FINAL = """
 CREATE TEMP TABLE stage_rxnorm ON COMMIT DROP AS
-WITH named AS (
+WITH rel AS MATERIALIZED (
+    SELECT subject, rela, object FROM stage_rxn_rel
+), named AS (
     SELECT DISTINCT ON (rxcui) rxcui, str AS name, tty, suppress
     FROM stage_rxn_conso WHERE tty = ANY(%(primary)s)
     ORDER BY rxcui, suppress <> 'N', array_position(%(primary)s, tty), rxaui
@@ -46,33 +51,33 @@ WITH named AS (
     SELECT rxcui, string_agg(DISTINCT atv, ' / ') AS strength FROM stage_rxn_sat GROUP BY rxcui
 ), component_strength AS (
     SELECT r.subject AS rxcui, string_agg(s.strength, ' / ' ORDER BY c.name) AS strength
-    FROM stage_rxn_rel r JOIN own_strength s ON s.rxcui = r.object JOIN named c ON c.rxcui = r.object
+    FROM rel r JOIN own_strength s ON s.rxcui = r.object JOIN named c ON c.rxcui = r.object
     WHERE r.rela = 'consists_of' GROUP BY r.subject
 ), base_strength AS (
     SELECT n.rxcui, coalesce(o.strength, cs.strength) AS strength
     FROM named n LEFT JOIN own_strength o ON o.rxcui = n.rxcui LEFT JOIN component_strength cs ON cs.rxcui = n.rxcui
 ), reach AS (
     SELECT rxcui, rxcui AS via, true AS own FROM named
-    UNION SELECT subject, object, rela = 'consists_of' FROM stage_rxn_rel WHERE rela IN ('consists_of', 'tradename_of')
-    UNION SELECT t.subject, c.object, false FROM stage_rxn_rel t
-          JOIN stage_rxn_rel c ON c.subject = t.object AND c.rela = 'consists_of' WHERE t.rela = 'tradename_of'
+    UNION ALL SELECT subject, object, rela = 'consists_of' FROM rel WHERE rela IN ('consists_of', 'tradename_of')
+    UNION ALL SELECT t.subject, c.object, false FROM rel t
+          JOIN rel c ON c.subject = t.object AND c.rela = 'consists_of' WHERE t.rela = 'tradename_of'
 ), ingredients AS (
     SELECT r.rxcui, array_agg(DISTINCT n.name ORDER BY n.name) AS names
-    FROM reach r JOIN stage_rxn_rel l ON l.subject = r.via
+    FROM reach r JOIN rel l ON l.subject = r.via
          AND l.rela IN ('has_ingredient', 'has_precise_ingredient', 'has_ingredients')
     JOIN named n ON n.rxcui = l.object AND n.tty IN ('IN', 'PIN', 'MIN')
     GROUP BY r.rxcui
 ), brands AS (
     SELECT r.rxcui, array_agg(DISTINCT n.name ORDER BY n.name) AS names
-    FROM reach r JOIN stage_rxn_rel l ON l.subject = r.via AND l.rela IN ('has_ingredient', 'has_tradename')
+    FROM reach r JOIN rel l ON l.subject = r.via AND l.rela IN ('has_ingredient', 'has_tradename')
     JOIN named n ON n.rxcui = l.object AND n.tty = 'BN'
     WHERE r.own GROUP BY r.rxcui
 ), dose_form AS (
-    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM stage_rxn_rel r
+    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM rel r
     JOIN named n ON n.rxcui = r.object AND n.tty = 'DF'
     WHERE r.rela = 'has_dose_form' ORDER BY r.subject, n.name
 ), generic_strength AS (
-    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM stage_rxn_rel t
+    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM rel t
     JOIN base_strength b ON b.rxcui = t.object AND b.strength IS NOT NULL
     WHERE t.rela = 'tradename_of' ORDER BY t.subject, b.strength
 )
@@ -113,26 +118,89 @@ class RxNorm(CodeSystem):
 
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        conso, rel, sat = members
-        create_stage(conn, "stage_rxn_conso", "rxcui bigint, rxaui bigint, tty text, str text, suppress text")
-        create_stage(conn, "stage_rxn_rel", "subject bigint, rela text, object bigint")
-        create_stage(conn, "stage_rxn_sat", "rxcui bigint, atv text")
         skipped = {}
-        with files.open(conso, progress) as stream, copy_into(
-                conn, "stage_rxn_conso", ("rxcui", "rxaui", "tty", "str", "suppress")) as sink:
-            skipped["RXNCONSO rows of other sources"] = _stage(stream, conso, sink, rejects, WIDTH["RXNCONSO"],
-                                                               _conso_row, b"|RXNORM|")
-        with files.open(rel, progress) as stream, copy_into(
-                conn, "stage_rxn_rel", ("subject", "rela", "object")) as sink:
-            skipped["RXNREL rows not used"] = _stage(stream, rel, sink, rejects, WIDTH["RXNREL"], _rel_row)
-        with files.open(sat, progress) as stream, copy_into(conn, "stage_rxn_sat", ("rxcui", "atv")) as sink:
-            skipped["RXNSAT rows not used"] = _stage(stream, sat, sink, rejects, WIDTH["RXNSAT"], _sat_row,
-                                                     b"|RXN_STRENGTH|")
-        analyze(conn, "stage_rxn_conso", "stage_rxn_rel", "stage_rxn_sat")
+        for table, member in zip(WIDTH, members, strict=True):
+            spec, what = _STAGES[table]
+            skipped[what] = vouched_or_parsed(
+                conn, files, member, progress,
+                lambda stream, spec=spec: _vouch(conn, stream, spec),
+                lambda stream, table=table, member=member: _parse(conn, stream, member, rejects, table))
         conn.execute(BUILD_FINAL, {"primary": PRIMARY_TTYS})
         analyze(conn, "stage_rxnorm")
         rows = conn.execute("SELECT count(*) FROM stage_rxnorm").fetchone()[0]
         return Staged(rows=rows, skipped=skipped)
+
+
+# ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would
+
+def _rxcui(name: str) -> str:
+    """SQL true when column `name` is all ASCII digits (`isdigit`); see `snomed._sctid`."""
+    column = f'"{name}"'
+    return f"({column}::bigint >= 0 AND {column}::bigint::text = {column})"
+
+
+def _stage_spec(stage: str, header: str, keep: str, check: str, view: str,
+                wanted: dict[int, tuple[bytes, ...]]) -> RawStage:
+    # RRF lines end with a pipe: the empty field after it is the raw table's last column.
+    columns = (*header.split(), "after_last_pipe")
+    return RawStage(stage=stage, columns=columns, keep=f"({keep}) OR after_last_pipe <> ''",
+                    check=f"after_last_pipe = '' AND {check}", view=f"{view} FROM raw_{stage}",
+                    prefilter=LineFilter(b"|", len(columns), wanted, empty_last=True))
+
+
+# Per file: how the fast path stages it, and the name under which its unused lines are counted.
+_STAGES = {
+    "RXNCONSO": (_stage_spec(
+        "stage_rxn_conso", "RXCUI LAT TS LUI STT SUI ISPREF RXAUI SAUI SCUI SDUI SAB TTY CODE STR SRL SUPPRESS CVF",
+        keep=""""SAB" = 'RXNORM' AND "LAT" = 'ENG'""",
+        check=f"""{_rxcui("RXCUI")} AND {_rxcui("RXAUI")} AND "TTY" <> ''
+                  AND btrim("STR", ' ' || chr(9) || chr(11) || chr(12)) <> ''""",
+        view="""SELECT "RXCUI"::bigint AS rxcui, "RXAUI"::bigint AS rxaui, "TTY" AS tty, "STR" AS str,
+                       CASE WHEN "SUPPRESS" = '' THEN 'N' ELSE "SUPPRESS" END AS suppress""",
+        wanted={1: (b"ENG",), 11: (b"RXNORM",)}),
+        "RXNCONSO rows of other sources"),
+    "RXNREL": (_stage_spec(
+        "stage_rxn_rel", "RXCUI1 RXAUI1 STYPE1 REL RXCUI2 RXAUI2 STYPE2 RELA RUI SRUI SAB SL RG DIR SUPPRESS CVF",
+        keep=f""""SAB" = 'RXNORM' AND "SUPPRESS" IN ('N', '')
+                 AND "RELA" IN ({", ".join(f"'{r.decode()}'" for r in sorted(RELATIONS))})""",
+        check=f"""{_rxcui("RXCUI1")} AND {_rxcui("RXCUI2")}""",
+        view="""SELECT "RXCUI2"::bigint AS subject, "RELA" AS rela, "RXCUI1"::bigint AS object""",
+        wanted={7: tuple(sorted(RELATIONS)), 10: (b"RXNORM",), 14: NOT_SUPPRESSED}),
+        "RXNREL rows not used"),
+    "RXNSAT": (_stage_spec(
+        "stage_rxn_sat", "RXCUI LUI SUI RXAUI STYPE CODE ATUI SATUI ATN SAB ATV SUPPRESS CVF",
+        keep=""""ATN" = 'RXN_STRENGTH' AND "SAB" = 'RXNORM' AND "SUPPRESS" IN ('N', '')""",
+        check=_rxcui("RXCUI"),
+        view="""SELECT "RXCUI"::bigint AS rxcui, "ATV" AS atv""",
+        wanted={8: (b"RXN_STRENGTH",), 9: (b"RXNORM",), 11: NOT_SUPPRESSED}),
+        "RXNSAT rows not used"),
+}
+
+
+def _vouch(conn: psycopg.Connection, stream, spec: RawStage) -> int:
+    """Stage one clean RRF file; returns how many of its lines were not needed."""
+    copied = stage_raw(conn, stream, spec, delimiter="|")
+    return copied.lines - copied.kept
+
+
+# ---- the line-by-line parser: the reference semantics, and the path for files that are not clean
+
+_PARSED = {
+    "RXNCONSO": ("stage_rxn_conso", "rxcui bigint, rxaui bigint, tty text, str text, suppress text",
+                 ("rxcui", "rxaui", "tty", "str", "suppress")),
+    "RXNREL": ("stage_rxn_rel", "subject bigint, rela text, object bigint", ("subject", "rela", "object")),
+    "RXNSAT": ("stage_rxn_sat", "rxcui bigint, atv text", ("rxcui", "atv")),
+}
+
+
+def _parse(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog, table: str) -> int:
+    stage, columns, names = _PARSED[table]
+    pick, marker = _PICKERS[table]
+    create_stage(conn, stage, columns)
+    with copy_into(conn, stage, names) as sink:
+        not_needed = _stage(stream, member, sink, rejects, WIDTH[table], pick, marker)
+    analyze(conn, stage)
+    return not_needed
 
 
 # A row picker returns the fields to stage, None to skip the line, or False when it is malformed.
@@ -192,6 +260,9 @@ def _stage(stream, member: Member, sink: CopySink, rejects: RejectLog, width: in
         else:
             sink.fields(row)
     return not_needed
+
+
+_PICKERS = {"RXNCONSO": (_conso_row, b"|RXNORM|"), "RXNREL": (_rel_row, b""), "RXNSAT": (_sat_row, b"|RXN_STRENGTH|")}
 
 
 SYSTEM = RxNorm()

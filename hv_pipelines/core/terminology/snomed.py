@@ -1,10 +1,11 @@
 """SNOMED CT from an RF2 Snapshot (International or a national edition) into "SNOMEDCode".
 
-Four tab-separated files with a header row are streamed: Concept (all rows: inactive concepts are
+Four tab-separated files with a header row are read: Concept (all rows: inactive concepts are
 kept with status INACTIVE), Description (active FSNs and synonyms), the en-US Language refset
-(active members) and Relationship (active IS-A rows). Python only filters and splits bytes; the
-join that picks each concept's terms and parents runs in PostgreSQL, so memory stays flat for the
-full ~1.6M descriptions and ~3M relationships.
+(active members) and Relationship (active IS-A rows). Each file's bytes go straight into COPY,
+which keeps only those rows (`rawcopy`); a file with a line that is not clean is parsed line by
+line instead, rejecting the bad lines. The join that picks each concept's terms and parents runs
+in PostgreSQL, so memory stays flat for the full ~1.6M descriptions and ~3M relationships.
 
 - preferred term: the active synonym the en-US refset marks preferred (900000000000548007);
 - fully specified name: the active FSN (typeId 900000000000003001), en-US preferred first;
@@ -14,20 +15,23 @@ full ~1.6M descriptions and ~3M relationships.
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 
 from hv_pipelines.core.terminology.checks import CodeTally, verhoeff_ok
 from hv_pipelines.core.terminology.merge import TargetTable
+from hv_pipelines.core.terminology.rawcopy import LineFilter, RawStage, stage_raw, vouched_or_parsed
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
-FSN = b"900000000000003001"
-SYNONYM = b"900000000000013009"
-US_ENGLISH_REFSET = b"900000000000509007"
-PREFERRED = b"900000000000548007"
-IS_A = b"116680003"
+FSN = "900000000000003001"
+SYNONYM = "900000000000013009"
+US_ENGLISH_REFSET = "900000000000509007"
+PREFERRED = "900000000000548007"
+IS_A = "116680003"
 
 FILES = {
     "concept": ("sct2_concept_snapshot*.txt",
@@ -41,42 +45,43 @@ FILES = {
                      "characteristicTypeId modifierId"),
 }
 
+# One aggregate per concept, no sorting of the ~1.6M terms: "en-US preferred first, then in the
+# en-US refset, then alphabetical" is the first of three min()s that is not null; a description
+# that is in the refset twice joins twice, which changes none of the minima nor the DISTINCT set.
 BUILD_FINAL = r"""
 CREATE TEMP TABLE stage_snomed ON COMMIT DROP AS
-WITH language AS (
-    SELECT description_id, bool_or(preferred) AS preferred FROM stage_sct_language GROUP BY description_id
-), terms AS (
+WITH terms AS (
     SELECT d.concept_id, d.is_fsn, d.term, coalesce(l.preferred, false) AS preferred,
            l.description_id IS NOT NULL AS in_us
-    FROM stage_sct_description d LEFT JOIN language l ON l.description_id = d.id
-), fsn AS (
-    SELECT DISTINCT ON (concept_id) concept_id, term FROM terms WHERE is_fsn
-    ORDER BY concept_id, preferred DESC, in_us DESC, term
-), preferred AS (
-    SELECT DISTINCT ON (concept_id) concept_id, term FROM terms WHERE NOT is_fsn
-    ORDER BY concept_id, preferred DESC, in_us DESC, term
-), synonyms AS (
-    SELECT t.concept_id, array_agg(DISTINCT t.term ORDER BY t.term) AS terms
-    FROM terms t JOIN preferred p ON p.concept_id = t.concept_id
-    WHERE NOT t.is_fsn AND t.term <> p.term GROUP BY t.concept_id
+    FROM stage_sct_description d LEFT JOIN stage_sct_language l ON l.description_id = d.id
+), chosen AS (
+    SELECT concept_id,
+           coalesce(min(term) FILTER (WHERE is_fsn AND preferred), min(term) FILTER (WHERE is_fsn AND in_us),
+                    min(term) FILTER (WHERE is_fsn)) AS fsn,
+           coalesce(min(term) FILTER (WHERE NOT is_fsn AND preferred),
+                    min(term) FILTER (WHERE NOT is_fsn AND in_us), min(term) FILTER (WHERE NOT is_fsn)) AS preferred,
+           array_agg(DISTINCT term ORDER BY term) FILTER (WHERE NOT is_fsn) AS synonyms
+    FROM terms GROUP BY concept_id
 ), parents AS (
     SELECT source_id, array_agg(DISTINCT destination_id ORDER BY destination_id) AS ids
     FROM stage_sct_isa GROUP BY source_id
 )
 SELECT c.id::text AS "snomedId",
-       coalesce(p.term, regexp_replace(f.term, '\s*\([^()]*\)\s*$', '')) AS "preferredTerm",
-       f.term AS "fullySpecified",
-       coalesce(s.terms, '{}') AS synonyms,
-       coalesce(substring(f.term FROM '\(([^()]*)\)\s*$'), '') AS "semanticTag",
+       coalesce(t.preferred, regexp_replace(t.fsn, '\s*\([^()]*\)\s*$', '')) AS "preferredTerm",
+       t.fsn AS "fullySpecified",
+       coalesce(array_remove(t.synonyms, t.preferred), '{}') AS synonyms,
+       coalesce(substring(t.fsn FROM '\(([^()]*)\)\s*$'), '') AS "semanticTag",
        coalesce(h.ids::text[], '{}') AS hierarchy,
        CASE WHEN c.active THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
        c.effective::timestamp(3) AS "effectiveDate"
 FROM stage_sct_concept c
-JOIN fsn f ON f.concept_id = c.id
-LEFT JOIN preferred p ON p.concept_id = c.id
-LEFT JOIN synonyms s ON s.concept_id = c.id
+JOIN chosen t ON t.concept_id = c.id AND t.fsn IS NOT NULL
 LEFT JOIN parents h ON h.source_id = c.id
 """
+
+
+_FSN, _SYNONYM, _US_ENGLISH_REFSET, _PREFERRED, _IS_A = (
+    value.encode() for value in (FSN, SYNONYM, US_ENGLISH_REFSET, PREFERRED, IS_A))
 
 
 def _digits(value: bytes) -> bool:
@@ -108,25 +113,14 @@ class Snomed(CodeSystem):
 
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        concept, description, language, relationship = members
-        create_stage(conn, "stage_sct_concept", "id bigint, effective date, active boolean, line integer")
-        create_stage(conn, "stage_sct_description", "id bigint, concept_id bigint, is_fsn boolean, term text")
-        create_stage(conn, "stage_sct_language", "description_id bigint, preferred boolean")
-        create_stage(conn, "stage_sct_isa", "source_id bigint, destination_id bigint")
-        tally = CodeTally("snomed_verhoeff", "every concept id carries a valid Verhoeff check digit")
-        with files.open(concept, progress) as stream, copy_into(
-                conn, "stage_sct_concept", ("id", "effective", "active", "line")) as sink:
-            _stage_concepts(stream, concept, sink, rejects, tally)
-        with files.open(description, progress) as stream, copy_into(
-                conn, "stage_sct_description", ("id", "concept_id", "is_fsn", "term")) as sink:
-            _stage_descriptions(stream, description, sink, rejects)
-        with files.open(language, progress) as stream, copy_into(
-                conn, "stage_sct_language", ("description_id", "preferred")) as sink:
-            _stage_filtered(stream, language, sink, rejects, 7, _language_row, US_ENGLISH_REFSET)
-        with files.open(relationship, progress) as stream, copy_into(
-                conn, "stage_sct_isa", ("source_id", "destination_id")) as sink:
-            _stage_filtered(stream, relationship, sink, rejects, 10, _is_a_row, b"\t" + IS_A + b"\t")
-        analyze(conn, "stage_sct_concept", "stage_sct_description", "stage_sct_language", "stage_sct_isa")
+        concept, *others = members
+        tally = vouched_or_parsed(conn, files, concept, progress, lambda stream: _vouch_concepts(conn, stream),
+                                  lambda stream: _parse_concepts(conn, stream, concept, rejects))
+        for kind, member in zip(("description", "language", "relationship"), others, strict=True):
+            vouched_or_parsed(
+                conn, files, member, progress,
+                lambda stream, kind=kind: stage_raw(conn, stream, VOUCHED[kind], delimiter="\t", header=True),
+                lambda stream, kind=kind, member=member: _PARSERS[kind](conn, stream, member, rejects))
         conn.execute(BUILD_FINAL)
         for (line,) in conn.execute(
                 "SELECT line FROM stage_sct_concept c WHERE NOT EXISTS "
@@ -135,6 +129,99 @@ class Snomed(CodeSystem):
         analyze(conn, "stage_snomed")
         rows = conn.execute("SELECT count(*) FROM stage_snomed").fetchone()[0]
         return Staged(rows=rows, tallies=[tally])
+
+
+# ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would
+
+def _sctid(name: str) -> str:
+    """SQL true when column `name` holds what `_digits` accepts: 1-18 ASCII digits. A cast beats a
+    regular expression several times over; a value that is no integer at all fails the cast (which
+    also sends the file to the line parser), and a leading zero is only conservative."""
+    column = f'"{name}"'
+    return f"({column}::bigint BETWEEN 0 AND 999999999999999999 AND {column}::bigint::text = {column})"
+
+
+def _columns(kind: str) -> tuple[str, ...]:
+    return tuple(FILES[kind][1].split())
+
+
+_FIRST_FIELD = re.compile(rb"^([^\t\n]*)\t", re.M)
+VOUCHED = {
+    "concept": RawStage(
+        stage="stage_sct_concept", columns=_columns("concept"),
+        extra=", line integer GENERATED ALWAYS AS IDENTITY (START WITH 2)",
+        check=f"""{_sctid("id")} AND active IN ('0', '1') AND length("effectiveTime") = 8
+                 AND "effectiveTime"::integer >= 0 AND "effectiveTime"::integer::text = "effectiveTime" """,
+        view="""SELECT id::bigint AS id, "effectiveTime"::date AS effective, active = '1' AS active, line
+                FROM raw_stage_sct_concept"""),
+    "description": RawStage(
+        stage="stage_sct_description", columns=_columns("description"),
+        keep=f"active = '1' AND \"typeId\" IN ('{FSN}', '{SYNONYM}')",
+        check=f"{_sctid('id')} AND {_sctid('conceptId')} AND btrim(term, ' ' || chr(11) || chr(12)) <> ''",
+        view=f"""SELECT id::bigint AS id, "conceptId"::bigint AS concept_id, "typeId" = '{FSN}' AS is_fsn, term
+                 FROM raw_stage_sct_description"""),
+    "language": RawStage(
+        stage="stage_sct_language", columns=_columns("language"),
+        keep=f"active = '1' AND \"refsetId\" = '{US_ENGLISH_REFSET}'",
+        prefilter=LineFilter(b"\t", 7, {2: (b"1",), 4: (US_ENGLISH_REFSET.encode(),)}),
+        check=_sctid("referencedComponentId"),
+        view=f"""SELECT "referencedComponentId"::bigint AS description_id, "acceptabilityId" = '{PREFERRED}' AS preferred
+                 FROM raw_stage_sct_language"""),
+    "relationship": RawStage(
+        stage="stage_sct_isa", columns=_columns("relationship"),
+        keep=f"active = '1' AND \"typeId\" = '{IS_A}'",
+        prefilter=LineFilter(b"\t", 10, {2: (b"1",), 7: (IS_A.encode(),)}),
+        check=f"{_sctid('sourceId')} AND {_sctid('destinationId')}",
+        view="""SELECT "sourceId"::bigint AS source_id, "destinationId"::bigint AS destination_id
+                FROM raw_stage_sct_isa"""),
+}
+
+
+def _verhoeff_tally() -> CodeTally:
+    return CodeTally("snomed_verhoeff", "every concept id carries a valid Verhoeff check digit")
+
+
+def _vouch_concepts(conn: psycopg.Connection, stream) -> CodeTally:
+    """Every concept row is kept; ids are Verhoeff-checked in Python while PostgreSQL parses."""
+    tally = _verhoeff_tally()
+    stage_raw(conn, stream, VOUCHED["concept"], delimiter="\t", header=True,
+              on_lines=lambda chunk: tally.record_all(_FIRST_FIELD.findall(chunk), verhoeff_ok))
+    return tally
+
+
+# ---- the line-by-line parser: the reference semantics, and the path for files that are not clean
+
+def _parse_concepts(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog) -> CodeTally:
+    create_stage(conn, "stage_sct_concept", "id bigint, effective date, active boolean, line integer")
+    tally = _verhoeff_tally()
+    with copy_into(conn, "stage_sct_concept", ("id", "effective", "active", "line")) as sink:
+        _stage_concepts(stream, member, sink, rejects, tally)
+    analyze(conn, "stage_sct_concept")
+    return tally
+
+
+def _parse_descriptions(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog) -> None:
+    create_stage(conn, "stage_sct_description", "id bigint, concept_id bigint, is_fsn boolean, term text")
+    with copy_into(conn, "stage_sct_description", ("id", "concept_id", "is_fsn", "term")) as sink:
+        _stage_descriptions(stream, member, sink, rejects)
+    analyze(conn, "stage_sct_description")
+
+
+def _parse_language(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog) -> None:
+    create_stage(conn, "stage_sct_language", "description_id bigint, preferred boolean")
+    with copy_into(conn, "stage_sct_language", ("description_id", "preferred")) as sink:
+        _stage_filtered(stream, member, sink, rejects, 7, _language_row, _US_ENGLISH_REFSET)
+    analyze(conn, "stage_sct_language")
+
+
+def _parse_relationships(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog) -> None:
+    create_stage(conn, "stage_sct_isa", "source_id bigint, destination_id bigint")
+    with copy_into(conn, "stage_sct_isa", ("source_id", "destination_id")) as sink:
+        _stage_filtered(stream, member, sink, rejects, 10, _is_a_row, b"\t" + _IS_A + b"\t")
+    analyze(conn, "stage_sct_isa")
+
+
+_PARSERS = {"description": _parse_descriptions, "language": _parse_language, "relationship": _parse_relationships}
 
 
 def _split(stream, member: Member, rejects: RejectLog, width: int, marker: bytes = b""):
@@ -165,7 +252,7 @@ def _stage_concepts(stream, member: Member, sink: CopySink, rejects: RejectLog, 
 
 def _stage_descriptions(stream, member: Member, sink: CopySink, rejects: RejectLog) -> None:
     for lineno, fields in _split(stream, member, rejects, 9):
-        if fields[2] != b"1" or (fields[6] != FSN and fields[6] != SYNONYM):
+        if fields[2] != b"1" or (fields[6] != _FSN and fields[6] != _SYNONYM):
             continue
         if not (_digits(fields[0]) and _digits(fields[4])):
             rejects.add(member.name, lineno, "malformed id or conceptId")
@@ -179,20 +266,20 @@ def _stage_descriptions(stream, member: Member, sink: CopySink, rejects: RejectL
         if not term.strip():
             rejects.add(member.name, lineno, "empty term")
             continue
-        sink.fields((fields[0], fields[4], b"1" if fields[6] == FSN else b"0", term))
+        sink.fields((fields[0], fields[4], b"1" if fields[6] == _FSN else b"0", term))
 
 
 # A row picker returns the fields to stage, None to skip the line, or False when it is malformed.
 def _language_row(fields: list[bytes]) -> tuple[bytes, ...] | None | bool:
-    if fields[2] != b"1" or fields[4] != US_ENGLISH_REFSET:
+    if fields[2] != b"1" or fields[4] != _US_ENGLISH_REFSET:
         return None
     if not _digits(fields[5]):
         return False
-    return fields[5], b"1" if fields[6] == PREFERRED else b"0"
+    return fields[5], b"1" if fields[6] == _PREFERRED else b"0"
 
 
 def _is_a_row(fields: list[bytes]) -> tuple[bytes, ...] | None | bool:
-    if fields[2] != b"1" or fields[7] != IS_A:
+    if fields[2] != b"1" or fields[7] != _IS_A:
         return None
     if not (_digits(fields[4]) and _digits(fields[5])):
         return False

@@ -1,0 +1,210 @@
+"""The fast path for the big release files: the file's own bytes go straight into COPY.
+
+PostgreSQL splits the lines, keeps only the rows a load uses (`COPY ... FROM STDIN WHERE`) and
+checks what it kept; Python only decompresses, escapes backslashes, counts lines and (numpy, whole
+chunks at a time) drops lines the load cannot use, so a 10-million-line SNOMED CT snapshot never
+passes through a Python loop line by line.
+
+It vouches for clean files only. A line the line-by-line parser would reject or treat specially
+— wrong field count, a blank line, a stray carriage return, invalid UTF-8 or a NUL byte (COPY
+refuses all of these), a malformed identifier or empty value (a CHECK constraint on the raw
+table) — makes the attempt fail; `vouched_or_parsed` then rolls back to a savepoint and runs the
+line-by-line parser over the file, which rejects exactly the bad lines with file, line and reason. The fast
+path changes how long a load takes, never what it loads or rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, TypeVar
+
+import numpy as np
+import psycopg
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+
+from hv_pipelines.core.terminology.release import Member, Progress, ReleaseFiles
+from hv_pipelines.core.terminology.staging import analyze, create_stage
+
+CHUNK = 1024 * 1024
+T = TypeVar("T")
+
+
+class Unvouched(Exception):  # noqa: N818 — a signal between the two paths, never shown to anyone
+    """The file holds a line the fast path does not vouch for: parse it line by line instead."""
+
+
+@dataclass(frozen=True)
+class Copied:
+    """What one raw COPY read: `lines` data lines (header excluded), of which COPY `kept` rows."""
+
+    lines: int
+    kept: int
+
+
+def raw_columns(names: Sequence[str]) -> str:
+    """Column definitions for a raw table: every field of the file as text, under its own name."""
+    return ", ".join(f'"{name}" text' for name in names)
+
+
+def copy_raw(conn: psycopg.Connection, stream: BinaryIO, table: str, columns: Sequence[str], *,
+             delimiter: str, where: str = "", header: bool = False,
+             on_lines: Callable[[bytes], None] | None = None,
+             prefilter: Callable[[bytes], bytes] | None = None) -> Copied:
+    """COPY the rest of `stream` (after its header line when `header`) into `table` unparsed.
+
+    `where` (trusted SQL over `columns`) is COPY's own row filter; `on_lines` sees the data in
+    chunks of whole lines (for a check that needs Python, overlapping PostgreSQL's parsing);
+    `prefilter` may drop whole lines that COPY would not keep before they are sent."""
+    if header:
+        stream.readline()
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text, DELIMITER {}) {}").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(delimiter),
+        sql.SQL(f"WHERE {where}" if where else ""))
+    lines = 0
+    rest = b""
+    with conn.cursor() as cur:
+        # A worker thread sends while this one decompresses the next chunk: on two cores the
+        # decompression and PostgreSQL's parsing overlap instead of taking turns.
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            while block := stream.read(CHUNK):
+                cut = block.rfind(b"\n") + 1
+                if not cut:
+                    rest += block
+                    continue
+                chunk, rest = rest + block[:cut], block[cut:]
+                lines += chunk.count(b"\n")
+                _send(copy, chunk, on_lines, prefilter)
+            if rest:
+                if not rest.strip():
+                    raise Unvouched("a blank last line")
+                lines += 1
+                _send(copy, rest, on_lines, prefilter)
+        kept = cur.rowcount
+    return Copied(lines=lines, kept=kept)
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    """Which lines of a file with `width` fields are worth sending to PostgreSQL at all: those whose
+    field i holds one of `keep[i]` (the same test as COPY's `keep`, on the raw bytes).
+
+    Applied with numpy to whole chunks, it first makes sure every line has exactly `width` fields
+    (and, with `empty_last`, nothing after the last delimiter): the line parser rejects other
+    lines even when it would not use them, so their presence sends the file to it (`Unvouched`).
+    The lines it drops are exactly those the line parser would read and pass over."""
+
+    delimiter: bytes
+    width: int
+    keep: dict[int, tuple[bytes, ...]]
+    empty_last: bool = False
+
+    def __call__(self, chunk: bytes) -> bytes:
+        terminated = chunk.endswith(b"\n")  # only a file's last line may lack its newline
+        data = np.frombuffer(chunk if terminated else chunk + b"\n", dtype=np.uint8)
+        ends = np.flatnonzero(data == ord("\n"))
+        separators = np.flatnonzero(data == ord(self.delimiter))
+        lines = len(ends)
+        if len(separators) != lines * (self.width - 1):
+            raise Unvouched("a line with the wrong number of fields")
+        starts = np.empty_like(ends)
+        starts[0], starts[1:] = 0, ends[:-1] + 1
+        fields = separators.reshape(lines, self.width - 1)
+        # Sorted, and as many as the lines need: each line holds its own only if none spills over.
+        if not ((fields[:, 0] >= starts).all() and (fields[:, -1] < ends).all()):
+            raise Unvouched("a line with the wrong number of fields")
+        if self.empty_last:
+            after = ends - fields[:, -1]
+            if not ((after == 1) | ((after == 2) & (data[np.maximum(ends - 1, 0)] == ord("\r")))).all():
+                raise Unvouched("a line with a value after its last delimiter")
+        wanted = np.ones(lines, dtype=bool)
+        for index, values in self.keep.items():
+            begin = fields[:, index - 1] + 1 if index else starts
+            length = fields[:, index] - begin
+            match = np.zeros(lines, dtype=bool)
+            for value in values:
+                same = length == len(value)
+                for offset, byte in enumerate(value):
+                    same &= data[np.minimum(begin + offset, len(data) - 1)] == byte
+                match |= same
+            wanted &= match
+        if wanted.all():
+            return chunk
+        kept = data[np.repeat(wanted, ends - starts + 1)].tobytes()
+        return kept if terminated or not wanted[-1] else kept[:-1]
+
+
+@dataclass(frozen=True)
+class RawStage:
+    """How the fast path stages one file: `columns` are the file's fields (a raw table of text),
+    `keep` is COPY's row filter, `check` what every kept row must satisfy for the line parser to
+    accept it (a row that does not fails the COPY), and `view` presents the kept rows as staging
+    table `stage` with the types and names the build query reads (SQL over the raw table)."""
+
+    stage: str
+    columns: tuple[str, ...]
+    check: str
+    view: str
+    keep: str = ""
+    extra: str = ""
+    prefilter: LineFilter | None = None
+
+    @property
+    def raw(self) -> str:
+        return f"raw_{self.stage}"
+
+
+def _send(copy: psycopg.Copy, chunk: bytes, on_lines, prefilter) -> None:
+    """Hand whole lines to COPY, backslashes escaped: text format's only escape character."""
+    if on_lines:
+        on_lines(chunk)
+    if prefilter:
+        chunk = prefilter(chunk)
+    copy.write(chunk.replace(b"\\", b"\\\\") if b"\\" in chunk else chunk)
+
+
+def stage_raw(conn: psycopg.Connection, stream: BinaryIO, spec: RawStage, *, delimiter: str, header: bool = False,
+              on_lines: Callable[[bytes], None] | None = None) -> Copied:
+    """COPY `stream` into `spec`'s raw table (validating every kept row) and put its view in place."""
+    create_stage(conn, spec.raw, f"{raw_columns(spec.columns)}{spec.extra}, CHECK ({spec.check})")
+    copied = copy_raw(conn, stream, spec.raw, spec.columns, delimiter=delimiter, where=spec.keep, header=header,
+                      on_lines=on_lines, prefilter=spec.prefilter)
+    # A temp view over a temp table: dropped with it at the end of the transaction.
+    conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(sql.Identifier(spec.stage), sql.SQL(spec.view)))
+    analyze(conn, spec.raw)
+    return copied
+
+
+def vouched_or_parsed(conn: psycopg.Connection, files: ReleaseFiles, member: Member, progress: Progress | None,
+                      fast: Callable[[BinaryIO], T], parse: Callable[[BinaryIO], T]) -> T:
+    """`fast(stream)` inside a savepoint; when it does not vouch for the file, `parse(stream)` instead."""
+    once = _ReportedOnce(progress) if progress else None
+    try:
+        with conn.transaction(), files.open(member, once) as stream:
+            return fast(stream)
+    except (Unvouched, psycopg.errors.DataError, psycopg.errors.CheckViolation):
+        pass
+    if once:
+        once.rewind()
+    with files.open(member, once) as stream:
+        return parse(stream)
+
+
+class _ReportedOnce:
+    """Tells the progress bar about each byte of a file once, though a fallback reads it twice."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._position = 0
+        self._reported = 0
+
+    def __call__(self, count: int) -> None:
+        self._position += count
+        if self._position > self._reported:
+            self._progress(self._position - self._reported)
+            self._reported = self._position
+
+    def rewind(self) -> None:
+        self._position = 0
+

@@ -1,0 +1,110 @@
+"""The fast path (raw COPY of clean release files) loads exactly what the line parser loads.
+
+Each equivalence test loads a clean release through the line parser only, then re-loads it through
+the fast path only (the parsers are made to fail, so the fast path must vouch for every file): the
+re-load must find every code unchanged (the merge compares every column) and report the same
+counts, skipped lines and checks. The static fixtures hold malformed lines, so the other tests of
+each system already run the fallback from the fast path to the parser.
+"""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.core.terminology import load_release, rawcopy, rxnorm, snomed
+from hv_pipelines.core.terminology.rawcopy import LineFilter, Unvouched
+
+SNOMED_JANUARY = "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z.zip"
+RXNORM_OCTOBER = "RxNorm_full_10062025.zip"
+
+
+def _rewritten(source: Path, target: Path, edit) -> Path:
+    """A copy of release zip `source` whose members' bytes went through `edit(name, data)`."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        for info in src.infolist():
+            out.writestr(info, edit(info.filename, src.read(info)))
+    return target
+
+
+def _without_lines(data: bytes, numbers: set[int]) -> bytes:
+    return b"".join(line for number, line in enumerate(data.splitlines(keepends=True), start=1)
+                    if number not in numbers)
+
+
+def _clean_snomed(releases: Path, tmp_path: Path) -> Path:
+    def edit(name: str, data: bytes) -> bytes:
+        if name.endswith(("sct2_Concept_Snapshot_INT_20250101.txt", "sct2_Description_Snapshot-en_INT_20250101.txt")):
+            return _without_lines(data, {5} if "Concept" in name else {7})
+        return data
+    return _rewritten(releases / "snomed" / SNOMED_JANUARY, tmp_path / SNOMED_JANUARY, edit)
+
+
+def _clean_rxnorm(releases: Path, tmp_path: Path) -> Path:
+    def edit(name: str, data: bytes) -> bytes:
+        return _without_lines(data, {5, 7}) if name.endswith("RXNCONSO.RRF") else data
+    return _rewritten(releases / "rxnorm" / RXNORM_OCTOBER, tmp_path / RXNORM_OCTOBER, edit)
+
+
+def _parser_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise Unvouched("test: the line parser only")
+    monkeypatch.setattr(rawcopy, "copy_raw", refuse)
+
+
+def _fast_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args, **kwargs):
+        raise AssertionError("the fast path did not vouch for a clean file")
+    monkeypatch.setattr(snomed, "_parse_concepts", fail)
+    for kind in snomed._PARSERS:
+        monkeypatch.setitem(snomed._PARSERS, kind, fail)
+    monkeypatch.setattr(rxnorm, "_parse", fail)
+
+
+def _summary(result) -> tuple:
+    # (row_count_within_band differs by design: the second load has a previous release to compare.)
+    checks = {c.name: (c.passed, c.metadata) for c in result.checks if c.name != "row_count_within_band"}
+    return result.rows_staged, result.rejects, result.skipped, checks
+
+
+@pytest.mark.parametrize("system, clean", [("snomed", _clean_snomed), ("rxnorm", _clean_rxnorm)])
+def test_fast_path_loads_exactly_what_the_parser_loads(system, clean, migrated_db, releases, tmp_path):
+    release = clean(releases, tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        _parser_only(patch)
+        parsed = load_release(migrated_db, system, [release])
+    with pytest.MonkeyPatch.context() as patch:
+        _fast_path_only(patch)
+        fast = load_release(migrated_db, system, [release])
+    assert parsed.counts.new == fast.counts.unchanged > 5
+    assert fast.counts.as_dict() == {"new": 0, "changed": 0, "retired": 0, "unchanged": parsed.counts.new}
+    assert _summary(fast) == _summary(parsed)
+    assert parsed.rejects["count"] == 0
+
+
+def test_a_bad_line_the_load_would_not_use_still_sends_the_file_to_the_parser(migrated_db, releases, tmp_path):
+    def edit(name: str, data: bytes) -> bytes:
+        if name.endswith("sct2_Relationship_Snapshot_INT_20250101.txt"):
+            return data + b"999\t20020131\t1\r\n"  # not an IS-A row at all: only its width is wrong
+        return data
+    (tmp_path / "clean").mkdir()
+    release = _rewritten(_clean_snomed(releases, tmp_path / "clean"), tmp_path / SNOMED_JANUARY, edit)
+    result = load_release(migrated_db, "snomed", [release])
+    assert result.rejects["examples"] == [{
+        "file": "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z/Snapshot/Terminology/"
+                "sct2_Relationship_Snapshot_INT_20250101.txt", "line": 13, "reason": "3 fields, expected 10"}]
+    assert result.counts.new == 10
+
+
+def test_line_filter_keeps_wanted_lines_and_refuses_a_wrong_width():
+    keep = LineFilter(b"\t", 3, {1: (b"x", b"yy")})
+    assert keep(b"a\tx\tc\r\nb\tz\tc\r\nc\tyy\td\n") == b"a\tx\tc\r\nc\tyy\td\n"
+    assert keep(b"a\tx\tc\nb\tz\tc\nc\tyy\td") == b"a\tx\tc\nc\tyy\td", "a last line without its newline"
+    assert keep(b"a\tx\tc\nb\tz\tc") == b"a\tx\tc\n"
+    for bad in (b"a\tx\n", b"a\tx\tc\td\nq\n", b"a\tx\tc\n\n", b"a\tb\tc\td\ne\tf\n"):
+        with pytest.raises(Unvouched):
+            keep(bad)
+    rrf = LineFilter(b"|", 4, {0: (b"1",)}, empty_last=True)
+    assert rrf(b"1|a|b|\n2|a|b|\r\n1|c|d|\r\n") == b"1|a|b|\n1|c|d|\r\n"
+    with pytest.raises(Unvouched):
+        rrf(b"2|a|b|x\n")
