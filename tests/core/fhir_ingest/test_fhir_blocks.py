@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+from hv_pipelines.core import db
 from hv_pipelines.core.fhir_ingest.blocks import line_blocks, validated_blocks
-from hv_pipelines.core.fhir_ingest.chunks import copy_field, process_block
+from hv_pipelines.core.fhir_ingest.chunks import copy_field, process_block, resource_metadata
+from hv_pipelines.core.fhir_ingest.fhir_store import copy_statement, create_stage
 from hv_pipelines.core.fhir_ingest.resource_types import stored_fhir_id
 from tests.fakes.ehr_fixtures import FIXTURES
 
@@ -96,3 +98,39 @@ def test_pool_results_arrive_in_file_order(validation_pool):
     ids = [_fields(r.copy_rows)[0][3] for r in validated_blocks(blocks, validation_pool, max_in_flight=3)]
     expected = [stored_fhir_id(r["resourceType"], r["id"]) for r in map(json.loads, lines)]
     assert ids == expected and "FamilyMemberHistory/fmh-a-1" in ids
+
+
+def test_metadata_text_is_exactly_what_json_dumps_gave():
+    """The merge compares stored metadata text to skip unchanged resources: the hand-written rendering
+    must equal the json.dumps form rows were stored with, or every resource would be rewritten once."""
+    for fhir_type, patient, tag in [("Patient", "p1", "v:1|2024-01-01T00:00:00Z"), ("Observation", None, "sha256:ab"),
+                                    ("Condition", 'q"u\\o\tté', "v:é|\u2028")]:
+        assert resource_metadata(fhir_type, patient, tag) == json.dumps(
+            {"fhirType": fhir_type, "patient": patient, "version": tag}, separators=(",", ":"), sort_keys=True)
+
+
+def test_raw_data_is_the_original_line_and_odd_text_cannot_break_the_copy():
+    nul = (b'{"resourceType":"Procedure","id":"p-nul","status":"completed",'
+           b'"subject":{"reference":"Patient/x"},"code":{"text":"before\\u0000after"}}')
+    surrogate = b'{"resourceType":"Patient","id":"p-sur","name":[{"text":"\\ud800"}]}'
+    spaced = b'{"resourceType": "Patient",\t"id": "p-sp",\r "gender": "unknown"}'
+    result = process_block(b"\n".join([nul, surrogate, b"\xff\xfe{}", spaced]), 1)
+    assert result.accepted == 2 and [(r.line, r.reason[:8]) for r in result.rejects] == [
+        (2, "not JSON"), (3, "not UTF-")]
+    rows = _fields(result.copy_rows)
+    assert rows[0][5] == "beforeafter"  # NUL cannot be stored in PostgreSQL text; the raw line keeps \\u0000
+    assert rows[0][4] == nul.decode().replace("\\", "\\\\")
+    assert rows[1][4] == spaced.decode().replace("\t", "\\t").replace("\r", "\\r")
+
+
+def test_copy_rows_load_into_postgres_as_the_original_lines(migrated_db):
+    lines = SAMPLE.splitlines() + [b'{"resourceType":"Procedure","id":"p1","status":"completed",'
+                                   b'"subject":{"reference":"Patient/x"},"code":{"text":"a\\\\b\\tc\\u0000"}}']
+    result = process_block(b"\n".join(lines), 1)
+    with db.connect(migrated_db) as conn:
+        create_stage(conn)
+        with conn.cursor().copy(copy_statement()) as copy:
+            copy.write(result.copy_rows)
+        stored = conn.execute("SELECT raw_data, title FROM ehr_stage ORDER BY line_no").fetchall()
+    assert [raw.encode() for raw, _ in stored] == lines
+    assert stored[-1][1] == "a\\b\tc"
