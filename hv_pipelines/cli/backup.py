@@ -9,20 +9,10 @@ from __future__ import annotations
 
 import click
 
-from hv_pipelines.cli.common import keyring_from, store_from
+from hv_pipelines.cli.common import human_size, keyring_from, store_from
 from hv_pipelines.core import backup, db
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError
 from hv_pipelines.core.settings import load_settings, mask_url
-
-
-def _size(n: float) -> str:
-    if n < 1000:
-        return f"{n:.0f} B"
-    for unit in ("KB", "MB"):
-        n /= 1000
-        if n < 1000:
-            return f"{n:.1f} {unit}"
-    return f"{n / 1000:.1f} GB"
 
 
 @click.group(name="backup")
@@ -41,7 +31,7 @@ def create(lock_days: int, compression_level: int) -> None:
     result = backup.create_backup(settings.require_database_url(), store_from(settings), keyring_from(settings),
                                   lock_days=lock_days, compression_level=compression_level)
     m = result.manifest
-    click.echo(f"backup {m.backup_id}: {_size(m.object_bytes)} ({_size(m.dump_bytes)} dump), "
+    click.echo(f"backup {m.backup_id}: {human_size(m.object_bytes)} ({human_size(m.dump_bytes)} dump), "
                f"{len(m.table_rows)} tables, {m.total_rows} rows, {m.durations['total_s']:.1f}s, verified")
     click.echo(f"  {result.location}")
     click.echo(f"  sha256 {m.object_sha256}  key {m.key_id}")
@@ -59,7 +49,7 @@ def list_(database: str | None) -> None:
     click.echo(f"{'BACKUP ID':<26} {'DATABASE':<20} {'SIZE':>10} {'TABLES':>6} {'ROWS':>10}  {'KEY':<21} STATE")
     for e in entries:
         m = e.manifest
-        size = _size(m.object_bytes if m else (e.dump.size if e.dump else 0))
+        size = human_size(m.object_bytes if m else (e.dump.size if e.dump else 0))
         tables, rows = (len(m.table_rows), m.total_rows) if m else ("-", "-")
         state = "verified" if e.counts else f"{e.status}: {e.problem}"
         click.echo(f"{e.backup_id:<26} {e.database:<20} {size:>10} {tables:>6} {rows:>10}  "
@@ -72,7 +62,7 @@ def verify(backup_id: str) -> None:
     """Read BACKUP_ID back: authenticate every chunk and compare sizes and SHA-256 with the manifest."""
     settings = load_settings()
     m = backup.verify_backup(store_from(settings), keyring_from(settings), backup_id)
-    click.echo(f"backup {backup_id} verified: {_size(m.object_bytes)}, sha256 {m.object_sha256}, key {m.key_id}")
+    click.echo(f"backup {backup_id} verified: {human_size(m.object_bytes)}, sha256 {m.object_sha256}, key {m.key_id}")
 
 
 @command.command()

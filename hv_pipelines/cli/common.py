@@ -1,4 +1,4 @@
-"""What several `hv` groups build from the settings: the keyring and the object store."""
+"""What several `hv` groups share: the keyring and object store built from the settings, sizes for people."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hv_pipelines.core.storage import ObjectStore, open_store
 def keyring_from(settings: Settings) -> Keyring:
     """The active master key plus retired ones (HV_ENCRYPTION_KEYS_RETIRED), or KMS with HV_KMS_KEY_ID."""
     if settings.encryption_key is None:
-        raise ConfigurationError("ENCRYPTION_KEY is not set: backups and audit archives are sealed and verified "
-                                 "with the master key (`hv dev` exports the development key)")
+        raise ConfigurationError("ENCRYPTION_KEY is not set: backups, audit archives and EHR credentials are "
+                                 "sealed with the master key (`hv dev` exports the development key)")
     return Keyring.from_hex(settings.encryption_key.get_secret_value(), settings.retired_keys,
                             kms_key_id=settings.kms_key_id)
 
@@ -22,3 +22,12 @@ def store_from(settings: Settings) -> ObjectStore:
         raise ConfigurationError("HV_OBJECT_STORE_URL is not set: use s3://bucket/prefix or file:///path/to/dir")
     return open_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url, sse=settings.s3_sse,
                       kms_key_id=settings.kms_key_id)
+
+
+def human_size(n: float) -> str:
+    """Bytes as a person reads them: 512 B, 42.0 KB, 1.3 MB, 2.0 GB (powers of 1000)."""
+    for unit in ("B", "KB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"

@@ -11,35 +11,18 @@ from pathlib import Path
 
 import click
 
+from hv_pipelines.cli.common import human_size, keyring_from
 from hv_pipelines.core import db
 from hv_pipelines.core.bulkdata import ExportLevel
-from hv_pipelines.core.errors import ConfigurationError
 from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, start_validation_pool
 from hv_pipelines.core.fhir_ingest import connections as ehr_connections
 from hv_pipelines.core.fhir_ingest.export_jobs import recent_jobs
 from hv_pipelines.core.fhir_ingest.sync import SyncOutcome
 from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
-from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.settings import Settings, load_settings
+from hv_pipelines.core.settings import load_settings
 
 PROVIDERS = ("EPIC", "CERNER", "ATHENAHEALTH", "ECLINICALWORKS", "ALLSCRIPTS", "NEXTGEN", "MEDITECH",
              "PRACTICE_FUSION", "GREENWAY", "OTHER")
-
-
-def _keyring(settings: Settings) -> Keyring:
-    if settings.encryption_key is None:
-        raise ConfigurationError("ENCRYPTION_KEY is not set: EHR private keys and personal information are "
-                                 "sealed with it (`hv dev` exports the development key)")
-    return Keyring.from_hex(settings.encryption_key.get_secret_value(), settings.retired_keys,
-                            kms_key_id=settings.kms_key_id)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
 
 @click.group(name="ehr")
@@ -73,7 +56,7 @@ def connect(provider: str, base_url: str, user_email: str, client_id: str | None
     url = settings.require_database_url()
     with db.connect(url) as conn:
         connection_id = ehr_connections.create_connection(
-            conn, _keyring(settings), user_email=user_email, provider=provider, base_url=base_url,
+            conn, keyring_from(settings), user_email=user_email, provider=provider, base_url=base_url,
             client_id=client_id, private_key_pem=private_key_file.read_bytes() if private_key_file else None,
             private_key_env=private_key_env, private_key_file=private_key_path, group_id=group_id,
             export_level=export_level, kid=kid, customer_id=customer_id, sync_frequency=sync_frequency)
@@ -112,7 +95,7 @@ def sync(connection_id: str, full: bool, types: str | None, type_filters: tuple[
     click.echo(f"syncing {connection_id} ({'full' if full else 'incremental when possible'})")
     pool = start_validation_pool(validation_workers)
     try:
-        outcome = run_sync(url, connection_id, _keyring(settings), options, pool=pool)
+        outcome = run_sync(url, connection_id, keyring_from(settings), options, pool=pool)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -127,7 +110,7 @@ def _summary(outcome: SyncOutcome) -> str:
     lines = [f"export {export.job_id}{' (resumed)' if export.resumed else ''}: "
              f"{sum(export.files_by_type.values())} files, transactionTime {export.transaction_time}",
              f"ingested {counts.files} files ({counts.resumed_files} from an earlier run), "
-             f"{_size(counts.bytes)}: {counts.created} created, {counts.updated} updated, "
+             f"{human_size(counts.bytes)}: {counts.created} created, {counts.updated} updated, "
              f"{counts.skipped} unchanged, {counts.deleted} deleted, {counts.failed} quarantined",
              "by type: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.by_type.items()))]
     if normalised.patient_resolved:
@@ -162,11 +145,11 @@ def status(connection_id: str | None) -> None:
     click.echo("exports:")
     for job_id, state, kind, started, resources, size, message in jobs:
         click.echo(f"  {started:%Y-%m-%d %H:%M}  {state:<11} {kind:<8} {resources:>8} resources "
-                   f"{_size(size):>9}  {job_id}" + (f"  {message}" if message else ""))
+                   f"{human_size(size):>9}  {job_id}" + (f"  {message}" if message else ""))
     click.echo("syncs:")
     for started, state, kind, queried, created, updated, skipped, failed, size, duration, message in syncs:
         click.echo(f"  {started:%Y-%m-%d %H:%M}  {state:<9} {kind:<11} read {queried} created {created} "
-                   f"updated {updated} unchanged {skipped} failed {failed} {_size(size)} "
+                   f"updated {updated} unchanged {skipped} failed {failed} {human_size(size)} "
                    f"{(duration or 0) / 1000:.1f}s" + (f"  {message}" if message else ""))
     for item in quarantined[:20]:
         click.echo(f"  quarantined {item['file']}:{item['line']} {item.get('type') or '?'}/"
@@ -178,5 +161,5 @@ def status(connection_id: str | None) -> None:
 def cancel(connection_id: str) -> None:
     """Cancel the connection's unfinished export at the EHR (DELETE on its status URL)."""
     settings = load_settings()
-    job_id = cancel_export(settings.require_database_url(), connection_id, _keyring(settings))
+    job_id = cancel_export(settings.require_database_url(), connection_id, keyring_from(settings))
     click.echo(f"cancelled export {job_id}" if job_id else "no unfinished export to cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import psycopg
@@ -21,7 +22,7 @@ class Staged:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-class CodeSystem:
+class CodeSystem(ABC):
     """One code system: how to recognise its release, stage it, check it and merge it.
 
     `inspect` runs before the database is touched and raises `ReleaseError` for a release of the
@@ -37,12 +38,14 @@ class CodeSystem:
     # The blocking checks a load of this system runs, in order (the asset declares them up front).
     check_names: tuple[str, ...] = ("no_duplicate_codes", "row_count_within_band")
 
+    @abstractmethod
     def inspect(self, files: ReleaseFiles) -> list[Member]:
-        raise NotImplementedError
+        """The release's members this system reads; raises ReleaseError for the wrong kind of release."""
 
+    @abstractmethod
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        raise NotImplementedError
+        """Parse and COPY the members into temp tables, ending with `target.stage`."""
 
     def checks(self, conn: psycopg.Connection) -> list[CheckResult]:
         return [no_duplicate_codes(conn, self.target.stage, self.target.key)]
