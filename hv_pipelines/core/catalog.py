@@ -25,10 +25,9 @@ class Catalog:
     constraints: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
-    """Snapshot enum labels (in order), columns (type, NOT NULL, default), indexes and constraints."""
-    cat = Catalog()
-    for name, labels in conn.execute(
+def read_enums(conn: psycopg.Connection, schema: str = "public") -> dict[str, list[str]]:
+    """Each enum type's labels in their sort order (the order PostgreSQL compares them by)."""
+    rows = conn.execute(
         """
         SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
         FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
@@ -36,8 +35,13 @@ def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
         WHERE n.nspname = %s GROUP BY t.typname
         """,
         (schema,),
-    ):
-        cat.enums[name] = list(labels)
+    )
+    return {name: list(labels) for name, labels in rows}
+
+
+def read_catalog(conn: psycopg.Connection, schema: str = "public") -> Catalog:
+    """Snapshot enum labels (in order), columns (type, NOT NULL, default), indexes and constraints."""
+    cat = Catalog(enums=read_enums(conn, schema))
     for table, column, type_, notnull, default in conn.execute(
         """
         SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,

@@ -28,7 +28,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from hv_pipelines.core import db
-from hv_pipelines.core.catalog import IGNORED_TABLES, diff_catalogs, read_catalog
+from hv_pipelines.core.catalog import IGNORED_TABLES, diff_catalogs, read_catalog, read_enums
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.settings import mask_url
 
@@ -138,18 +138,16 @@ def drift(url: str) -> list[str]:
         with engine.connect() as conn:
             mc = MigrationContext.configure(conn, opts=compare_options())
             diffs = [_describe(d) for d in compare_metadata(mc, metadata)]
-            live_enums = dict(conn.exec_driver_sql(
-                "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
-                "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
-                "WHERE n.nspname = 'public' GROUP BY t.typname").all())
     finally:
         engine.dispose()
+    with db.connect(url) as pg:
+        live_enums = read_enums(pg)
     model_enums = {e.__name__: [m.value for m in e] for e in all_enums()}
     for name, labels in sorted(model_enums.items()):
         if name not in live_enums:
             diffs.append(f"enum {name}: missing")
-        elif list(live_enums[name]) != labels:
-            diffs.append(f"enum {name}: labels {list(live_enums[name])} differ from the models' {labels}")
+        elif live_enums[name] != labels:
+            diffs.append(f"enum {name}: labels {live_enums[name]} differ from the models' {labels}")
     return diffs
 
 

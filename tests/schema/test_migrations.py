@@ -137,3 +137,12 @@ def test_adopt_refuses_a_changed_database_and_lists_the_differences(empty_db: st
         "index extra_idx: unexpected",
     ]
     assert migrations.current_revision(empty_db) is None
+
+
+def test_an_enum_label_added_by_hand_is_drift(migrated_db: str) -> None:
+    with db.connect(migrated_db, autocommit=True) as conn:
+        conn.execute("ALTER TYPE \"PermissionScope\" ADD VALUE 'GLOBAL'")
+    assert [d for d in migrations.drift(migrated_db) if d.startswith("enum")] == [
+        "enum PermissionScope: labels ['OWN', 'ASSIGNED', 'DEPARTMENT', 'ORGANIZATION', 'SYSTEM', 'GLOBAL'] "
+        "differ from the models' ['OWN', 'ASSIGNED', 'DEPARTMENT', 'ORGANIZATION', 'SYSTEM']"
+    ]
