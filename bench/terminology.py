@@ -4,7 +4,7 @@ For each code system: generate a synthetic release in the publisher's exact form
 Loinc.csv + MapTo.csv, SNOMED RF2 Snapshot zip, RxNorm RRF zip, CMS ICD-10-CM order file, CMS
 PPRRVU csv), load it with `load_release` in a child process (its peak RSS is the load's own), load
 it again (a re-load must change nothing), then time the floor: psql `\\copy` of the very rows the
-load produced into an identical table (`LIKE ... INCLUDING ALL`, same indexes).
+load produced into an identical table (`LIKE ... INCLUDING ALL` plus the same foreign keys).
 
     .venv/bin/python bench/terminology.py                 # real release sizes
     .venv/bin/python bench/terminology.py --scale 0.1     # a tenth, for a quick look
@@ -219,7 +219,8 @@ def _measured_load(url: str, system: str, paths: list[Path]) -> tuple[float, flo
 
 
 def _floor_seconds(url: str, tables: list[str], scratch: Path) -> float:
-    """psql \\copy of the rows the load wrote into identical tables (same columns, indexes, defaults)."""
+    """psql \\copy of the rows the load wrote into identical tables (same columns, indexes, defaults,
+    foreign keys)."""
     psql = str(pg_bin_dir() / "psql")
     total = 0.0
     for table in tables:
@@ -230,6 +231,10 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> float:
                     out.write(chunk)
             conn.execute(f'DROP TABLE IF EXISTS "floor_{table}"')
             conn.execute(f'CREATE TABLE "floor_{table}" (LIKE "{table}" INCLUDING ALL)')
+            # LIKE copies indexes and checks but not foreign keys, which an identical table has too.
+            for (definition,) in conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                              "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table}"',)):
+                conn.execute(f'ALTER TABLE "floor_{table}" ADD {definition}')
         started = time.perf_counter()
         subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
                         f"\\copy \"floor_{table}\" FROM '{dump}'"], check=True)

@@ -19,6 +19,7 @@ from hv_pipelines.core import db
 from hv_pipelines.core.errors import HVError
 from hv_pipelines.core.storage import ObjectStore
 from hv_pipelines.core.terminology import history
+from hv_pipelines.core.terminology.bulk import set_aside
 from hv_pipelines.core.terminology.checks import CheckResult, row_count_within_band
 from hv_pipelines.core.terminology.detect import SYSTEMS, identify, version_key
 from hv_pipelines.core.terminology.merge import MergeCounts, merge_codes
@@ -131,7 +132,7 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
     try:
         with db.connect(database_url) as conn:
             history.lock_and_ensure(conn)
-            conn.execute("SET LOCAL work_mem = '256MB'")
+            conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL default_statistics_target = 10")
             previous = history.latest(conn, system)
             if previous and version_key(version) < version_key(previous.version) and not force:
                 raise StaleReleaseError(
@@ -148,8 +149,9 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                     f"{'release ' + previous.version if previous else 'the previous data'} is still loaded; "
                     "fix or replace the release (or widen count_band when the size change is expected)"
                     + (f"; rejected lines: {report}" if report else ""), checks)
-            counts = merge_codes(conn, spec.target)
-            related = spec.merge_related(conn, rejects)
+            with set_aside(conn, (spec.target.table, *spec.related_tables)) as emptied:
+                counts = merge_codes(conn, spec.target, was_empty=spec.target.table in emptied)
+                related = spec.merge_related(conn, rejects)
             rejects_key = rejects.publish(store)
             history.record(conn, system=system, version=version, files=checksums,
                            counts={"codes": counts.as_dict(), **{k: v.as_dict() for k, v in related.items()},

@@ -70,6 +70,7 @@ class Loinc(CodeSystem):
     title = "LOINC"
     asset = "loinc_codes"
     check_names = ("loinc_check_digits", "no_duplicate_codes", "row_count_within_band")
+    related_tables = ("LOINCUnit", "CodeMapping")
     target = TargetTable(
         table="LOINCCode", key="loincNumber", stage="stage_loinc",
         columns=("component", "property", "timeAspect", "system", "scale", "method", "category",

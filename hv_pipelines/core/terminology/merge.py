@@ -43,7 +43,9 @@ class MergeCounts:
         return asdict(self)
 
 
-def merge_codes(conn: psycopg.Connection, target: TargetTable) -> MergeCounts:
+def merge_codes(conn: psycopg.Connection, target: TargetTable, *, was_empty: bool = False) -> MergeCounts:
+    """Merge `target.stage` into `target.table`; `was_empty` (the table held no rows when the load
+    locked it) skips the two updates, which would only scan the table to find nothing."""
     table, stage, key = sql.Identifier(target.table), sql.Identifier(target.stage), sql.Identifier(target.key)
     compared = [sql.Identifier(c) for c in target.columns]
     cols = compared + [sql.Identifier(c) for c in target.stamped]
@@ -53,7 +55,7 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable) -> MergeCounts:
     updated = sql.Identifier(target.updated_at)
     staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]
 
-    changed = conn.execute(sql.SQL(
+    changed = 0 if was_empty else conn.execute(sql.SQL(
         "UPDATE {table} t SET ({cols}, {updated}) = ({s_cols}, now()) FROM {stage} s "
         "WHERE t.{key} = s.{key} AND ({t_compared}) IS DISTINCT FROM ({s_compared})").format(
         table=table, cols=sql.SQL(", ").join(cols), updated=updated, s_cols=s_cols, stage=stage, key=key,
@@ -64,7 +66,7 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable) -> MergeCounts:
         "WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.{key})").format(
         table=table, key=key, cols=sql.SQL(", ").join(cols), updated=updated, s_cols=s_cols,
         stage=stage)).rowcount
-    retired = conn.execute(sql.SQL(
+    retired = 0 if was_empty else conn.execute(sql.SQL(
         "UPDATE {table} t SET status = %s, {updated} = now() WHERE t.status IS DISTINCT FROM %s "
         "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})").format(
         table=table, updated=updated, stage=stage, key=key),
