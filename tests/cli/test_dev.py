@@ -40,9 +40,12 @@ def test_dev_serves_the_code_location_and_ctrl_c_stops_everything(tmp_path: Path
     home = tmp_path / "hv-home"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"HV_HOME": str(home)}
+    # As a terminal starts a foreground command: SIGINT at its default. A test run started in the
+    # background by a non-interactive shell (`.ci/run &`) inherits SIGINT ignored, and so would `hv dev`.
     proc = subprocess.Popen([sys.executable, "-m", "hv_pipelines.cli", "dev", "--port", str(port)], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     try:
         deadline = time.monotonic() + 120
         while True:
