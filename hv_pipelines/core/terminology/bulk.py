@@ -7,7 +7,8 @@ over rows already in the table is one sort, and adding a foreign key is one join
 system, and that load writes every row, so that is when `set_aside` does it:
 
 - only for tables that are empty once locked (ACCESS EXCLUSIVE until the load commits: an empty
-  table has nothing for readers, and nobody can add rows behind the load's back);
+  table has nothing for readers, and nobody can add rows behind the load's back); a table another
+  session holds for more than `LOCK_WAIT` is filled the ordinary way instead;
 - the tables' own foreign keys, primary keys (over the ids the load generates) and non-unique
   indexes are dropped and recreated from PostgreSQL's own definitions (`pg_get_constraintdef`,
   `pg_get_indexdef`), with the same names, before the commit;
@@ -30,6 +31,8 @@ from psycopg import sql
 
 # Index builds sort in memory up to this much (per build), then spill to disk.
 BUILD_MEMORY = "512MB"
+# How long a first load waits for sessions reading the empty table before it takes the ordinary path.
+LOCK_WAIT = "2s"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,20 @@ class _SetAside:
 
 def _empty(conn: psycopg.Connection, table: str) -> bool:
     return conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.Identifier(table))).fetchone()[0]
+
+
+def _locked(conn: psycopg.Connection, table: str) -> bool:
+    """ACCESS EXCLUSIVE on `table`, or False when another session keeps it longer than `LOCK_WAIT`
+    (the load then fills the table the ordinary way instead of queueing the application behind it)."""
+    before = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_WAIT,))
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
+    except psycopg.errors.LockNotAvailable:
+        return False  # the savepoint's rollback restored lock_timeout too
+    return True
 
 
 def _set_aside_plan(conn: psycopg.Connection, tables: Sequence[str]) -> list[_SetAside]:
@@ -82,9 +99,7 @@ def set_aside(conn: psycopg.Connection, tables: Sequence[str]) -> Iterator[list[
     """Within the caller's transaction: drop the indexes and foreign keys of those `tables` that are
     empty, let the block fill them, then recreate everything (indexes first, then foreign keys, which
     need the referenced unique indexes). Yields the tables it set aside."""
-    empty = [t for t in tables if _empty(conn, t)]
-    for table in empty:
-        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+    empty = [t for t in tables if _empty(conn, t) and _locked(conn, t)]
     empty = [t for t in empty if _empty(conn, t)]
     plan = _set_aside_plan(conn, empty) if empty else []
     for step in plan:

@@ -1,6 +1,8 @@
 """First loads fill empty code tables without their indexes and rebuild them: same catalog after,
 same rows, and nothing of it left behind when the load fails."""
 
+import time
+
 import pytest
 
 from hv_pipelines.core import db
@@ -62,3 +64,16 @@ def test_a_failed_first_load_leaves_the_indexes_in_place(migrated_db, releases, 
     assert diff_catalogs(before, _catalog(migrated_db)) == []
     with db.connect(migrated_db) as conn:
         assert conn.execute('SELECT count(*) FROM "LOINCCode"').fetchone()[0] == 0
+
+
+def test_a_table_another_session_holds_is_filled_the_ordinary_way(migrated_db):
+    with db.connect(migrated_db) as reader, db.connect(migrated_db) as conn:
+        reader.execute('SELECT count(*) FROM "LOINCUnit"')  # its transaction keeps ACCESS SHARE
+        started = time.monotonic()
+        with set_aside(conn, ["LOINCCode", "LOINCUnit"]) as emptied:
+            assert emptied == ["LOINCCode"]
+            assert "LOINCUnit_unit_idx" in {r[0] for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'LOINCUnit'")}
+        assert time.monotonic() - started < 10
+        assert conn.execute("SHOW lock_timeout").fetchone()[0] == "0"
+        conn.rollback()
