@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from hv_pipelines.core import health, reviews
+from hv_pipelines.core.units import human_size
 from hv_pipelines.resources import Database
 
 OWNERS = ["team:data-platform"]
@@ -22,14 +23,7 @@ LARGEST_TABLES_SHOWN = 15
 
 
 def _bytes(n: int | None) -> str:
-    if n is None:
-        return "locked"
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1024:
-            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+    return "locked" if n is None else human_size(n)
 
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]], empty: str = "_none_") -> dg.MetadataValue:

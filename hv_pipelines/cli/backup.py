@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import click
 
-from hv_pipelines.cli.common import human_size, keyring_from, store_from
+from hv_pipelines.cli.common import keyring_from, store_from
 from hv_pipelines.core import backup, db
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError
 from hv_pipelines.core.settings import load_settings, mask_url
+from hv_pipelines.core.units import human_size
 
 
 @click.group(name="backup")

@@ -1,4 +1,4 @@
-"""What several `hv` groups share: the keyring and object store built from the settings, sizes for people."""
+"""What several `hv` groups share: the keyring and object store built from the settings."""
 
 from __future__ import annotations
 
@@ -22,12 +22,3 @@ def store_from(settings: Settings) -> ObjectStore:
         raise ConfigurationError("HV_OBJECT_STORE_URL is not set: use s3://bucket/prefix or file:///path/to/dir")
     return open_store(settings.object_store_url, endpoint_url=settings.s3_endpoint_url, sse=settings.s3_sse,
                       kms_key_id=settings.kms_key_id)
-
-
-def human_size(n: float) -> str:
-    """Bytes as a person reads them: 512 B, 42.0 KB, 1.3 MB, 2.0 GB (powers of 1000)."""
-    for unit in ("B", "KB", "MB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"

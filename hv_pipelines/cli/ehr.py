@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from hv_pipelines.cli.common import human_size, keyring_from
+from hv_pipelines.cli.common import keyring_from
 from hv_pipelines.core import db
 from hv_pipelines.core.bulkdata import ExportLevel
 from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, start_validation_pool
@@ -20,6 +20,7 @@ from hv_pipelines.core.fhir_ingest.export_jobs import recent_jobs
 from hv_pipelines.core.fhir_ingest.sync import SyncOutcome
 from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
 from hv_pipelines.core.settings import load_settings
+from hv_pipelines.core.units import human_size
 
 PROVIDERS = ("EPIC", "CERNER", "ATHENAHEALTH", "ECLINICALWORKS", "ALLSCRIPTS", "NEXTGEN", "MEDITECH",
              "PRACTICE_FUSION", "GREENWAY", "OTHER")
