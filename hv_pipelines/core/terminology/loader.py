@@ -60,6 +60,8 @@ class LoadResult:
     previous_version: str | None
     forced: bool = False
     skipped: dict[str, int] = field(default_factory=dict)
+    # Tables this load found empty and filled without their indexes, rebuilding them after (first loads).
+    rebuilt_indexes: list[str] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -78,6 +80,7 @@ class LoadResult:
             "rejects_key": self.rejects_key or "",
             "related_tables": {name: c.as_dict() for name, c in self.related.items()},
             "skipped": self.skipped,
+            "rebuilt_indexes": ", ".join(self.rebuilt_indexes) or "-",
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second, 1),
             "forced": self.forced,
@@ -161,6 +164,6 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                           counts=counts, related=related, rejects=rejects.summary(), rejects_key=rejects_key,
                           checks=checks, seconds=time.monotonic() - started,
                           previous_version=previous.version if previous else None, forced=force,
-                          skipped=staged.skipped)
+                          skipped=staged.skipped, rebuilt_indexes=emptied)
     finally:
         rejects.close()

@@ -25,6 +25,9 @@ def test_first_load_rebuilds_every_index_and_foreign_key_it_set_aside(migrated_d
     before = _catalog(migrated_db)
     result = load_release(migrated_db, "loinc", [releases / "loinc" / "Loinc_2.77.zip"], store=rejects_store)
     assert result.counts.new == 13 and result.related["LOINCUnit"].new > 0
+    assert result.as_metadata()["rebuilt_indexes"] == "LOINCCode, LOINCUnit, CodeMapping"
+    again = load_release(migrated_db, "loinc", [releases / "loinc" / "Loinc_2.77.zip"], store=rejects_store)
+    assert again.as_metadata()["rebuilt_indexes"] == "-"
     assert diff_catalogs(before, _catalog(migrated_db)) == []
     with db.connect(migrated_db) as conn:
         # The rebuilt foreign keys hold: every unit points at its code, every mapping at a code.
