@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
@@ -42,14 +43,14 @@ class CodeTally:
             if len(self.examples) < EXAMPLES_KEPT:
                 self.examples.append(code)
 
-    def record_all(self, codes: list[bytes], ok: Callable[[bytes], bool]) -> None:
-        """`record` for many codes at once (the fast path hands over whole chunks of ids)."""
+    def record_all(self, codes: list[bytes], valid: Callable[[list[bytes]], np.ndarray]) -> None:
+        """`record` for many codes at once (the fast path hands over whole chunks of ids); `valid`
+        tells which of them pass, as one boolean array."""
         self.checked += len(codes)
-        for code in codes:
-            if not ok(code):
-                self.failed += 1
-                if len(self.examples) < EXAMPLES_KEPT:
-                    self.examples.append(code.decode("utf-8", "replace"))
+        failed = np.flatnonzero(~valid(codes))
+        self.failed += len(failed)
+        for index in failed[:EXAMPLES_KEPT - len(self.examples)]:
+            self.examples.append(codes[index].decode("utf-8", "replace"))
 
     def result(self) -> CheckResult:
         return CheckResult(self.name, self.failed == 0, self.description,
@@ -103,6 +104,28 @@ def verhoeff_ok(number: str | bytes) -> bool:
     for position in range(len(reversed_digits)):
         check = _VERHOEFF_STEP[position & 7][check][reversed_digits[position]]
     return check == 0
+
+
+_D = np.array(_VERHOEFF_D, dtype=np.uint8)
+_P = np.array(_VERHOEFF_P, dtype=np.uint8)
+
+
+def verhoeff_valid(numbers: list[bytes]) -> np.ndarray:
+    """`verhoeff_ok` of many numbers at once, as a boolean array: the fold runs digit position by
+    digit position over all of them (numpy), not number by number in Python (~2 µs each)."""
+    lengths = np.fromiter(map(len, numbers), dtype=np.int64, count=len(numbers))
+    data = np.frombuffer(b"".join(numbers), dtype=np.uint8)
+    ends = np.cumsum(lengths)
+    is_digit = (data >= ord("0")) & (data <= ord("9"))
+    non_digits = np.concatenate(([0], np.cumsum(~is_digit)))
+    all_digits = (lengths > 0) & (non_digits[ends] == non_digits[ends - lengths])
+    values = np.where(is_digit, data - ord("0"), 0).astype(np.uint8)
+    check = np.zeros(len(numbers), dtype=np.uint8)
+    for position in range(int(lengths.max(initial=0))):  # from the last digit, as in `verhoeff_ok`
+        present = lengths > position
+        digit = values[np.where(present, ends - 1 - position, 0)]
+        check = np.where(present, _D[check, _P[position & 7, digit]], check)
+    return all_digits & (check == 0)
 
 
 def verhoeff_digit(number: str) -> str:

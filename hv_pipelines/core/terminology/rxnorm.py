@@ -139,40 +139,37 @@ def _rxcui(name: str) -> str:
     return f"({column}::bigint >= 0 AND {column}::bigint::text = {column})"
 
 
-def _stage_spec(stage: str, header: str, keep: str, check: str, view: str,
-                wanted: dict[int, tuple[bytes, ...]]) -> RawStage:
-    # RRF lines end with a pipe: the empty field after it is the raw table's last column.
+def _stage_spec(stage: str, header: str, check: str, view: str, wanted: dict[int, tuple[bytes, ...]],
+                sent: str) -> RawStage:
+    """The prefilter keeps the `wanted` lines (exactly the rows the line parser uses), makes sure
+    nothing follows the trailing pipe, and sends only the `sent` fields that `check` and `view` read."""
     columns = (*header.split(), "after_last_pipe")
-    return RawStage(stage=stage, columns=columns, keep=f"({keep}) OR after_last_pipe <> ''",
-                    check=f"after_last_pipe = '' AND {check}", view=f"{view} FROM raw_{stage}",
-                    prefilter=LineFilter(b"|", len(columns), wanted, empty_last=True))
+    return RawStage(stage=stage, columns=columns, check=check, view=f"{view} FROM raw_{stage}",
+                    prefilter=LineFilter(b"|", len(columns), wanted, empty_last=True,
+                                         fields=tuple(columns.index(name) for name in sent.split())))
 
 
 # Per file: how the fast path stages it, and the name under which its unused lines are counted.
 _STAGES = {
     "RXNCONSO": (_stage_spec(
         "stage_rxn_conso", "RXCUI LAT TS LUI STT SUI ISPREF RXAUI SAUI SCUI SDUI SAB TTY CODE STR SRL SUPPRESS CVF",
-        keep=""""SAB" = 'RXNORM' AND "LAT" = 'ENG'""",
         check=f"""{_rxcui("RXCUI")} AND {_rxcui("RXAUI")} AND "TTY" <> ''
                   AND btrim("STR", ' ' || chr(9) || chr(11) || chr(12)) <> ''""",
         view="""SELECT "RXCUI"::bigint AS rxcui, "RXAUI"::bigint AS rxaui, "TTY" AS tty, "STR" AS str,
                        CASE WHEN "SUPPRESS" = '' THEN 'N' ELSE "SUPPRESS" END AS suppress""",
-        wanted={1: (b"ENG",), 11: (b"RXNORM",)}),
+        wanted={1: (b"ENG",), 11: (b"RXNORM",)}, sent="RXCUI RXAUI TTY STR SUPPRESS"),
         "RXNCONSO rows of other sources"),
     "RXNREL": (_stage_spec(
         "stage_rxn_rel", "RXCUI1 RXAUI1 STYPE1 REL RXCUI2 RXAUI2 STYPE2 RELA RUI SRUI SAB SL RG DIR SUPPRESS CVF",
-        keep=f""""SAB" = 'RXNORM' AND "SUPPRESS" IN ('N', '')
-                 AND "RELA" IN ({", ".join(f"'{r.decode()}'" for r in sorted(RELATIONS))})""",
         check=f"""{_rxcui("RXCUI1")} AND {_rxcui("RXCUI2")}""",
         view="""SELECT "RXCUI2"::bigint AS subject, "RELA" AS rela, "RXCUI1"::bigint AS object""",
-        wanted={7: tuple(sorted(RELATIONS)), 10: (b"RXNORM",), 14: NOT_SUPPRESSED}),
+        wanted={7: tuple(sorted(RELATIONS)), 10: (b"RXNORM",), 14: NOT_SUPPRESSED}, sent="RXCUI1 RXCUI2 RELA"),
         "RXNREL rows not used"),
     "RXNSAT": (_stage_spec(
         "stage_rxn_sat", "RXCUI LUI SUI RXAUI STYPE CODE ATUI SATUI ATN SAB ATV SUPPRESS CVF",
-        keep=""""ATN" = 'RXN_STRENGTH' AND "SAB" = 'RXNORM' AND "SUPPRESS" IN ('N', '')""",
         check=_rxcui("RXCUI"),
         view="""SELECT "RXCUI"::bigint AS rxcui, "ATV" AS atv""",
-        wanted={8: (b"RXN_STRENGTH",), 9: (b"RXNORM",), 11: NOT_SUPPRESSED}),
+        wanted={8: (b"RXN_STRENGTH",), 9: (b"RXNORM",), 11: NOT_SUPPRESSED}, sent="RXCUI ATV"),
         "RXNSAT rows not used"),
 }
 

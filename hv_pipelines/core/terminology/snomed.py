@@ -19,7 +19,7 @@ import re
 
 import psycopg
 
-from hv_pipelines.core.terminology.checks import CodeTally, verhoeff_ok
+from hv_pipelines.core.terminology.checks import CodeTally, verhoeff_ok, verhoeff_valid
 from hv_pipelines.core.terminology.merge import TargetTable
 from hv_pipelines.core.terminology.rawcopy import LineFilter, RawStage, stage_raw, vouched_or_parsed
 from hv_pipelines.core.terminology.rejects import RejectLog
@@ -48,6 +48,8 @@ FILES = {
 # One aggregate per concept, no sorting of the ~1.6M terms: "en-US preferred first, then in the
 # en-US refset, then alphabetical" is the first of three min()s that is not null; a description
 # that is in the refset twice joins twice, which changes none of the minima nor the DISTINCT set.
+# The semantic tag is what follows the FSN's last "(" when that ends in ")" and trailing ASCII white
+# space: string functions, as a regular expression anchored at the end costs ~1.7 µs a concept.
 BUILD_FINAL = r"""
 CREATE TEMP TABLE stage_snomed ON COMMIT DROP AS
 WITH terms AS (
@@ -70,12 +72,14 @@ SELECT c.id::text AS "snomedId",
        coalesce(t.preferred, regexp_replace(t.fsn, '\s*\([^()]*\)\s*$', '')) AS "preferredTerm",
        t.fsn AS "fullySpecified",
        coalesce(array_remove(t.synonyms, t.preferred), '{}') AS synonyms,
-       coalesce(substring(t.fsn FROM '\(([^()]*)\)\s*$'), '') AS "semanticTag",
+       CASE WHEN strpos(t.fsn, '(') > 0 AND right(x.tail, 1) = ')' AND strpos(left(x.tail, -1), ')') = 0
+            THEN left(x.tail, -1) ELSE '' END AS "semanticTag",
        coalesce(h.ids::text[], '{}') AS hierarchy,
        CASE WHEN c.active THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
        c.effective::timestamp(3) AS "effectiveDate"
 FROM stage_sct_concept c
 JOIN chosen t ON t.concept_id = c.id AND t.fsn IS NOT NULL
+CROSS JOIN LATERAL (SELECT rtrim(split_part(t.fsn, '(', -1), E' \t\n\r\f\v') AS tail) x
 LEFT JOIN parents h ON h.source_id = c.id
 """
 
@@ -156,21 +160,19 @@ VOUCHED = {
                 FROM raw_stage_sct_concept"""),
     "description": RawStage(
         stage="stage_sct_description", columns=_columns("description"),
-        keep=f"active = '1' AND \"typeId\" IN ('{FSN}', '{SYNONYM}')",
+        prefilter=LineFilter(b"\t", 9, {2: (b"1",), 6: (FSN.encode(), SYNONYM.encode())}, fields=(0, 4, 6, 7)),
         check=f"{_sctid('id')} AND {_sctid('conceptId')} AND btrim(term, ' ' || chr(11) || chr(12)) <> ''",
         view=f"""SELECT id::bigint AS id, "conceptId"::bigint AS concept_id, "typeId" = '{FSN}' AS is_fsn, term
                  FROM raw_stage_sct_description"""),
     "language": RawStage(
         stage="stage_sct_language", columns=_columns("language"),
-        keep=f"active = '1' AND \"refsetId\" = '{US_ENGLISH_REFSET}'",
-        prefilter=LineFilter(b"\t", 7, {2: (b"1",), 4: (US_ENGLISH_REFSET.encode(),)}),
+        prefilter=LineFilter(b"\t", 7, {2: (b"1",), 4: (US_ENGLISH_REFSET.encode(),)}, fields=(5, 6)),
         check=_sctid("referencedComponentId"),
         view=f"""SELECT "referencedComponentId"::bigint AS description_id, "acceptabilityId" = '{PREFERRED}' AS preferred
                  FROM raw_stage_sct_language"""),
     "relationship": RawStage(
         stage="stage_sct_isa", columns=_columns("relationship"),
-        keep=f"active = '1' AND \"typeId\" = '{IS_A}'",
-        prefilter=LineFilter(b"\t", 10, {2: (b"1",), 7: (IS_A.encode(),)}),
+        prefilter=LineFilter(b"\t", 10, {2: (b"1",), 7: (IS_A.encode(),)}, fields=(4, 5)),
         check=f"{_sctid('sourceId')} AND {_sctid('destinationId')}",
         view="""SELECT "sourceId"::bigint AS source_id, "destinationId"::bigint AS destination_id
                 FROM raw_stage_sct_isa"""),
@@ -185,7 +187,7 @@ def _vouch_concepts(conn: psycopg.Connection, stream) -> CodeTally:
     """Every concept row is kept; ids are Verhoeff-checked in Python while PostgreSQL parses."""
     tally = _verhoeff_tally()
     stage_raw(conn, stream, VOUCHED["concept"], delimiter="\t", header=True,
-              on_lines=lambda chunk: tally.record_all(_FIRST_FIELD.findall(chunk), verhoeff_ok))
+              on_lines=lambda chunk: tally.record_all(_FIRST_FIELD.findall(chunk), verhoeff_valid))
     return tally
 
 

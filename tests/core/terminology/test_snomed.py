@@ -97,3 +97,37 @@ def test_release_without_a_snapshot_file_fails_before_the_database(releases, tmp
                 out.writestr(info, src.read(info))
     with pytest.raises(ReleaseError, match="sct2_relationship_snapshot.*not found.*SNOMED CT RF2"):
         load_release("postgresql://nobody@127.0.0.1:1/none", "snomed", [partial])
+
+
+def test_semantic_tag_is_the_text_in_the_fsns_last_trailing_parentheses(empty_db):
+    from hv_pipelines.core.terminology.snomed import BUILD_FINAL
+
+    fsns = ["Heart attack (disorder)", "Heart (body structure) ", "Fracture (of bone) (finding)\t", "No tag",
+            "Odd (tag) tail", "Nested (a (b)) end)", "Unclosed (disorder", "( spaced tag )", "Two) (x)", "x (a) b)"]
+    with db.connect(empty_db) as conn:
+        conn.execute("CREATE TEMP TABLE stage_sct_concept AS "
+                     "SELECT n::bigint AS id, date '2025-01-01' AS effective, true AS active FROM generate_series(1, %s) n",
+                     (len(fsns),))
+        conn.execute("CREATE TEMP TABLE stage_sct_description AS SELECT n::bigint AS id, n::bigint AS concept_id, "
+                     "true AS is_fsn, (%s::text[])[n] AS term FROM generate_series(1, %s) n", (fsns, len(fsns)))
+        conn.execute("CREATE TEMP TABLE stage_sct_language (description_id bigint, preferred boolean)")
+        conn.execute("CREATE TEMP TABLE stage_sct_isa (source_id bigint, destination_id bigint)")
+        conn.execute(BUILD_FINAL)
+        tags = dict(conn.execute('SELECT "fullySpecified", "semanticTag" FROM stage_snomed').fetchall())
+    assert tags == {"Heart attack (disorder)": "disorder", "Heart (body structure) ": "body structure",
+                    "Fracture (of bone) (finding)\t": "finding", "No tag": "", "Odd (tag) tail": "",
+                    "Nested (a (b)) end)": "", "Unclosed (disorder": "", "( spaced tag )": " spaced tag ",
+                    "Two) (x)": "x", "x (a) b)": ""}
+
+
+def test_verhoeff_of_many_ids_at_once_agrees_with_one_at_a_time():
+    import random
+
+    from hv_pipelines.core.terminology.checks import verhoeff_valid
+
+    rng = random.Random(8)
+    bodies = [str(rng.randrange(10 ** rng.randrange(1, 18))) for _ in range(3000)]
+    numbers = [(b + verhoeff_digit(b)).encode() for b in bodies] + [b.encode() + b"0" for b in bodies]
+    numbers += [b"", b"12a", b"\xc3\xa9", b"0", b"900000000000548007", b"9000000000005480071", b" 138875005"]
+    assert verhoeff_valid(numbers).tolist() == [verhoeff_ok(n) for n in numbers]
+    assert sum(verhoeff_valid(numbers)) > 3000 and verhoeff_valid([]).tolist() == []
