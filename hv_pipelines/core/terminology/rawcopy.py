@@ -143,17 +143,24 @@ class LineFilter:
         kept = data[np.repeat(wanted, ends - starts + 1)].tobytes()
         return kept if terminated or not wanted[-1] else kept[:-1]
 
+    def __post_init__(self) -> None:
+        if self.fields is not None and list(self.fields) != sorted(set(self.fields)):
+            raise ValueError("LineFilter.fields must be distinct and in the order of the file's fields")
+
     def _project(self, data: np.ndarray, starts: np.ndarray, ends: np.ndarray, separators: np.ndarray) -> bytes:
-        """The `fields` of the given lines: each field's bytes and one byte after it, gathered in
-        one pass over the output, then that byte set to the delimiter or, after the last, newline."""
+        """The `fields` of the given lines: a mask keeps each field's bytes and the one byte after
+        it (runs of kept and skipped bytes, in file order), then that byte becomes the delimiter
+        or, after a line's last field, a newline."""
         last = self.width - 1
-        begin = np.stack([separators[:, i - 1] + 1 if i else starts for i in self.fields], axis=1)
+        begin = np.stack([separators[:, i - 1] + 1 if i else starts for i in self.fields], axis=1).ravel()
         stop = np.stack([separators[:, i] if i < last else ends - (data[np.maximum(ends - 1, 0)] == ord("\r"))
-                         for i in self.fields], axis=1)
-        lengths = (stop - begin + 1).ravel()
-        offsets = np.cumsum(lengths) - lengths
-        out = data[np.repeat(begin.ravel() - offsets, lengths) + np.arange(lengths.sum())]
-        after = (offsets + lengths - 1).reshape(begin.shape)
+                         for i in self.fields], axis=1).ravel() + 1
+        bounds = np.empty(2 * len(begin) + 1, dtype=np.int64)
+        bounds[0:-1:2], bounds[1:-1:2], bounds[-1] = begin, stop, len(data)
+        kept = np.zeros(len(bounds), dtype=bool)
+        kept[1::2] = True
+        out = data[np.repeat(kept, np.diff(bounds, prepend=0))]
+        after = (np.cumsum(stop - begin) - 1).reshape(-1, len(self.fields))
         out[after[:, :-1]] = ord(self.delimiter)
         out[after[:, -1]] = ord("\n")
         return out.tobytes()

@@ -34,12 +34,17 @@ NOT_SUPPRESSED = (b"N", b"")
 # Fields per line including the empty one after the trailing pipe.
 WIDTH = {"RXNCONSO": 19, "RXNREL": 17, "RXNSAT": 14}
 
-# `rel` is read nine times: once as a narrow typed copy. `reach` may repeat a row (UNION ALL): it
-# only feeds DISTINCT aggregates, so a repeat changes nothing and saves sorting a million rows.
+# Relations are read straight from staging, one relation per scan, so the planner knows each
+# one's size from the table's statistics (a filter over one materialised CTE of all of them is
+# guessed at 0.5% and planned as if tiny). Ingredients and brand names are first joined to the
+# concepts that name them directly (~45k rows), then carried up through components and generics;
+# `reached` may repeat a row (UNION ALL): it only feeds DISTINCT aggregates.
 BUILD_FINAL = """
 CREATE TEMP TABLE stage_rxnorm ON COMMIT DROP AS
-WITH rel AS MATERIALIZED (
-    SELECT subject, rela, object FROM stage_rxn_rel
+WITH consists AS MATERIALIZED (
+    SELECT subject, object FROM stage_rxn_rel WHERE rela = 'consists_of'
+), tradename AS MATERIALIZED (
+    SELECT subject, object FROM stage_rxn_rel WHERE rela = 'tradename_of'
 ), named AS (
     SELECT DISTINCT ON (rxcui) rxcui, str AS name, tty, suppress
     FROM stage_rxn_conso WHERE tty = ANY(%(primary)s)
@@ -51,35 +56,39 @@ WITH rel AS MATERIALIZED (
     SELECT rxcui, string_agg(DISTINCT atv, ' / ') AS strength FROM stage_rxn_sat GROUP BY rxcui
 ), component_strength AS (
     SELECT r.subject AS rxcui, string_agg(s.strength, ' / ' ORDER BY c.name) AS strength
-    FROM rel r JOIN own_strength s ON s.rxcui = r.object JOIN named c ON c.rxcui = r.object
-    WHERE r.rela = 'consists_of' GROUP BY r.subject
+    FROM consists r JOIN own_strength s ON s.rxcui = r.object JOIN named c ON c.rxcui = r.object
+    GROUP BY r.subject
 ), base_strength AS (
     SELECT n.rxcui, coalesce(o.strength, cs.strength) AS strength
     FROM named n LEFT JOIN own_strength o ON o.rxcui = n.rxcui LEFT JOIN component_strength cs ON cs.rxcui = n.rxcui
-), reach AS (
-    SELECT rxcui, rxcui AS via, true AS own FROM named
-    UNION ALL SELECT subject, object, rela = 'consists_of' FROM rel WHERE rela IN ('consists_of', 'tradename_of')
-    UNION ALL SELECT t.subject, c.object, false FROM rel t
-          JOIN rel c ON c.subject = t.object AND c.rela = 'consists_of' WHERE t.rela = 'tradename_of'
-), ingredients AS (
-    SELECT r.rxcui, array_agg(DISTINCT n.name ORDER BY n.name) AS names
-    FROM reach r JOIN rel l ON l.subject = r.via
-         AND l.rela IN ('has_ingredient', 'has_precise_ingredient', 'has_ingredients')
+), ingredient_of AS MATERIALIZED (
+    SELECT l.subject AS via, n.name FROM stage_rxn_rel l
     JOIN named n ON n.rxcui = l.object AND n.tty IN ('IN', 'PIN', 'MIN')
-    GROUP BY r.rxcui
+    WHERE l.rela IN ('has_ingredient', 'has_precise_ingredient', 'has_ingredients')
+), brand_of AS MATERIALIZED (
+    SELECT l.subject AS via, n.name FROM stage_rxn_rel l JOIN named n ON n.rxcui = l.object AND n.tty = 'BN'
+    WHERE l.rela IN ('has_ingredient', 'has_tradename')
+), ingredients AS (
+    SELECT rxcui, array_agg(DISTINCT name ORDER BY name) AS names FROM (
+        SELECT via AS rxcui, name FROM ingredient_of
+        UNION ALL SELECT r.subject, i.name FROM consists r JOIN ingredient_of i ON i.via = r.object
+        UNION ALL SELECT r.subject, i.name FROM tradename r JOIN ingredient_of i ON i.via = r.object
+        UNION ALL SELECT t.subject, i.name FROM tradename t JOIN consists c ON c.subject = t.object
+                  JOIN ingredient_of i ON i.via = c.object) reached
+    GROUP BY rxcui
 ), brands AS (
-    SELECT r.rxcui, array_agg(DISTINCT n.name ORDER BY n.name) AS names
-    FROM reach r JOIN rel l ON l.subject = r.via AND l.rela IN ('has_ingredient', 'has_tradename')
-    JOIN named n ON n.rxcui = l.object AND n.tty = 'BN'
-    WHERE r.own GROUP BY r.rxcui
+    SELECT rxcui, array_agg(DISTINCT name ORDER BY name) AS names FROM (
+        SELECT via AS rxcui, name FROM brand_of
+        UNION ALL SELECT r.subject, b.name FROM consists r JOIN brand_of b ON b.via = r.object) reached
+    GROUP BY rxcui
 ), dose_form AS (
-    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM rel r
+    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM stage_rxn_rel r
     JOIN named n ON n.rxcui = r.object AND n.tty = 'DF'
     WHERE r.rela = 'has_dose_form' ORDER BY r.subject, n.name
 ), generic_strength AS (
-    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM rel t
+    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM tradename t
     JOIN base_strength b ON b.rxcui = t.object AND b.strength IS NOT NULL
-    WHERE t.rela = 'tradename_of' ORDER BY t.subject, b.strength
+    ORDER BY t.subject, b.strength
 )
 SELECT n.rxcui::text AS rxcui, n.name, s.str AS synonym, n.tty AS "termType",
        coalesce(b.strength, g.strength) AS strength, d.name AS "doseForm",

@@ -111,11 +111,13 @@ def test_line_filter_keeps_wanted_lines_and_refuses_a_wrong_width():
 
 
 def test_line_filter_sends_only_the_chosen_fields_of_the_wanted_lines():
-    pick = LineFilter(b"\t", 4, {1: (b"x",)}, fields=(3, 0, 2))
-    assert pick(b"a\tx\tc\td\r\nb\tz\tc\td\r\ne\tx\t\tlast\n") == b"d\ta\tc\nlast\te\t\n"
-    assert pick(b"a\tx\tc\td\nb\tx\tc\t") == b"d\ta\tc\n\tb\tc\n", "a last line without its newline"
+    pick = LineFilter(b"\t", 4, {1: (b"x",)}, fields=(0, 2, 3))
+    assert pick(b"a\tx\tc\td\r\nb\tz\tc\td\r\ne\tx\t\tlast\n") == b"a\tc\td\ne\t\tlast\n"
+    assert pick(b"a\tx\tc\td\nb\tx\tc\t") == b"a\tc\td\nb\tc\t\n", "a last line without its newline"
     assert pick(b"a\tz\tc\td\n") == b""
     with pytest.raises(Unvouched):
         pick(b"a\tx\tc\td\te\n")
     rrf = LineFilter(b"|", 4, {0: (b"1",)}, empty_last=True, fields=(1,))
     assert rrf(b"1|a|b|\r\n2|a|b|\n1|c|d|\n") == b"a\nc\n"
+    with pytest.raises(ValueError, match="order"):
+        LineFilter(b"\t", 4, {}, fields=(2, 0))
