@@ -166,6 +166,24 @@ class LineFilter:
         return out.tobytes()
 
 
+def digits_sql(name: str) -> str:
+    """SQL for a CHECK: column `name` holds 1-18 ASCII digits (what the parsers' `isdigit` accepts
+    and a bigint holds). A length test and one cast round trip beat a regular expression several
+    times over; a value that is no integer at all fails the cast (which also sends the file to the
+    line parser), and refusing a leading zero is only conservative."""
+    column = f'"{name}"'
+    return f"(octet_length({column}) <= 18 AND {column} NOT LIKE '-%' AND {column}::bigint::text = {column})"
+
+
+def not_blank_sql(name: str, blanks: str) -> str:
+    """SQL for a CHECK: column `name` has a character outside `blanks` (Python's `strip()` would
+    leave something). Most values start with one, which a prefix test sees without `btrim`."""
+    column = f'"{name}"'
+    chars = " || ".join(f"chr({ord(c)})" for c in blanks)
+    starts_blank = " OR ".join(f"{column} LIKE chr({ord(c)}) || '%'" for c in blanks)
+    return f"({column} <> '' AND (NOT ({starts_blank}) OR btrim({column}, {chars}) <> ''))"
+
+
 def _starts_with(data: np.ndarray, begin: np.ndarray, value: bytes) -> np.ndarray:
     """Whether the bytes of `data` at each offset in `begin` start with `value`: compared 8, 4, 2
     or 1 bytes at a time through overlapping views of `data` (three reads for an 18-digit SCTID)."""

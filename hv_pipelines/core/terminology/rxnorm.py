@@ -20,7 +20,14 @@ from __future__ import annotations
 import psycopg
 
 from hv_pipelines.core.terminology.merge import TargetTable
-from hv_pipelines.core.terminology.rawcopy import LineFilter, RawStage, stage_raw, vouched_or_parsed
+from hv_pipelines.core.terminology.rawcopy import (
+    LineFilter,
+    RawStage,
+    digits_sql,
+    not_blank_sql,
+    stage_raw,
+    vouched_or_parsed,
+)
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
@@ -142,12 +149,6 @@ class RxNorm(CodeSystem):
 
 # ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would
 
-def _rxcui(name: str) -> str:
-    """SQL true when column `name` is all ASCII digits (`isdigit`); see `snomed._sctid`."""
-    column = f'"{name}"'
-    return f"({column}::bigint >= 0 AND {column}::bigint::text = {column})"
-
-
 def _stage_spec(stage: str, header: str, check: str, view: str, wanted: dict[int, tuple[bytes, ...]],
                 sent: str) -> RawStage:
     """The prefilter keeps the `wanted` lines (exactly the rows the line parser uses), makes sure
@@ -158,25 +159,28 @@ def _stage_spec(stage: str, header: str, check: str, view: str, wanted: dict[int
                                          fields=tuple(columns.index(name) for name in sent.split())))
 
 
+# What `bytes.strip()` removes that can be inside a pipe-delimited field.
+_BLANKS = " \t\x0b\x0c"
+
 # Per file: how the fast path stages it, and the name under which its unused lines are counted.
 _STAGES = {
     "RXNCONSO": (_stage_spec(
         "stage_rxn_conso", "RXCUI LAT TS LUI STT SUI ISPREF RXAUI SAUI SCUI SDUI SAB TTY CODE STR SRL SUPPRESS CVF",
-        check=f"""{_rxcui("RXCUI")} AND {_rxcui("RXAUI")} AND "TTY" <> ''
-                  AND btrim("STR", ' ' || chr(9) || chr(11) || chr(12)) <> ''""",
+        check=f"""{digits_sql("RXCUI")} AND {digits_sql("RXAUI")} AND "TTY" <> ''
+                  AND {not_blank_sql("STR", _BLANKS)}""",
         view="""SELECT "RXCUI"::bigint AS rxcui, "RXAUI"::bigint AS rxaui, "TTY" AS tty, "STR" AS str,
                        CASE WHEN "SUPPRESS" = '' THEN 'N' ELSE "SUPPRESS" END AS suppress""",
         wanted={1: (b"ENG",), 11: (b"RXNORM",)}, sent="RXCUI RXAUI TTY STR SUPPRESS"),
         "RXNCONSO rows of other sources"),
     "RXNREL": (_stage_spec(
         "stage_rxn_rel", "RXCUI1 RXAUI1 STYPE1 REL RXCUI2 RXAUI2 STYPE2 RELA RUI SRUI SAB SL RG DIR SUPPRESS CVF",
-        check=f"""{_rxcui("RXCUI1")} AND {_rxcui("RXCUI2")}""",
+        check=f"""{digits_sql("RXCUI1")} AND {digits_sql("RXCUI2")}""",
         view="""SELECT "RXCUI2"::bigint AS subject, "RELA" AS rela, "RXCUI1"::bigint AS object""",
         wanted={7: tuple(sorted(RELATIONS)), 10: (b"RXNORM",), 14: NOT_SUPPRESSED}, sent="RXCUI1 RXCUI2 RELA"),
         "RXNREL rows not used"),
     "RXNSAT": (_stage_spec(
         "stage_rxn_sat", "RXCUI LUI SUI RXAUI STYPE CODE ATUI SATUI ATN SAB ATV SUPPRESS CVF",
-        check=_rxcui("RXCUI"),
+        check=digits_sql("RXCUI"),
         view="""SELECT "RXCUI"::bigint AS rxcui, "ATV" AS atv""",
         wanted={8: (b"RXN_STRENGTH",), 9: (b"RXNORM",), 11: NOT_SUPPRESSED}, sent="RXCUI ATV"),
         "RXNSAT rows not used"),

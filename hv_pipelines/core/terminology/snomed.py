@@ -21,7 +21,14 @@ import psycopg
 
 from hv_pipelines.core.terminology.checks import CodeTally, verhoeff_ok, verhoeff_valid
 from hv_pipelines.core.terminology.merge import TargetTable
-from hv_pipelines.core.terminology.rawcopy import LineFilter, RawStage, stage_raw, vouched_or_parsed
+from hv_pipelines.core.terminology.rawcopy import (
+    LineFilter,
+    RawStage,
+    digits_sql,
+    not_blank_sql,
+    stage_raw,
+    vouched_or_parsed,
+)
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
@@ -126,54 +133,51 @@ class Snomed(CodeSystem):
                 lambda stream, kind=kind: stage_raw(conn, stream, VOUCHED[kind], delimiter="\t", header=True),
                 lambda stream, kind=kind, member=member: _PARSERS[kind](conn, stream, member, rejects))
         conn.execute(BUILD_FINAL)
-        for (line,) in conn.execute(
-                "SELECT line FROM stage_sct_concept c WHERE NOT EXISTS "
-                "(SELECT 1 FROM stage_snomed s WHERE s.\"snomedId\" = c.id::text) ORDER BY line"):
-            rejects.add(concept.name, line, "concept has no active fully specified name")
-        analyze(conn, "stage_snomed")
         rows = conn.execute("SELECT count(*) FROM stage_snomed").fetchone()[0]
+        # Every concept row is built at most once (`chosen` has one row per concept id), so only
+        # when rows are missing is it worth looking for which.
+        if rows < conn.execute("SELECT count(*) FROM stage_sct_concept").fetchone()[0]:
+            for (line,) in conn.execute(
+                    "SELECT line FROM stage_sct_concept c WHERE NOT EXISTS "
+                    "(SELECT 1 FROM stage_snomed s WHERE s.\"snomedId\" = c.id::text) ORDER BY line"):
+                rejects.add(concept.name, line, "concept has no active fully specified name")
+        analyze(conn, "stage_snomed")
         return Staged(rows=rows, tallies=[tally])
 
 
 # ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would
 
-def _sctid(name: str) -> str:
-    """SQL true when column `name` holds what `_digits` accepts: 1-18 ASCII digits. A cast beats a
-    regular expression several times over; a value that is no integer at all fails the cast (which
-    also sends the file to the line parser), and a leading zero is only conservative."""
-    column = f'"{name}"'
-    return f"({column}::bigint BETWEEN 0 AND 999999999999999999 AND {column}::bigint::text = {column})"
-
-
 def _columns(kind: str) -> tuple[str, ...]:
     return tuple(FILES[kind][1].split())
 
 
+# What `bytes.strip()` removes that can be inside a tab-delimited field.
+_TERM_BLANKS = " \x0b\x0c"
 _FIRST_FIELD = re.compile(rb"^([^\t\n]*)\t", re.M)
 VOUCHED = {
     "concept": RawStage(
         stage="stage_sct_concept", columns=_columns("concept"),
         extra=", line integer GENERATED ALWAYS AS IDENTITY (START WITH 2)",
-        check=f"""{_sctid("id")} AND active IN ('0', '1') AND length("effectiveTime") = 8
+        check=f"""{digits_sql("id")} AND active IN ('0', '1') AND length("effectiveTime") = 8
                  AND "effectiveTime"::integer >= 0 AND "effectiveTime"::integer::text = "effectiveTime" """,
         view="""SELECT id::bigint AS id, "effectiveTime"::date AS effective, active = '1' AS active, line
                 FROM raw_stage_sct_concept"""),
     "description": RawStage(
         stage="stage_sct_description", columns=_columns("description"),
         prefilter=LineFilter(b"\t", 9, {2: (b"1",), 6: (FSN.encode(), SYNONYM.encode())}, fields=(0, 4, 6, 7)),
-        check=f"{_sctid('id')} AND {_sctid('conceptId')} AND btrim(term, ' ' || chr(11) || chr(12)) <> ''",
+        check=f"{digits_sql('id')} AND {digits_sql('conceptId')} AND {not_blank_sql('term', _TERM_BLANKS)}",
         view=f"""SELECT id::bigint AS id, "conceptId"::bigint AS concept_id, "typeId" = '{FSN}' AS is_fsn, term
                  FROM raw_stage_sct_description"""),
     "language": RawStage(
         stage="stage_sct_language", columns=_columns("language"),
         prefilter=LineFilter(b"\t", 7, {2: (b"1",), 4: (US_ENGLISH_REFSET.encode(),)}, fields=(5, 6)),
-        check=_sctid("referencedComponentId"),
+        check=digits_sql("referencedComponentId"),
         view=f"""SELECT "referencedComponentId"::bigint AS description_id, "acceptabilityId" = '{PREFERRED}' AS preferred
                  FROM raw_stage_sct_language"""),
     "relationship": RawStage(
         stage="stage_sct_isa", columns=_columns("relationship"),
         prefilter=LineFilter(b"\t", 10, {2: (b"1",), 7: (IS_A.encode(),)}, fields=(4, 5)),
-        check=f"{_sctid('sourceId')} AND {_sctid('destinationId')}",
+        check=f"{digits_sql('sourceId')} AND {digits_sql('destinationId')}",
         view="""SELECT "sourceId"::bigint AS source_id, "destinationId"::bigint AS destination_id
                 FROM raw_stage_sct_isa"""),
 }

@@ -10,6 +10,7 @@ each system already run the fallback from the fast path to the parser.
 import zipfile
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from hv_pipelines.core.terminology import load_release, rawcopy, rxnorm, snomed
@@ -121,3 +122,30 @@ def test_line_filter_sends_only_the_chosen_fields_of_the_wanted_lines():
     assert rrf(b"1|a|b|\r\n2|a|b|\n1|c|d|\n") == b"a\nc\n"
     with pytest.raises(ValueError, match="order"):
         LineFilter(b"\t", 4, {}, fields=(2, 0))
+
+
+def test_raw_checks_accept_what_the_line_parsers_accept(empty_db):
+    from psycopg import sql
+
+    from hv_pipelines.core import db
+    from hv_pipelines.core.terminology.rawcopy import digits_sql, not_blank_sql
+
+    values = ["0", "7", "138875005", "999999999999999999", "9999999999999999999", "-5", "+5", " 5", "5 ", "",
+              "007", "1e3", "12a", "٣", "x", " ", "\x0b", " a", "a ", "\x0b\x0cb", "\t", "\t\t"]
+    blanks = " \t\x0b\x0c"  # what bytes.strip() removes that a delimited field can hold
+
+    def check(conn, expression: str, value: str) -> bool:
+        """The CHECK's verdict on one value; an error (no integer at all) refuses it as well."""
+        try:
+            with conn.transaction():
+                return conn.execute(sql.SQL("SELECT {} FROM (SELECT {}::text AS v) t").format(
+                    sql.SQL(expression), value)).fetchone()[0]
+        except psycopg.errors.DataError:
+            return False
+
+    with db.connect(empty_db) as conn:
+        digits = {v for v in values if check(conn, digits_sql("v"), v)}
+        not_blank = {v for v in values if check(conn, not_blank_sql("v", blanks), v)}
+    assert digits == {v for v in values if v.isascii() and v.isdigit() and len(v) <= 18
+                      and (v == "0" or not v.startswith("0"))}, "a leading zero is refused, conservatively"
+    assert not_blank == {v for v in values if v.encode().strip()}

@@ -87,6 +87,24 @@ def test_bad_verhoeff_digit_blocks_the_release(migrated_db, releases, tmp_path):
     assert _concepts(migrated_db) == before
 
 
+def test_a_concept_without_a_fully_specified_name_is_rejected_with_its_line(migrated_db, releases, tmp_path):
+    import zipfile
+
+    nameless = "12345" + verhoeff_digit("12345")
+    release = tmp_path / JANUARY
+    with zipfile.ZipFile(releases / "snomed" / JANUARY) as src, zipfile.ZipFile(release, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if "sct2_Concept_Snapshot" in info.filename:
+                lines = data.count(b"\n")
+                data += f"{nameless}\t20250101\t1\t900000000000207008\t900000000000074008\r\n".encode()
+            out.writestr(info, data)
+    result = load_release(migrated_db, "snomed", [release])
+    assert nameless not in _concepts(migrated_db) and result.counts.new == 10
+    assert {(e["line"], e["reason"]) for e in result.rejects["examples"]
+            if "Concept" in e["file"]} >= {(lines + 1, "concept has no active fully specified name")}
+
+
 def test_release_without_a_snapshot_file_fails_before_the_database(releases, tmp_path):
     import zipfile
 
