@@ -36,6 +36,14 @@ class RejectLog:
         if len(self.examples) < EXAMPLES_KEPT:
             self.examples.append({"file": file, "line": line, "reason": reason})
 
+    def extend(self, other: RejectLog) -> None:
+        """Add every line `other` rejected (a log kept by another connection's thread)."""
+        other._spool.seek(0)
+        rows = csv.reader(other._spool)
+        next(rows)
+        for file, line, reason in rows:
+            self.add(file, int(line), reason)
+
     @property
     def count(self) -> int:
         return sum(self.by_reason.values())
@@ -55,6 +63,12 @@ class RejectLog:
 
     def close(self) -> None:
         self._spool.close()
+
+    def __enter__(self) -> RejectLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _encoded_chunks(spool) -> Iterator[bytes]:

@@ -4,8 +4,10 @@ Four tab-separated files with a header row are read: Concept (all rows: inactive
 kept with status INACTIVE), Description (active FSNs and synonyms), the en-US Language refset
 (active members) and Relationship (active IS-A rows). Each file's bytes go straight into COPY,
 which keeps only those rows (`rawcopy`); a file with a line that is not clean is parsed line by
-line instead, rejecting the bad lines. The join that picks each concept's terms and parents runs
-in PostgreSQL, so memory stays flat for the full ~1.6M descriptions and ~3M relationships.
+line instead, rejecting the bad lines. The joins that pick each concept's terms and parents run
+in PostgreSQL, so memory stays flat for the full ~1.6M descriptions and ~3M relationships; the
+Relationship file is staged and the hierarchy built on a second connection (`staging.alongside`)
+while the load's own connection builds the terms, so both cores work through the longest query.
 
 - preferred term: the active synonym the en-US refset marks preferred (900000000000548007);
 - fully specified name: the active FSN (typeId 900000000000003001), en-US preferred first;
@@ -31,7 +33,17 @@ from hv_pipelines.core.terminology.rawcopy import (
 )
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
-from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.staging import (
+    CopySink,
+    SpooledBytes,
+    alongside,
+    analyze,
+    copy_back,
+    copy_into,
+    copy_out,
+    create_stage,
+    serialised,
+)
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 FSN = "900000000000003001"
@@ -57,8 +69,8 @@ FILES = {
 # that is in the refset twice joins twice, which changes none of the minima nor the DISTINCT set.
 # The semantic tag is what follows the FSN's last "(" when that ends in ")" and trailing ASCII white
 # space: string functions, as a regular expression anchored at the end costs ~1.7 µs a concept.
-BUILD_FINAL = r"""
-CREATE TEMP TABLE stage_snomed ON COMMIT DROP AS
+BUILD_TERMS = r"""
+CREATE TEMP TABLE stage_sct_terms ON COMMIT DROP AS
 WITH terms AS (
     SELECT d.concept_id, d.is_fsn, d.term, coalesce(l.preferred, false) AS preferred,
            l.description_id IS NOT NULL AS in_us
@@ -71,23 +83,31 @@ WITH terms AS (
                     min(term) FILTER (WHERE NOT is_fsn AND in_us), min(term) FILTER (WHERE NOT is_fsn)) AS preferred,
            array_agg(DISTINCT term ORDER BY term) FILTER (WHERE NOT is_fsn) AS synonyms
     FROM terms GROUP BY concept_id
-), parents AS (
-    SELECT source_id, array_agg(DISTINCT destination_id ORDER BY destination_id) AS ids
-    FROM stage_sct_isa GROUP BY source_id
 )
-SELECT c.id::text AS "snomedId",
+SELECT c.id AS concept_id, c.id::text AS "snomedId",
        coalesce(t.preferred, regexp_replace(t.fsn, '\s*\([^()]*\)\s*$', '')) AS "preferredTerm",
        t.fsn AS "fullySpecified",
        coalesce(array_remove(t.synonyms, t.preferred), '{}') AS synonyms,
        CASE WHEN strpos(t.fsn, '(') > 0 AND right(x.tail, 1) = ')' AND strpos(left(x.tail, -1), ')') = 0
             THEN left(x.tail, -1) ELSE '' END AS "semanticTag",
-       coalesce(h.ids::text[], '{}') AS hierarchy,
        CASE WHEN c.active THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
        c.effective::timestamp(3) AS "effectiveDate"
 FROM stage_sct_concept c
 JOIN chosen t ON t.concept_id = c.id AND t.fsn IS NOT NULL
 CROSS JOIN LATERAL (SELECT rtrim(split_part(t.fsn, '(', -1), E' \t\n\r\f\v') AS tail) x
-LEFT JOIN parents h ON h.source_id = c.id
+"""
+
+# Each concept's IS-A parents, in id order: built on the second connection (`alongside`).
+PARENTS_OUT = """
+COPY (SELECT source_id, array_agg(DISTINCT destination_id ORDER BY destination_id)::text[]
+      FROM stage_sct_isa GROUP BY source_id) TO STDOUT
+"""
+
+BUILD_FINAL = """
+CREATE TEMP TABLE stage_snomed ON COMMIT DROP AS
+SELECT t."snomedId", t."preferredTerm", t."fullySpecified", t.synonyms, t."semanticTag",
+       coalesce(h.ids, '{}') AS hierarchy, t.status, t."effectiveDate"
+FROM stage_sct_terms t LEFT JOIN stage_sct_parents h ON h.source_id = t.concept_id
 """
 
 
@@ -124,17 +144,27 @@ class Snomed(CodeSystem):
 
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        concept, *others = members
+        concept, description, language, relationship = members
+        progress = serialised(progress)
         tally = vouched_or_parsed(conn, files, concept, progress, lambda stream: _vouch_concepts(conn, stream),
                                   lambda stream: _parse_concepts(conn, stream, concept, rejects))
-        for kind, member in zip(("description", "language", "relationship"), others, strict=True):
-            vouched_or_parsed(
-                conn, files, member, progress,
-                lambda stream, kind=kind: stage_raw(conn, stream, VOUCHED[kind], delimiter="\t", header=True),
-                lambda stream, kind=kind, member=member: _PARSERS[kind](conn, stream, member, rejects))
+        for kind, member in (("description", description), ("language", language)):
+            _stage_file(conn, files, kind, member, rejects, progress)
+        # The Relationship file and the hierarchy are built on a second connection while this one
+        # builds the terms (the longest query, on one core): on two cores neither waits for the other.
+        with alongside(conn, lambda other: _parents(other, files, relationship, version, progress),
+                       discard=_close_all) as parents:
+            conn.execute(BUILD_TERMS)
+            spool, relationship_rejects = parents()
+        with spool, relationship_rejects:
+            rejects.extend(relationship_rejects)
+            create_stage(conn, "stage_sct_parents", "source_id bigint, ids text[]")
+            spool.seek(0)
+            copy_back(conn, "stage_sct_parents", spool)
+        analyze(conn, "stage_sct_terms", "stage_sct_parents")
         conn.execute(BUILD_FINAL)
         rows = conn.execute("SELECT count(*) FROM stage_snomed").fetchone()[0]
-        # Every concept row is built at most once (`chosen` has one row per concept id), so only
+        # Every concept row is built at most once (`stage_sct_terms` has one row per concept id), so only
         # when rows are missing is it worth looking for which.
         if rows < conn.execute("SELECT count(*) FROM stage_sct_concept").fetchone()[0]:
             for (line,) in conn.execute(
@@ -143,6 +173,32 @@ class Snomed(CodeSystem):
                 rejects.add(concept.name, line, "concept has no active fully specified name")
         analyze(conn, "stage_snomed")
         return Staged(rows=rows, tallies=[tally])
+
+
+def _stage_file(conn: psycopg.Connection, files: ReleaseFiles, kind: str, member: Member, rejects: RejectLog,
+                progress: Progress | None) -> None:
+    vouched_or_parsed(conn, files, member, progress,
+                      lambda stream: stage_raw(conn, stream, VOUCHED[kind], delimiter="\t", header=True),
+                      lambda stream: _PARSERS[kind](conn, stream, member, rejects))
+
+
+def _parents(conn: psycopg.Connection, files: ReleaseFiles, member: Member, version: str,
+             progress: Progress | None) -> tuple[SpooledBytes, RejectLog]:
+    """Stage the Relationship file on `conn` (its own rejects log) and hand back each concept's
+    parents as COPY text, spooled (to disk past a few MB)."""
+    rejects = RejectLog("snomed", version)
+    try:
+        conn.execute("SET LOCAL work_mem = '256MB'")
+        _stage_file(conn, files, "relationship", member, rejects, progress)
+        return copy_out(conn, PARENTS_OUT), rejects
+    except BaseException:
+        rejects.close()
+        raise
+
+
+def _close_all(closeables) -> None:
+    for closeable in closeables:
+        closeable.close()
 
 
 # ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would

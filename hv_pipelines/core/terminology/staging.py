@@ -7,13 +7,20 @@ hand over already-split byte fields (no per-value Python conversion); small ones
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import IO, TypeVar
 
 import psycopg
 from psycopg import sql
 
 FLUSH_BYTES = 1024 * 1024
+# COPY output handed between connections stays in memory up to this size, then goes to a temp file.
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+SpooledBytes = IO[bytes]
+T = TypeVar("T")
 
 
 def create_stage(conn: psycopg.Connection, name: str, columns: str) -> None:
@@ -68,3 +75,66 @@ def copy_into(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> I
         sink = CopySink(copy)
         yield sink
         sink._flush()
+
+
+def copy_out(conn: psycopg.Connection, statement: str) -> SpooledBytes:
+    """The output of `COPY (...) TO STDOUT` `statement`, spooled (bounded memory)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 — the caller closes it
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for data in copy:
+            spool.write(data)
+    return spool
+
+
+def copy_back(conn: psycopg.Connection, table: str, spool: SpooledBytes) -> None:
+    """COPY text `spool` (from `copy_out`, read from its current position) into `table`."""
+    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) as copy:
+        while chunk := spool.read(FLUSH_BYTES):
+            copy.write(chunk)
+
+
+@contextmanager
+def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
+              discard: Callable[[T], None] = lambda value: None) -> Iterator[Callable[[], T]]:
+    """Run `work` in a thread on a second connection to `conn`'s database while the block runs on
+    `conn`; the block gets `result()`, which waits and returns what `work` returned (or raises what
+    it raised). The second connection stages into its own temporary tables and commits nothing
+    the load depends on: the load's one transaction stays the only thing that changes data. When
+    the block fails, what `work` returned goes to `discard` (to close it)."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            with psycopg.connect(conn.info.dsn, password=conn.info.password or None) as other:
+                outcome["value"] = work(other)
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="hv-staging-alongside", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["value"]  # type: ignore[return-value]
+
+    try:
+        yield result
+    except BaseException:
+        thread.join()  # a failing block still waits: the second connection never outlives the load
+        if "value" in outcome:
+            discard(outcome["value"])  # type: ignore[arg-type]
+        raise
+
+
+def serialised(progress: Callable[[int], None] | None) -> Callable[[int], None] | None:
+    """`progress`, safe to call from the load's threads at once (a progress bar is not)."""
+    if progress is None:
+        return None
+    lock = threading.Lock()
+
+    def report(count: int) -> None:
+        with lock:
+            progress(count)
+    return report

@@ -105,6 +105,22 @@ def test_a_concept_without_a_fully_specified_name_is_rejected_with_its_line(migr
             if "Concept" in e["file"]} >= {(lines + 1, "concept has no active fully specified name")}
 
 
+def test_a_failure_on_the_second_connection_fails_the_load_and_changes_nothing(migrated_db, releases, monkeypatch):
+    import threading
+
+    import psycopg
+
+    from hv_pipelines.core.terminology import snomed
+
+    load_release(migrated_db, "snomed", [releases / "snomed" / JANUARY])
+    before = _concepts(migrated_db)
+    monkeypatch.setattr(snomed, "PARENTS_OUT", "COPY (SELECT 1 / 0) TO STDOUT")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        load_release(migrated_db, "snomed", [releases / "snomed" / JULY])
+    assert _concepts(migrated_db) == before
+    assert not [t for t in threading.enumerate() if t.name == "hv-staging-alongside"]
+
+
 def test_release_without_a_snapshot_file_fails_before_the_database(releases, tmp_path):
     import zipfile
 
@@ -118,7 +134,7 @@ def test_release_without_a_snapshot_file_fails_before_the_database(releases, tmp
 
 
 def test_semantic_tag_is_the_text_in_the_fsns_last_trailing_parentheses(empty_db):
-    from hv_pipelines.core.terminology.snomed import BUILD_FINAL
+    from hv_pipelines.core.terminology.snomed import BUILD_FINAL, BUILD_TERMS
 
     fsns = ["Heart attack (disorder)", "Heart (body structure) ", "Fracture (of bone) (finding)\t", "No tag",
             "Odd (tag) tail", "Nested (a (b)) end)", "Unclosed (disorder", "( spaced tag )", "Two) (x)", "x (a) b)"]
@@ -129,7 +145,8 @@ def test_semantic_tag_is_the_text_in_the_fsns_last_trailing_parentheses(empty_db
         conn.execute("CREATE TEMP TABLE stage_sct_description AS SELECT n::bigint AS id, n::bigint AS concept_id, "
                      "true AS is_fsn, (%s::text[])[n] AS term FROM generate_series(1, %s) n", (fsns, len(fsns)))
         conn.execute("CREATE TEMP TABLE stage_sct_language (description_id bigint, preferred boolean)")
-        conn.execute("CREATE TEMP TABLE stage_sct_isa (source_id bigint, destination_id bigint)")
+        conn.execute("CREATE TEMP TABLE stage_sct_parents (source_id bigint, ids text[])")
+        conn.execute(BUILD_TERMS)
         conn.execute(BUILD_FINAL)
         tags = dict(conn.execute('SELECT "fullySpecified", "semanticTag" FROM stage_snomed').fetchall())
     assert tags == {"Heart attack (disorder)": "disorder", "Heart (body structure) ": "body structure",
