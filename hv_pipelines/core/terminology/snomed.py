@@ -38,6 +38,7 @@ from hv_pipelines.core.terminology.staging import (
     SpooledBytes,
     alongside,
     analyze,
+    close_all,
     copy_back,
     copy_into,
     copy_out,
@@ -153,7 +154,7 @@ class Snomed(CodeSystem):
         # The Relationship file and the hierarchy are built on a second connection while this one
         # builds the terms (the longest query, on one core): on two cores neither waits for the other.
         with alongside(conn, lambda other: _parents(other, files, relationship, version, progress),
-                       discard=_close_all) as parents:
+                       discard=lambda value: close_all(*value)) as parents:
             conn.execute(BUILD_TERMS)
             spool, relationship_rejects = parents()
         with spool, relationship_rejects:
@@ -194,11 +195,6 @@ def _parents(conn: psycopg.Connection, files: ReleaseFiles, member: Member, vers
     except BaseException:
         rejects.close()
         raise
-
-
-def _close_all(closeables) -> None:
-    for closeable in closeables:
-        closeable.close()
 
 
 # ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would

@@ -128,6 +128,12 @@ def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
         raise
 
 
+def close_all(*closeables: IO[bytes] | object) -> None:
+    """Close what a failed step leaves open (spools, rejects logs)."""
+    for closeable in closeables:
+        closeable.close()  # type: ignore[union-attr]
+
+
 def serialised(progress: Callable[[int], None] | None) -> Callable[[int], None] | None:
     """`progress`, safe to call from the load's threads at once (a progress bar is not)."""
     if progress is None:
