@@ -128,14 +128,18 @@ class LineFilter:
             after = ends - fields[:, -1]
             if not ((after == 1) | ((after == 2) & (data[np.maximum(ends - 1, 0)] == ord("\r")))).all():
                 raise Unvouched("a line with a value after its last delimiter")
-        wanted = np.ones(lines, dtype=bool)
+        alive = slice(None)  # the lines every field tested so far keeps (at first all, then their indexes)
         for index, values in self.keep.items():
-            begin = fields[:, index - 1] + 1 if index else starts
-            length = fields[:, index] - begin
-            match = np.zeros(lines, dtype=bool)
-            for value in values:
-                match |= (length == len(value)) & _starts_with(data, begin, value)
-            wanted &= match
+            begin = (fields[alive, index - 1] + 1) if index else starts[alive]
+            length = fields[alive, index] - begin
+            match = np.zeros(len(begin), dtype=bool)
+            for size in {len(value) for value in values}:  # a field is compared only with values of its length
+                rows = np.flatnonzero(length == size)
+                for value in (v for v in values if len(v) == size):
+                    match[rows] |= _starts_with(data, begin[rows], value)
+            alive = np.flatnonzero(match) if isinstance(alive, slice) else alive[match]
+        wanted = np.zeros(lines, dtype=bool)
+        wanted[alive] = True
         if self.fields is not None:
             return self._project(data, starts[wanted], ends[wanted], fields[wanted])
         if wanted.all():
