@@ -110,15 +110,15 @@ class Cpt(CodeSystem):
             _data_start(reader)
             for record in reader:
                 line = reader.line_num
-                if not any(cell.strip() for cell in record):
+                if not (record and record[HCPCS].strip()) and not any(cell.strip() for cell in record):
                     continue
                 if len(record) <= MALPRACTICE:
                     rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}")
                     continue
-                code = record[HCPCS].strip().upper()
-                if record[MOD].strip():
+                if record[MOD].strip():  # most rows: tested before anything else is computed
                     skipped["modifier rows"] += 1
                     continue
+                code = record[HCPCS].strip().upper()
                 if not CPT_CODE.match(code):
                     if re.match(r"^[A-Z]\d{4}$", code):
                         skipped["HCPCS Level II codes"] += 1
