@@ -1,14 +1,14 @@
 """The fast path for the big release files: the file's own bytes go straight into COPY.
 
-PostgreSQL splits the lines, keeps only the rows a load uses (`COPY ... FROM STDIN WHERE`) and
-checks what it kept; Python only decompresses, escapes backslashes, counts lines and (numpy, whole
-chunks at a time) drops lines the load cannot use, so a 10-million-line SNOMED CT snapshot never
-passes through a Python loop line by line.
+Python only decompresses, escapes backslashes, counts lines and (numpy, whole chunks at a time)
+drops the lines the load cannot use and the fields it does not read; PostgreSQL splits the rest
+and checks every row, so a 10-million-line SNOMED CT snapshot never passes through a Python loop
+line by line.
 
 It vouches for clean files only. A line the line-by-line parser would reject or treat specially
-— wrong field count, a blank line, a stray carriage return, invalid UTF-8 or a NUL byte (COPY
-refuses all of these), a malformed identifier or empty value (a CHECK constraint on the raw
-table) — makes the attempt fail; `vouched_or_parsed` then rolls back to a savepoint and runs the
+— wrong field count, a blank line, or in a field the load reads a stray carriage return, invalid
+UTF-8 or a NUL byte (COPY refuses all of these), a malformed identifier or empty value (a CHECK
+constraint on the raw table) — makes the attempt fail; `vouched_or_parsed` then rolls back to a savepoint and runs the
 line-by-line parser over the file, which rejects exactly the bad lines with file, line and reason. The fast
 path changes how long a load takes, never what it loads or rejects.
 """
@@ -49,19 +49,17 @@ def raw_columns(names: Sequence[str]) -> str:
 
 
 def copy_raw(conn: psycopg.Connection, stream: BinaryIO, table: str, columns: Sequence[str], *,
-             delimiter: str, where: str = "", header: bool = False,
+             delimiter: str, header: bool = False,
              on_lines: Callable[[bytes], None] | None = None,
              prefilter: Callable[[bytes], bytes] | None = None) -> Copied:
     """COPY the rest of `stream` (after its header line when `header`) into `table` unparsed.
 
-    `where` (trusted SQL over `columns`) is COPY's own row filter; `on_lines` sees the data in
-    chunks of whole lines (for a check that needs Python, overlapping PostgreSQL's parsing);
-    `prefilter` may drop whole lines that COPY would not keep before they are sent."""
+    `on_lines` sees the data in chunks of whole lines (for a check that needs Python, overlapping
+    PostgreSQL's parsing); `prefilter` turns each chunk into what is sent (see `LineFilter`)."""
     if header:
         stream.readline()
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text, DELIMITER {}) {}").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(delimiter),
-        sql.SQL(f"WHERE {where}" if where else ""))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text, DELIMITER {})").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Literal(delimiter))
     lines = 0
     rest = b""
     with conn.cursor() as cur:
@@ -205,16 +203,15 @@ def _starts_with(data: np.ndarray, begin: np.ndarray, value: bytes) -> np.ndarra
 @dataclass(frozen=True)
 class RawStage:
     """How the fast path stages one file: `columns` are the file's fields (a raw table of text of
-    those the `prefilter` sends), `keep` is COPY's row filter, `check` what every kept row must
-    satisfy for the line parser to accept it (a row that does not fails the COPY), and `view`
-    presents the kept rows as staging table `stage` with the types and names the build query
-    reads (SQL over the raw table)."""
+    those the `prefilter` sends, which also picks the lines), `check` what every row must satisfy
+    for the line parser to accept it (a row that does not fails the COPY), and `view` presents the
+    rows as staging table `stage` with the types and names the build query reads (SQL over the
+    raw table)."""
 
     stage: str
     columns: tuple[str, ...]
     check: str
     view: str
-    keep: str = ""
     extra: str = ""
     prefilter: LineFilter | None = None
 
@@ -242,7 +239,7 @@ def stage_raw(conn: psycopg.Connection, stream: BinaryIO, spec: RawStage, *, del
               on_lines: Callable[[bytes], None] | None = None) -> Copied:
     """COPY `stream` into `spec`'s raw table (validating every kept row) and put its view in place."""
     create_stage(conn, spec.raw, f"{raw_columns(spec.sent)}{spec.extra}, CHECK ({spec.check})")
-    copied = copy_raw(conn, stream, spec.raw, spec.sent, delimiter=delimiter, where=spec.keep, header=header,
+    copied = copy_raw(conn, stream, spec.raw, spec.sent, delimiter=delimiter, header=header,
                       on_lines=on_lines, prefilter=spec.prefilter)
     # A temp view over a temp table: dropped with it at the end of the transaction.
     conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(sql.Identifier(spec.stage), sql.SQL(spec.view)))

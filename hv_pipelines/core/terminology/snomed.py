@@ -3,8 +3,8 @@
 Four tab-separated files with a header row are read: Concept (all rows: inactive concepts are
 kept with status INACTIVE), Description (active FSNs and synonyms), the en-US Language refset
 (active members) and Relationship (active IS-A rows). Each file's bytes go straight into COPY,
-which keeps only those rows (`rawcopy`); a file with a line that is not clean is parsed line by
-line instead, rejecting the bad lines. The joins that pick each concept's terms and parents run
+only those rows and the fields the load reads (`rawcopy`); a file with a line that is not clean is
+parsed line by line instead, rejecting the bad lines. The joins that pick each concept's terms and parents run
 in PostgreSQL, so memory stays flat for the full ~1.6M descriptions and ~3M relationships; the
 Relationship file is staged and the hierarchy built on a second connection (`staging.alongside`)
 while the load's own connection builds the terms, so both cores work through the longest query.
