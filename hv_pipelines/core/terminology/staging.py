@@ -126,6 +126,7 @@ def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
         if "value" in outcome:
             discard(outcome["value"])  # type: ignore[arg-type]
         raise
+    thread.join()
 
 
 def close_all(*closeables: IO[bytes] | object) -> None:

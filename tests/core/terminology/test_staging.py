@@ -1,0 +1,46 @@
+"""`alongside`: work on a second connection while the load's connection goes on."""
+
+import threading
+
+import psycopg
+import pytest
+
+from hv_pipelines.core import db
+from hv_pipelines.core.terminology.staging import alongside, copy_back, copy_out
+
+
+def _helpers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "hv-staging-alongside"]
+
+
+def test_work_on_the_second_connection_comes_back_as_copy_text(empty_db):
+    def squares(other: psycopg.Connection):
+        return other.info.backend_pid, copy_out(other, "COPY (SELECT n, n * n FROM generate_series(1, 3) n) TO STDOUT")
+
+    with db.connect(empty_db) as conn:
+        pid = conn.info.backend_pid
+        with alongside(conn, squares) as result:
+            conn.execute("CREATE TEMP TABLE squares (n int, square int)")
+            other_pid, spool = result()
+        with spool:
+            spool.seek(0)
+            copy_back(conn, "squares", spool)
+        assert conn.execute("SELECT array_agg(square ORDER BY n) FROM squares").fetchone()[0] == [1, 4, 9]
+    assert other_pid != pid and not _helpers()
+
+
+def test_a_failure_on_either_side_is_raised_and_nothing_is_left_open(empty_db):
+    closed = []
+
+    class Spool:
+        def close(self) -> None:
+            closed.append(True)
+
+    with db.connect(empty_db) as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero), \
+                alongside(conn, lambda other: other.execute("SELECT 1 / 0")) as result:
+            result()
+        with pytest.raises(RuntimeError, match="the block failed"), \
+                alongside(conn, lambda other: Spool(), discard=lambda spool: spool.close()):
+            raise RuntimeError("the block failed")
+    assert closed == [True] and not _helpers()
