@@ -106,6 +106,7 @@ def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
     def run() -> None:
         try:
             with psycopg.connect(conn.info.dsn, password=conn.info.password or None) as other:
+                outcome["connection"] = other
                 outcome["value"] = work(other)
         except BaseException as exc:  # handed to the waiting thread
             outcome["error"] = exc
@@ -122,7 +123,11 @@ def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
     try:
         yield result
     except BaseException:
-        thread.join()  # a failing block still waits: the second connection never outlives the load
+        # A failing block (Ctrl-C included) stops the second connection's query and waits for the
+        # thread: the second connection never outlives the load.
+        if (other := outcome.get("connection")) is not None:
+            other.cancel_safe()  # type: ignore[attr-defined]
+        thread.join()
         if "value" in outcome:
             discard(outcome["value"])  # type: ignore[arg-type]
         raise

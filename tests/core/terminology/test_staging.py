@@ -1,6 +1,7 @@
 """`alongside`: work on a second connection while the load's connection goes on."""
 
 import threading
+import time
 
 import psycopg
 import pytest
@@ -44,3 +45,18 @@ def test_a_failure_on_either_side_is_raised_and_nothing_is_left_open(empty_db):
                 alongside(conn, lambda other: Spool(), discard=lambda spool: spool.close()):
             raise RuntimeError("the block failed")
     assert closed == [True] and not _helpers()
+
+
+def test_a_failing_block_cancels_the_work_on_the_second_connection(empty_db):
+    started = threading.Event()
+
+    def sleep(other: psycopg.Connection):
+        started.set()
+        other.execute("SELECT pg_sleep(60)")
+
+    began = time.monotonic()
+    with db.connect(empty_db) as conn, pytest.raises(KeyboardInterrupt), alongside(conn, sleep):
+        started.wait(10)
+        time.sleep(0.2)  # the sleep is running on the second connection
+        raise KeyboardInterrupt
+    assert time.monotonic() - began < 10 and not _helpers()
