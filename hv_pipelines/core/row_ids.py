@@ -4,7 +4,7 @@ The schema's ids are Prisma's `uuid()`: a version-4 UUID in its text form. `gen_
 is the obvious way to make them inside an INSERT ... SELECT, but on a server built without OpenSSL
 (pgserver's, the embedded default) every call opens and reads /dev/urandom: ~4 µs a row, two
 seconds of a SNOMED CT load. The same ids, made here from `os.urandom` in one go, travel as one
-bytea parameter (36 bytes a row) and the statement cuts out the n-th: ~0.25 µs a row on any build.
+bytea parameter (36 bytes a row) and the statement cuts out the n-th for its n-th row: ~0.25 µs a row on any build.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ def new_ids(count: int) -> bytes:
     return b"".join(_block(min(_BLOCK, count - start)) for start in range(0, count, _BLOCK))
 
 
-def id_at(pool: str, number: str) -> str:
-    """SQL for id number `number` (an SQL expression, 1-based) of the `new_ids` bound as `%(pool)s`."""
-    return f"convert_from(substring(%({pool})s::bytea FROM {ID_LENGTH} * ({number})::integer - {ID_LENGTH - 1} " \
-           f"FOR {ID_LENGTH}), 'UTF8')"
+def new_id(pool: str) -> str:
+    """SQL for the id of each row a SELECT returns, in a select list: its row number's id among the
+    `new_ids` bound as `%(pool)s` (bind at least as many ids as the SELECT can return)."""
+    return f"convert_from(substring(%({pool})s::bytea FROM {ID_LENGTH} * (row_number() OVER ())::integer " \
+           f"- {ID_LENGTH - 1} FOR {ID_LENGTH}), 'UTF8')"
 
 
 def _block(count: int) -> bytes:

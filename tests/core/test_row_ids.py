@@ -1,7 +1,7 @@
 import uuid
 
 from hv_pipelines.core import db
-from hv_pipelines.core.row_ids import ID_LENGTH, id_at, new_ids
+from hv_pipelines.core.row_ids import ID_LENGTH, new_id, new_ids
 
 
 def test_ids_are_distinct_version_4_uuids_in_their_text_form():
@@ -17,6 +17,6 @@ def test_ids_are_distinct_version_4_uuids_in_their_text_form():
 def test_postgresql_cuts_out_the_nth_id(empty_db):
     pool = new_ids(3)
     with db.connect(empty_db) as conn:
-        rows = conn.execute(f"SELECT n, {id_at('ids', 'n')} FROM generate_series(1, 3) n ORDER BY n",
+        rows = conn.execute(f"SELECT n, {new_id('ids')} FROM generate_series(1, 3) n ORDER BY n",
                             {"ids": pool}).fetchall()
     assert [text for _, text in rows] == [pool[i:i + ID_LENGTH].decode() for i in (0, 36, 72)]

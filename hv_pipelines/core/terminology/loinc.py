@@ -14,7 +14,7 @@ import io
 
 import psycopg
 
-from hv_pipelines.core.row_ids import id_at, new_ids
+from hv_pipelines.core.row_ids import new_id, new_ids
 from hv_pipelines.core.terminology.checks import CodeTally, loinc_check_digit_ok
 from hv_pipelines.core.terminology.merge import MergeCounts, TargetTable
 from hv_pipelines.core.terminology.rejects import RejectLog
@@ -204,10 +204,10 @@ def _merge_units(conn: psycopg.Connection) -> MergeCounts:
     staged = conn.execute("SELECT count(*) FROM stage_unit_target").fetchone()[0]
     new = conn.execute(f"""
         INSERT INTO "LOINCUnit" (id, "loincCodeId", unit, "ucumCode", "unitSystem", "isPrimary")
-        SELECT {id_at("ids", "t.n")}, t."loincCodeId", t."ucumCode", t."ucumCode", 'UCUM', t."isPrimary"
-        FROM (SELECT t.*, row_number() OVER () AS n FROM stage_unit_target t
-              WHERE NOT EXISTS (SELECT 1 FROM "LOINCUnit" u WHERE u."loincCodeId" = t."loincCodeId"
-                                AND u."ucumCode" = t."ucumCode" AND u."unitSystem" = 'UCUM')) t""",
+        SELECT {new_id("ids")}, t."loincCodeId", t."ucumCode", t."ucumCode", 'UCUM', t."isPrimary"
+        FROM stage_unit_target t
+        WHERE NOT EXISTS (SELECT 1 FROM "LOINCUnit" u WHERE u."loincCodeId" = t."loincCodeId"
+                          AND u."ucumCode" = t."ucumCode" AND u."unitSystem" = 'UCUM')""",
         {"ids": new_ids(staged)}).rowcount
     return MergeCounts(new=new, changed=changed, retired=removed, unchanged=staged - new - changed)
 
@@ -240,8 +240,8 @@ def _merge_mappings(conn: psycopg.Connection, rejects: RejectLog) -> MergeCounts
     new = conn.execute(f"""
         INSERT INTO "CodeMapping" (id, "loincCode", "targetSystem", "targetCode", "targetName", relationship,
                                    confidence, source)
-        SELECT {id_at("ids", "s.n")}, s."loincNumber", 'LOINC', s."mapTo", s."longName", %(rel)s, 1.0, %(source)s
-        FROM (SELECT s.*, row_number() OVER () AS n FROM stage_mapping s) s
+        SELECT {new_id("ids")}, s."loincNumber", 'LOINC', s."mapTo", s."longName", %(rel)s, 1.0, %(source)s
+        FROM stage_mapping s
         ON CONFLICT ("loincCode", "targetSystem", "targetCode") DO NOTHING""",
         {**params, "ids": new_ids(staged)}).rowcount
     return MergeCounts(new=new, changed=changed, retired=removed, unchanged=staged - new - changed)

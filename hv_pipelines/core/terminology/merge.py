@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import psycopg
 from psycopg import sql
 
-from hv_pipelines.core.row_ids import id_at, new_ids
+from hv_pipelines.core.row_ids import new_id, new_ids
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,10 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable, *, was_empty: boo
         t_compared=t_compared, s_compared=s_compared)).rowcount
     new = conn.execute(sql.SQL(
         "INSERT INTO {table} (id, {key}, {cols}, {updated}) "
-        "SELECT {id}, s.{key}, {s_cols}, now() FROM (SELECT s.*, row_number() OVER () AS n FROM {stage} s "
-        "WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.{key})) s").format(
+        "SELECT {id}, s.{key}, {s_cols}, now() FROM {stage} s "
+        "WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.{key})").format(
         table=table, key=key, cols=sql.SQL(", ").join(cols), updated=updated, s_cols=s_cols,
-        stage=stage, id=sql.SQL(id_at("ids", "s.n"))), {"ids": new_ids(staged)}).rowcount
+        stage=stage, id=sql.SQL(new_id("ids"))), {"ids": new_ids(staged)}).rowcount
     retired = 0 if was_empty else conn.execute(sql.SQL(
         "UPDATE {table} t SET status = %s, {updated} = now() WHERE t.status IS DISTINCT FROM %s "
         "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})").format(
