@@ -29,10 +29,14 @@ def command() -> None:
 
 @command.command()
 @click.option("--month", required=True, callback=_month, help="Calendar month of audit_logs.timestamp, YYYY-MM.")
-def archive(month: archival.Month) -> None:
+@click.option("--index-cleanup", is_flag=True,
+              help="Also remove the deleted rows' index entries now (a full pass over audit_logs' indexes) "
+                   "instead of leaving them to autovacuum.")
+def archive(month: archival.Month, index_cleanup: bool) -> None:
     """Archive the rows audit_logs still holds for MONTH (a no-op when there are none)."""
     settings = load_settings()
-    result = archival.archive_month(settings.require_database_url(), store_from(settings), keyring_from(settings), month)
+    result = archival.archive_month(settings.require_database_url(), store_from(settings), keyring_from(settings),
+                                    month, options=archival.ArchiveOptions(index_cleanup=index_cleanup))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(result.summary())

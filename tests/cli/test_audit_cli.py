@@ -52,7 +52,7 @@ def test_archive_list_verify_tamper_rehydrate(migrated_db: str, tmp_path: Path, 
     assert "2023-11: archived 150 rows as full archive #1 in 1 part(s)" in out.stdout
     assert count_rows(migrated_db, MONTH) == 0
 
-    out = hv("archive", "--month", "2023-11", env=env)
+    out = hv("archive", "--month", "2023-11", "--index-cleanup", env=env)
     assert "nothing to archive" in out.stdout
 
     out = hv("list", env=env)

@@ -37,11 +37,18 @@ def test_archiving_a_partition_reports_what_an_operator_checks(migrated_db: str,
     assert meta["status"] == "archived" and meta["rows"] == 400 and meta["parts"] == 1
     assert meta["archive_bytes"] > 0 and meta["compression_ratio"] > 1 and meta["rows_per_second"] > 0
     assert "audit-archive/2023-04/00000001-" in meta["object_keys"] and meta["duration_seconds"] > 0
+    assert meta["vacuum_index_cleanup"] is False
     assert count_rows(migrated_db, month) == 0
 
     again = dg.materialize([audit_log_archive], partition_key="2023-04-01", resources=resources)
     meta = _metadata(again, "audit_log_archive")
     assert meta["status"] == "nothing_to_archive" and meta["rows"] == 0 and meta["parts"] == 0
+
+    insert_audit_rows(migrated_db, month, 3, user, start=400)
+    config = {"ops": {"audit_log_archive": {"config": {"index_cleanup": True}}}}
+    late = dg.materialize([audit_log_archive], partition_key="2023-04-01", resources=resources, run_config=config)
+    meta = _metadata(late, "audit_log_archive")
+    assert (meta["kind"], meta["rows"], meta["vacuum_index_cleanup"]) == ("supplementary", 3, True)
 
 
 def test_purge_asset_reports_purged_and_locked(migrated_db: str, resources: dict) -> None:

@@ -1,18 +1,21 @@
 """Archiving one month of `audit_logs`: export, seal, upload, link, read back — and only then delete.
 
-The steps, and what a crash after each leaves behind:
+Everything from the export to the delete runs in one REPEATABLE READ transaction, so the rows
+deleted are exactly the rows exported. The steps, and what a crash after each leaves behind:
 
-1. Snapshot (REPEATABLE READ): the month's row ids and their `xmin` go into a session temp table,
-   and the same snapshot's rows stream out as Parquet parts, encrypted and uploaded.
+1. The snapshot's rows of the month stream out as Parquet parts, encrypted and uploaded.
    Crash: rows untouched; at worst unreferenced part objects (reported by `hv audit verify`).
 2. The manifest is written, linked to the chain's previous manifest.
    Crash: rows untouched; an uncommitted manifest, which the next run resumes from when the
    month's rows still hash the same (otherwise it stays in the chain as superseded).
 3. Every part is read back, decrypted, recounted and re-hashed against the manifest.
-4. One transaction inserts the `audit_log_archives` rows, deletes exactly the snapshotted rows
-   that are unchanged since (same id and `xmin`), aborts unless that is the manifest's row count,
-   and writes the run's own `audit_logs` entry. Crash: rolled back — back to the state after 2.
-5. `VACUUM (ANALYZE) audit_logs`, outside the transaction.
+4. Still in the same transaction: the `audit_log_archives` rows are inserted, the month's rows are
+   deleted — aborting unless that is the manifest's row count, and if any of them was updated or
+   deleted since the export (PostgreSQL's serialization failure) — and the run's own `audit_logs`
+   entry is written. Crash: rolled back — back to the state after 2.
+5. `VACUUM (ANALYZE, INDEX_CLEANUP OFF) audit_logs`, outside the transaction: the heap space and
+   the statistics now; the indexes' dead entries are left to autovacuum unless
+   `ArchiveOptions.index_cleanup` asks for them too (see docs/archival.md for the cost).
 
 Rows inserted into the month later (late writers) are not in the snapshot, stay in `audit_logs`
 and go into a supplementary archive on the next run; a month with no rows left is a no-op. A
@@ -64,7 +67,6 @@ from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
 
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"hv_pipelines:audit-archive").digest()[:8], "big", signed=True)
-STAGED = sql.SQL("pg_temp.hv_archive_rows")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class ArchiveOptions:
     part_limit: int = MAX_PART_BYTES
     row_group_rows: int = ROW_GROUP_ROWS
     lock_timeout: str = "10min"
+    index_cleanup: bool = False
 
 
 @dataclass
@@ -89,6 +92,7 @@ class ArchiveResult:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    index_cleanup: bool = False
 
     @property
     def rows_per_second(self) -> float:
@@ -106,6 +110,7 @@ class ArchiveResult:
             "duration_seconds": round(self.seconds, 3), "rows_per_second": round(self.rows_per_second),
             "sequence": self.sequence or 0, "kind": self.kind or "-", "parts": len(self.part_keys),
             "manifest_key": self.manifest_key or "-", "manifest_sha256": self.manifest_sha256 or "-",
+            "vacuum_index_cleanup": self.index_cleanup,
             **{f"seconds_{step}": round(seconds, 3) for step, seconds in self.timings.items()},
         }
 
@@ -149,12 +154,7 @@ def archive_month(database_url: str, store: ObjectStore, keyring: Keyring, month
                 raise ConfigurationError(
                     f"{month} is not archivable yet: the AUDIT_LOGS policy keeps rows in {TABLE} for "
                     f"{policy.archive_after_days} days after their month ends ({policy.source})")
-            run = _MonthRun(conn, store, keyring, month, policy, now, options or ArchiveOptions())
-            try:
-                result = run.execute()
-            finally:
-                if not conn.closed and not conn.broken:
-                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGED))
+            result = _MonthRun(conn, store, keyring, month, policy, now, options or ArchiveOptions()).execute()
     result.seconds = time.monotonic() - started
     return result
 
@@ -177,30 +177,30 @@ class _MonthRun:
         pending = [link for link in month_links if not _is_committed(link.manifest, committed)]
         kind = SUPPLEMENTARY if len(pending) < len(month_links) else FULL
 
-        tick = time.monotonic()
+        # One snapshot from the export to the delete: the delete removes exactly the rows exported,
+        # and a row changed or removed meanwhile makes it fail instead of deleting what was not archived.
         with self.conn.transaction():
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            staged = stage_month_rows(self.conn, self.month)
-            if staged == 0:
+            if not month_has_rows(self.conn, self.month):
                 return ArchiveResult(self.month.label, "nothing_to_archive")
+            tick = time.monotonic()
             link = self._resume(pending, columns, result) if pending else None
             if link is None:
-                manifest = self._upload(columns, staged, kind)
-        result.timings["export_upload"] = time.monotonic() - tick
+                link = publish_manifest(self.store, self.keyring, self._upload(columns, kind))
+                result.timings["export_upload"] = time.monotonic() - tick
+                tick = time.monotonic()
+                read_archive(self.store, self.keyring, link.manifest)
+                result.timings["verify"] = time.monotonic() - tick
+            else:
+                result.status = "resumed"
+                result.timings["resume"] = time.monotonic() - tick
 
-        if link is None:
-            link = publish_manifest(self.store, self.keyring, manifest)
             tick = time.monotonic()
-            read_archive(self.store, self.keyring, link.manifest)
-            result.timings["verify"] = time.monotonic() - tick
-        else:
-            result.status = "resumed"
-
-        tick = time.monotonic()
-        commit_archive(self.conn, self.store, link, self.month, result.status)
+            commit_archive(self.conn, self.store, link, self.month, result.status)
         result.timings["commit"] = time.monotonic() - tick
         tick = time.monotonic()
-        vacuum_audit_logs(self.conn)
+        vacuum_audit_logs(self.conn, index_cleanup=self.options.index_cleanup)
+        result.index_cleanup = self.options.index_cleanup
         result.timings["vacuum"] = time.monotonic() - tick
 
         manifest = link.manifest
@@ -227,7 +227,7 @@ class _MonthRun:
             return link
         return None
 
-    def _upload(self, columns: list[Column], staged: int, kind: str) -> ArchiveManifest:
+    def _upload(self, columns: list[Column], kind: str) -> ArchiveManifest:
         head = chain_head(self.store, self.keyring)
         sequence = head.manifest.sequence + 1 if head else 1
         archive_id = uuid.uuid4().hex
@@ -239,9 +239,6 @@ class _MonthRun:
         total = RowStats()
         with export_month(self.conn, self.month, columns, row_group_rows=self.options.row_group_rows) as export:
             parts = writer.write(export.tables, lambda i: part_key(sequence, self.month.label, archive_id, i), total)
-        if total.rows != staged:
-            raise IntegrityError(f"{self.month}: exported {total.rows} rows but the snapshot holds {staged}: "
-                                 "nothing was deleted; re-run")
         return ArchiveManifest(
             sequence=sequence, archive_id=archive_id, month=self.month.label, kind=kind,
             created_at=utc_naive(self.now), row_count=total.rows, min_timestamp=total.min_timestamp,
@@ -263,17 +260,10 @@ def _is_committed(manifest: ArchiveManifest, committed_keys: set[str | None]) ->
     return all(part.key in committed_keys for part in manifest.parts)
 
 
-def stage_month_rows(conn: psycopg.Connection, month: Month) -> int:
-    """Record (id, xmin) of the month's rows in this snapshot: exactly the rows the archive will hold."""
+def month_has_rows(conn: psycopg.Connection, month: Month) -> bool:
     where, params = month_filter(month)
-    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGED))
-    # No primary key: building a btree over random ids row by row costs ten times the insert; the
-    # delete joins by hash on the analysed table instead.
-    conn.execute(sql.SQL("CREATE TEMP TABLE {} (id text NOT NULL, row_xmin xid NOT NULL)").format(STAGED))
-    staged = conn.execute(sql.SQL("INSERT INTO {staged} SELECT id, xmin FROM {table} WHERE {where}").format(
-        staged=STAGED, table=sql.Identifier(TABLE), where=where), params).rowcount
-    conn.execute(sql.SQL("ANALYZE {}").format(STAGED))
-    return staged
+    return conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {table} WHERE {where})").format(
+        table=sql.Identifier(TABLE), where=where), params).fetchone()[0]
 
 
 def publish_manifest(store: ObjectStore, keyring: Keyring, manifest: ArchiveManifest) -> ChainLink:
@@ -282,33 +272,39 @@ def publish_manifest(store: ObjectStore, keyring: Keyring, manifest: ArchiveMani
     return ChainLink(manifest.key, manifest, sha256_hex(sealed))
 
 
-def delete_archived_rows(conn: psycopg.Connection, month: Month) -> int:
-    """Delete the staged rows that are unchanged since the snapshot (same id, same xmin)."""
+def delete_archived_rows(conn: psycopg.Connection, month: Month, archived: int) -> None:
+    """Delete the month's rows the archive's snapshot saw (rows written since stay, for the next run);
+    nothing unless exactly the `archived` rows, unchanged, are there to delete."""
     where, params = month_filter(month)
-    return conn.execute(sql.SQL(
-        "DELETE FROM {table} AS a USING {staged} AS s WHERE a.id = s.id AND a.xmin = s.row_xmin AND {where}"
-    ).format(table=sql.Identifier(TABLE), staged=STAGED, where=where), params).rowcount
+    try:
+        deleted = conn.execute(sql.SQL("DELETE FROM {table} WHERE {where}").format(
+            table=sql.Identifier(TABLE), where=where), params).rowcount
+    except psycopg.errors.SerializationFailure:
+        deleted = None  # REPEATABLE READ: a row the snapshot saw was updated or deleted since
+    if deleted != archived:
+        raise IntegrityError(
+            f"{month}: archived rows changed or vanished in {TABLE} since they were exported "
+            f"({'updated or deleted meanwhile' if deleted is None else f'{deleted} of {archived} left'}), so "
+            "nothing was deleted; re-run the archive (the current rows will be archived again)")
 
 
-def vacuum_audit_logs(conn: psycopg.Connection) -> None:
-    """Reclaim the deleted rows' space and refresh statistics (autocommit: VACUUM cannot run in a transaction)."""
-    conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(TABLE)))
+def vacuum_audit_logs(conn: psycopg.Connection, *, index_cleanup: bool) -> None:
+    """Reclaim the deleted rows' heap space and refresh statistics (autocommit: VACUUM cannot run in a
+    transaction). Without `index_cleanup` the indexes' entries for the deleted rows are left to
+    autovacuum, which removes them throttled; see docs/archival.md."""
+    conn.execute(sql.SQL("VACUUM (ANALYZE, INDEX_CLEANUP {}) {}").format(
+        sql.SQL("ON" if index_cleanup else "OFF"), sql.Identifier(TABLE)))
 
 
 def commit_archive(conn: psycopg.Connection, store: ObjectStore, link: ChainLink, month: Month, status: str) -> None:
-    """In one transaction: the part records, the delete (checked against the manifest), the audit entry."""
+    """In the caller's transaction: the part records, the delete (checked against the manifest), the
+    audit entry."""
     manifest = link.manifest
-    with conn.transaction():
-        creator = system_user_id(conn)
-        insert_records(conn, store, manifest, creator, utc_naive())
-        deleted = delete_archived_rows(conn, month)
-        if deleted != manifest.row_count:
-            raise IntegrityError(
-                f"{month}: {manifest.row_count - deleted} of the {manifest.row_count} archived rows changed or "
-                f"vanished in {TABLE} since they were exported, so nothing was deleted; re-run the archive "
-                "(the current rows will be archived again)")
-        write_audit_entry(conn, action="AUDIT_LOG_ARCHIVE", resource=TABLE, resource_id=manifest.archive_id,
-                          details={"month": month.label, "status": status, "sequence": manifest.sequence,
-                                   "kind": manifest.kind, "rows": manifest.row_count, "parts": len(manifest.parts),
-                                   "archive_bytes": manifest.archive_bytes, "manifest_key": link.key,
-                                   "manifest_sha256": link.sha256})
+    creator = system_user_id(conn)
+    insert_records(conn, store, manifest, creator, utc_naive())
+    delete_archived_rows(conn, month, manifest.row_count)
+    write_audit_entry(conn, action="AUDIT_LOG_ARCHIVE", resource=TABLE, resource_id=manifest.archive_id,
+                      details={"month": month.label, "status": status, "sequence": manifest.sequence,
+                               "kind": manifest.kind, "rows": manifest.row_count, "parts": len(manifest.parts),
+                               "archive_bytes": manifest.archive_bytes, "manifest_key": link.key,
+                               "manifest_sha256": link.sha256})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,14 +131,22 @@ class PartWriter:
                                   use_dictionary=_dictionary_columns(pending.peek()),
                                   write_statistics=[ID_COLUMN, TIME_COLUMN])
         row_groups = 0
-        while pending.peek() is not None and (row_groups == 0 or self._fits(sink.size, row_groups)):
-            table = pending.pop()
-            before = sink.size
-            writer.write_table(table, row_group_size=table.num_rows)
-            self._largest_group = max(self._largest_group, sink.size - before)
-            row_groups += 1
-            stats.update(table, total)
-            yield sink.take()
+        # Each row group is hashed on a second thread while Parquet compresses it (both release the
+        # GIL); one group at a time, in order, so the hash streams see the rows as written.
+        hashing: Future | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="hv-archive-hash") as hasher:
+            while pending.peek() is not None and (row_groups == 0 or self._fits(sink.size, row_groups)):
+                table = pending.pop()
+                if hashing is not None:
+                    hashing.result()
+                hashing = hasher.submit(stats.update, table, total)
+                before = sink.size
+                writer.write_table(table, row_group_size=table.num_rows)
+                self._largest_group = max(self._largest_group, sink.size - before)
+                row_groups += 1
+                yield sink.take()
+            if hashing is not None:
+                hashing.result()
         writer.close()
         yield sink.take()
 

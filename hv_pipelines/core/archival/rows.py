@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import queue
 import re
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from psycopg import sql
 
+from hv_pipelines.core.archival.copy_pump import CopyPump
 from hv_pipelines.core.archival.months import Month
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError
 
@@ -112,77 +111,13 @@ def _column_list(columns: list[Column]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
 
 
-def month_filter(month: Month) -> tuple[sql.Composed, dict[str, datetime]]:
+def month_filter(month: Month, *, literal: bool = False) -> tuple[sql.Composed, dict[str, datetime]]:
+    """The month's rows as a WHERE clause with its parameters (or with the bounds inlined)."""
+    if literal:
+        return sql.SQL("{t} >= {start} AND {t} < {end}").format(
+            t=sql.Identifier(TIME_COLUMN), start=sql.Literal(month.start), end=sql.Literal(month.end)), {}
     clause = sql.SQL("{t} >= %(start)s AND {t} < %(end)s").format(t=sql.Identifier(TIME_COLUMN))
     return clause, {"start": month.start, "end": month.end}
-
-
-class _CopyPump:
-    """Blocks of whole rows from `COPY ... TO STDOUT`, read by a thread into a bounded queue.
-
-    PostgreSQL sends exactly one CopyData message per row, and psycopg reads them one Python call
-    at a time; doing that on a thread overlaps it with parsing, hashing, compression and upload
-    (which release the GIL). Joining rows into ~`_BLOCK_BYTES` blocks keeps every block a complete
-    CSV document, so each is parsed on its own (no reader runs ahead of the consumer), and at most
-    `_QUEUE_BLOCKS` blocks wait in memory. The connection belongs to the thread until `close()`,
-    which cancels an unfinished COPY and joins the thread.
-    """
-
-    def __init__(self, conn: psycopg.Connection, query: sql.Composed, params: dict) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=_QUEUE_BLOCKS)
-        self._stop = threading.Event()
-        self.error: BaseException | None = None
-        self.bytes_read = 0
-        self._thread = threading.Thread(target=self._pump, args=(conn, query, params), name="hv-archive-copy",
-                                        daemon=True)
-        self._thread.start()
-
-    def _put(self, item: object) -> None:
-        while True:
-            if self._stop.is_set():
-                raise _Stopped()
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def _pump(self, conn: psycopg.Connection, query: sql.Composed, params: dict) -> None:
-        try:
-            with conn.cursor() as cur, cur.copy(query, params) as copy:
-                block = bytearray()
-                for row in copy:
-                    block += row
-                    if len(block) >= _BLOCK_BYTES:
-                        self._put(bytes(block))
-                        block.clear()
-                if block:
-                    self._put(bytes(block))
-            self._put(None)
-        except _Stopped:
-            pass
-        except BaseException as exc:  # handed to the consuming thread, which raises it
-            self.error = exc
-            with suppress(_Stopped):
-                self._put(None)
-
-    def __iter__(self) -> Iterator[bytes]:
-        while (block := self._queue.get()) is not None:
-            self.bytes_read += len(block)
-            yield block
-        if self.error is not None:
-            raise self.error
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            with suppress(queue.Empty):
-                self._queue.get(timeout=0.1)
-        self._thread.join()
-
-
-class _Stopped(Exception):
-    """Raised inside the COPY thread when the consumer went away: psycopg then cancels the COPY."""
 
 
 @dataclass
@@ -190,7 +125,7 @@ class Export:
     """One pass over a month's rows: the tables (consumed once) and the CSV bytes PostgreSQL sent."""
 
     tables: Iterator[pa.Table]
-    pump: _CopyPump
+    pump: CopyPump
 
     @property
     def source_bytes(self) -> int:
@@ -205,11 +140,11 @@ def export_month(conn: psycopg.Connection, month: Month, columns: list[Column], 
     Runs in the caller's transaction: use it inside the snapshot that chose the rows to delete, and
     do not touch the connection until the block exits.
     """
-    where, params = month_filter(month)
     query = sql.SQL("COPY (SELECT {cols} FROM {table} WHERE {where} ORDER BY {id} COLLATE \"C\") "
                     "TO STDOUT (FORMAT csv)").format(
-        cols=_column_list(columns), table=sql.Identifier(TABLE), where=where, id=sql.Identifier(ID_COLUMN))
-    pump = _CopyPump(conn, query, params)
+        cols=_column_list(columns), table=sql.Identifier(TABLE), where=month_filter(month, literal=True)[0],
+        id=sql.Identifier(ID_COLUMN))
+    pump = CopyPump(conn, query, block_bytes=_BLOCK_BYTES, queue_blocks=_QUEUE_BLOCKS)
     try:
         yield Export(_rebatch(_parse_blocks(pump, columns), row_group_rows), pump)
     finally:

@@ -143,3 +143,27 @@ def test_a_second_run_waits_for_the_first(migrated_db: str, user_id: str, local_
     assert count_rows(migrated_db, MONTH) == 5 and not list(local_store.list(MANIFESTS))
     assert archival.archive_month(migrated_db, local_store, keyring, MONTH).rows == 5
     assert len(manifest_keys(local_store)) == 1
+
+
+def _pkey_heap_fetches(url: str) -> int:
+    """Heap visits an index-only scan of the whole primary key needs: one per dead index entry left."""
+    with db.connect(url) as conn:
+        conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        plan = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+                            "SELECT count(*) FROM audit_logs WHERE id > ''").fetchall()
+    [fetches] = [int(line.split(":")[1]) for (line,) in plan if "Heap Fetches" in line]
+    return fetches
+
+
+@pytest.mark.parametrize("index_cleanup", [False, True])
+def test_the_vacuum_leaves_index_entries_to_autovacuum_unless_asked(
+        index_cleanup: bool, migrated_db: str, user_id: str, local_store, keyring) -> None:
+    insert_audit_rows(migrated_db, MONTH, 500, user_id)
+    insert_audit_rows(migrated_db, MONTH.next(), 200, user_id)
+
+    result = archival.archive_month(migrated_db, local_store, keyring, MONTH,
+                                    options=ArchiveOptions(index_cleanup=index_cleanup))
+
+    assert result.as_metadata()["vacuum_index_cleanup"] is index_cleanup
+    fetches = _pkey_heap_fetches(migrated_db)
+    assert fetches == 0 if index_cleanup else fetches > 250, fetches  # ~one per deleted row

@@ -138,7 +138,7 @@ def test_a_row_changed_after_export_aborts_the_delete(migrated_db: str, user_id:
 
     with monkeypatch.context() as patch:
         patch.setattr(archive_module, "read_archive", review_during_read_back)
-        with pytest.raises(IntegrityError, match="1 of the 50 archived rows changed or vanished"):
+        with pytest.raises(IntegrityError, match="archived rows changed or vanished in audit_logs since they were exported \\(updated or deleted meanwhile\\)"):
             archival.archive_month(migrated_db, local_store, keyring, MONTH)
 
     current = month_rows(migrated_db, MONTH)
@@ -149,6 +149,26 @@ def test_a_row_changed_after_export_aborts_the_delete(migrated_db: str, user_id:
     restored = {row[0]: row for row in month_rows(migrated_db, MONTH, table)}
     assert restored[changed_id][11] is True and restored[changed_id][14] == "checked"
     assert sorted(restored.values()) == sorted(current)
+
+
+def test_a_row_written_into_the_month_during_the_run_stays_for_the_next(
+        migrated_db: str, user_id: str, local_store, keyring, monkeypatch) -> None:
+    insert_audit_rows(migrated_db, MONTH, 40, user_id)
+    archived = month_rows(migrated_db, MONTH)
+    real_read = archive_module.read_archive
+
+    def late_writer_during_read_back(*args, **kwargs):
+        insert_audit_rows(migrated_db, MONTH, 1, user_id, start=40)  # commits while the run is in flight
+        return real_read(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(archive_module, "read_archive", late_writer_during_read_back)
+        first = archival.archive_month(migrated_db, local_store, keyring, MONTH)
+
+    [late] = month_rows(migrated_db, MONTH)
+    assert first.rows == 40 and late not in archived
+    second = archival.archive_month(migrated_db, local_store, keyring, MONTH)
+    assert (second.kind, second.rows) == ("supplementary", 1) and count_rows(migrated_db, MONTH) == 0
 
 
 def test_an_altered_uncommitted_archive_is_not_resumed(migrated_db: str, user_id: str, local_store, keyring,
