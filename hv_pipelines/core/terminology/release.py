@@ -1,7 +1,7 @@
 """A release exactly as its publisher ships it: a zip, an extracted folder, or a single file.
 
 Parsers never care which: they ask for a member by file-name pattern and get a binary stream
-(zip members are decompressed as they are read, never extracted to disk). Everything here fails
+(zip members are decompressed as they are read, never extracted to disk; see `inflate`). Everything here fails
 with `ReleaseError` before any database work starts, saying what was expected.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from hv_pipelines.core.errors import HVError
+from hv_pipelines.core.terminology.inflate import open_member
 
 CHUNK = 1024 * 1024
 Progress = Callable[[int], None]
@@ -78,7 +79,8 @@ class ReleaseFiles:
         """A binary stream of `member`; `progress(n)` is told of every n bytes read."""
         try:
             if member.in_zip:
-                with zipfile.ZipFile(member.source) as archive, archive.open(member.name) as raw:
+                with zipfile.ZipFile(member.source) as archive, \
+                        open_member(archive, archive.getinfo(member.name)) as raw:
                     yield _counted(raw, progress)
             else:
                 with member.source.open("rb") as raw:
