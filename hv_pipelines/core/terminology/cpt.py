@@ -24,11 +24,12 @@ import psycopg
 from hv_pipelines.core.terminology.merge import TargetTable
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
-from hv_pipelines.core.terminology.staging import analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.staging import copy_into, create_stage
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 HEADER_SEARCH_LINES = 30
 CPT_CODE = re.compile(r"^\d{4}[0-9AFMTU]$")
+LEVEL_II_CODE = re.compile(r"^[A-Z]\d{4}$")
 # Column positions in PPRRVU: 0 HCPCS, 1 MOD, 2 DESCRIPTION, 3 status code, 5 work RVU,
 # 6 non-facility PE RVU, 10 malpractice RVU.
 HCPCS, MOD, DESCRIPTION, STATUS, WORK, PRACTICE, MALPRACTICE = 0, 1, 2, 3, 5, 6, 10
@@ -49,9 +50,10 @@ def cpt_category(code: str) -> str:
     return "Unassigned"
 
 
-def _rvu(value: str) -> float | None:
+def _rvu(value: str) -> str | None:
+    """The RVU as COPY text (None when blank); ValueError when it is not a number."""
     value = value.strip()
-    return float(value) if value else None
+    return repr(float(value)) if value else None
 
 
 class Cpt(CodeSystem):
@@ -81,33 +83,33 @@ class Cpt(CodeSystem):
 
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        create_stage(conn, "stage_cpt_rvu",
-                     'code text, "shortDescription" text, category text, "rvuWork" double precision, '
-                     '"rvuPractice" double precision, "rvuMalpractice" double precision, status text')
-        create_stage(conn, "stage_cpt_long", "code text, description text")
-        skipped = self._stage_rvu(conn, files, members[0], rejects, progress)
+        create_stage(conn, "stage_cpt",
+                     'code text, description text, "shortDescription" text, category text, subcategory text, '
+                     '"rvuWork" double precision, "rvuPractice" double precision, '
+                     '"rvuMalpractice" double precision, status text, "effectiveDate" timestamp(3)')
+        effective = datetime.strptime(version[:7], "%Y-%m")
+        rows, skipped = self._stage_rvu(conn, files, members[0], rejects, progress, effective)
         if len(members) > 1:
+            create_stage(conn, "stage_cpt_long", "code text, description text")
             self._stage_descriptors(conn, files, members[1], rejects, progress)
-        conn.execute("""
-            CREATE TEMP TABLE stage_cpt ON COMMIT DROP AS
-            SELECT r.code, coalesce(l.description, r."shortDescription") AS description, r."shortDescription",
-                   r.category, NULL::text AS subcategory, r."rvuWork", r."rvuPractice",
-                   r."rvuMalpractice", r.status, %s::timestamp(3) AS "effectiveDate"
-            FROM stage_cpt_rvu r
-            LEFT JOIN (SELECT DISTINCT ON (code) code, description FROM stage_cpt_long ORDER BY code) l
-                   ON l.code = r.code""", (datetime.strptime(version[:7], "%Y-%m"),))
-        analyze(conn, "stage_cpt")
-        rows = conn.execute("SELECT count(*) FROM stage_cpt").fetchone()[0]
+            conn.execute("""
+                UPDATE stage_cpt s SET description = l.description
+                FROM (SELECT DISTINCT ON (code) code, description FROM stage_cpt_long ORDER BY code) l
+                WHERE l.code = s.code""")
         return Staged(rows=rows, skipped=skipped)
 
     @staticmethod
     def _stage_rvu(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
-                   progress: Progress | None) -> dict[str, int]:
+                   progress: Progress | None, effective: datetime) -> tuple[int, dict[str, int]]:
+        """Stage the global rows of CPT codes (the description is the short descriptor until a
+        licensee's file replaces it); returns the rows staged and the lines passed over."""
         skipped = {"modifier rows": 0, "HCPCS Level II codes": 0}
-        with files.open(member, progress) as stream, copy_into(conn, "stage_cpt_rvu", (
-                "code", "shortDescription", "category", "rvuWork", "rvuPractice", "rvuMalpractice", "status")) as sink:
+        with files.open(member, progress) as stream, copy_into(conn, "stage_cpt", (
+                "code", "description", "shortDescription", "category", "rvuWork", "rvuPractice",
+                "rvuMalpractice", "status", "effectiveDate")) as sink:
             reader = csv.reader(io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline=""))
             _data_start(reader)
+            stamp = effective.isoformat(sep=" ")
             for record in reader:
                 line = reader.line_num
                 if not (record and record[HCPCS].strip()) and not any(cell.strip() for cell in record):
@@ -115,12 +117,12 @@ class Cpt(CodeSystem):
                 if len(record) <= MALPRACTICE:
                     rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}")
                     continue
-                if record[MOD].strip():  # most rows: tested before anything else is computed
+                if record[MOD].strip():
                     skipped["modifier rows"] += 1
                     continue
                 code = record[HCPCS].strip().upper()
                 if not CPT_CODE.match(code):
-                    if re.match(r"^[A-Z]\d{4}$", code):
+                    if LEVEL_II_CODE.match(code):
                         skipped["HCPCS Level II codes"] += 1
                     else:
                         rejects.add(member.name, line, "HCPCS column is not a 5-character code")
@@ -135,8 +137,8 @@ class Cpt(CodeSystem):
                     rejects.add(member.name, line, "empty DESCRIPTION")
                     continue
                 status = "INACTIVE" if record[STATUS].strip().upper() == "D" else "ACTIVE"
-                sink.row((code, short, cpt_category(code), *rvus, status))
-        return skipped
+                sink.texts((code, short, short, cpt_category(code), *rvus, status, stamp))
+        return sink.rows, skipped
 
     @staticmethod
     def _stage_descriptors(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,

@@ -17,7 +17,7 @@ from hv_pipelines.core.terminology.checks import ICD10CM_CODE, CheckResult
 from hv_pipelines.core.terminology.merge import TargetTable
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
-from hv_pipelines.core.terminology.staging import analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.staging import copy_into, create_stage
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 _LINE = re.compile(r"^(\d{5}) ([A-Z0-9]{3}[A-Z0-9 ]{4}) ([01]) (.{60}) (.+)$")
@@ -116,7 +116,6 @@ class Icd10Cm(CodeSystem):
                     continue
                 sink.row((dotted(code), long, short, chapter(code), code[:3], flag == "1", "ACTIVE", effective))
             rows = sink.rows
-        analyze(conn, self.target.stage)
         return Staged(rows=rows)
 
     def checks(self, conn: psycopg.Connection) -> list[CheckResult]:

@@ -153,7 +153,7 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                     "fix or replace the release (or widen count_band when the size change is expected)"
                     + (f"; rejected lines: {report}" if report else ""), checks)
             with set_aside(conn, (spec.target.table, *spec.related_tables)) as emptied:
-                counts = merge_codes(conn, spec.target, was_empty=spec.target.table in emptied)
+                counts = merge_codes(conn, spec.target, staged.rows, was_empty=spec.target.table in emptied)
                 related = spec.merge_related(conn, rejects)
             rejects_key = rejects.publish(store)
             history.record(conn, system=system, version=version, files=checksums,

@@ -101,7 +101,7 @@ class Loinc(CodeSystem):
         self._stage_table(conn, files, members[0], rejects, tally, progress)
         if len(members) > 1:
             self._stage_mapto(conn, files, members[1], rejects, progress)
-        analyze(conn, self.target.stage, "stage_loinc_unit", "stage_loinc_mapto")
+        analyze(conn, "stage_loinc_unit", "stage_loinc_mapto")
         rows = conn.execute(f"SELECT count(*) FROM {self.target.stage}").fetchone()[0]
         return Staged(rows=rows, tallies=[tally])
 

@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from hv_pipelines.core.row_ids import new_id, new_ids
+from hv_pipelines.core.terminology.staging import analyze
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ class MergeCounts:
         return asdict(self)
 
 
-def merge_codes(conn: psycopg.Connection, target: TargetTable, *, was_empty: bool = False) -> MergeCounts:
-    """Merge `target.stage` into `target.table`; `was_empty` (the table held no rows when the load
-    locked it) skips the two updates, which would only scan the table to find nothing."""
+def merge_codes(conn: psycopg.Connection, target: TargetTable, staged: int, *, was_empty: bool = False) -> MergeCounts:
+    """Merge `target.stage` (holding `staged` rows) into `target.table`; `was_empty` (the table held
+    no rows when the load locked it) skips the two updates, which would only scan the table to find
+    nothing — and the staging table's statistics, which only they need."""
     table, stage, key = sql.Identifier(target.table), sql.Identifier(target.stage), sql.Identifier(target.key)
     compared = [sql.Identifier(c) for c in target.columns]
     cols = compared + [sql.Identifier(c) for c in target.stamped]
@@ -55,7 +57,8 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable, *, was_empty: boo
     s_compared = sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in compared)
     s_cols = sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in cols)
     updated = sql.Identifier(target.updated_at)
-    staged = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0]
+    if not was_empty:
+        analyze(conn, target.stage)  # without statistics the updates' joins would be planned as nested loops
 
     changed = 0 if was_empty else conn.execute(sql.SQL(
         "UPDATE {table} t SET ({cols}, {updated}) = ({s_cols}, now()) FROM {stage} s "

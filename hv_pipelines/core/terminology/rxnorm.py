@@ -141,9 +141,7 @@ class RxNorm(CodeSystem):
                 conn, files, member, progress,
                 lambda stream, spec=spec: _vouch(conn, stream, spec),
                 lambda stream, table=table, member=member: _parse(conn, stream, member, rejects, table))
-        conn.execute(BUILD_FINAL, {"primary": PRIMARY_TTYS})
-        analyze(conn, "stage_rxnorm")
-        rows = conn.execute("SELECT count(*) FROM stage_rxnorm").fetchone()[0]
+        rows = conn.execute(BUILD_FINAL, {"primary": PRIMARY_TTYS}).rowcount
         return Staged(rows=rows, skipped=skipped)
 
 

@@ -172,7 +172,6 @@ class Snomed(CodeSystem):
                     "SELECT line FROM stage_sct_concept c WHERE NOT EXISTS "
                     "(SELECT 1 FROM stage_snomed s WHERE s.\"snomedId\" = c.id::text) ORDER BY line"):
                 rejects.add(concept.name, line, "concept has no active fully specified name")
-        analyze(conn, "stage_snomed")
         return Staged(rows=rows, tallies=[tally])
 
 

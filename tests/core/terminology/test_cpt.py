@@ -68,3 +68,32 @@ def test_a_release_with_qpp_and_non_qpp_files_loads_the_non_qpp_one(migrated_db,
     (folder / "PPRRVU25_APR_nonQPP.csv").write_bytes((releases / "cpt" / "PPRRVU25_APR.csv").read_bytes())
     result = load_release(migrated_db, "cpt", [folder])
     assert result.version == "2025-04" and result.counts.new == 10
+
+
+def test_rows_passed_over_unparsed_are_exactly_those_the_csv_reader_would_skip(migrated_db, tmp_path):
+    """Modifier and Level II rows are counted without CSV parsing only when no quote can change
+    how their line splits; a quoted field spanning lines is never mistaken for rows."""
+    tail = ",A,,1.00,2.00,,2.00,,0.10,,,0,XXX,,,,"
+    lines = ["2025 NATIONAL PHYSICIAN FEE SCHEDULE", "HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,RVU,INDICATOR,RVU",
+             "10060,,Drainage of skin abscess" + tail,
+             "10060,26,Drainage (professional)" + tail,                  # modifier, unquoted: skipped unparsed
+             '"10061","TC","Drainage, complex"' + tail,                   # modifier, quoted: the reader decides
+             "G0008,,Admin influenza virus vac" + tail,                  # Level II, unquoted
+             '"G0009",,"Admin pneumococcal, vaccine"' + tail,            # Level II, quoted
+             "10080,26,short modifier row",                                # too short to be anything: rejected
+             '10120,,"Remove foreign body, first line',                   # a description over three lines whose
+             "10121,26,middle line looks like a modifier row" + tail,    # ... middle line must not be skipped
+             'last line"' + tail,
+             "10140,,Drainage of hematoma" + tail]
+    path = tmp_path / "PPRRVU25_JUL.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+
+    result = load_release(migrated_db, "cpt", [path])
+
+    codes = _codes(migrated_db)
+    assert set(codes) == {"10060", "10120", "10140"}
+    assert codes["10120"][1] == ("Remove foreign body, first line\r\n10121,26,middle line looks like a modifier row"
+                                 f"{tail}\r\nlast line")
+    assert result.skipped == {"modifier rows": 2, "HCPCS Level II codes": 2}
+    assert result.rejects["by_reason"] == {"3 fields, expected at least 11": 1}
+    assert [(e["file"], e["line"]) for e in result.rejects["examples"]] == [("PPRRVU25_JUL.csv", 8)]

@@ -37,6 +37,13 @@ def test_members_read_the_same_bytes_as_zipfile(tmp_path, compression) -> None:
             assert b"".join(pieces) == archive.read(info)
 
 
+def _read(path: Path, name: str) -> bytes:
+    files = ReleaseFiles([path])
+    [member] = files.matching(name)
+    with files.open(member) as stream:
+        return stream.read()
+
+
 def _corrupt(path: Path, member: str, offset: int) -> None:
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo(member)
@@ -49,15 +56,12 @@ def _corrupt(path: Path, member: str, offset: int) -> None:
 def test_a_damaged_member_fails_when_read_like_zipfile(tmp_path) -> None:
     path = _zip(tmp_path / "release.zip")
     _corrupt(path, "rrf/NOISE.bin", 2 * 1024 * 1024)  # stored blocks in the deflate stream: only the CRC sees it
-    with zipfile.ZipFile(path) as archive, open_member(archive, archive.getinfo("rrf/NOISE.bin")) as stream:
-        with pytest.raises(zipfile.BadZipFile, match="CRC"):
-            while stream.read(io.DEFAULT_BUFFER_SIZE):
-                pass
-    files = ReleaseFiles([path])
-    [member] = files.matching("noise.bin")
+    with zipfile.ZipFile(path) as archive, open_member(archive, archive.getinfo("rrf/NOISE.bin")) as stream, \
+            pytest.raises(zipfile.BadZipFile, match="CRC"):
+        while stream.read(io.DEFAULT_BUFFER_SIZE):
+            pass
     with pytest.raises(ReleaseError, match="NOISE.bin in release.zip cannot be read.*download the release again"):
-        with files.open(member) as stream:
-            stream.read()
+        _read(path, "noise.bin")
 
 
 def test_a_member_cut_short_fails(tmp_path) -> None:
@@ -72,8 +76,5 @@ def test_a_member_cut_short_fails(tmp_path) -> None:
 def test_a_broken_deflate_stream_fails_as_a_damaged_zip(tmp_path) -> None:
     path = _zip(tmp_path / "release.zip")
     _corrupt(path, "rrf/TEXT.RRF", 0)  # the first block's header
-    files = ReleaseFiles([path])
-    [member] = files.matching("text.rrf")
     with pytest.raises(ReleaseError, match="TEXT.RRF in release.zip cannot be read"):
-        with files.open(member) as stream:
-            stream.read()
+        _read(path, "text.rrf")

@@ -1,4 +1,5 @@
-"""`alongside`: work on a second connection while the load's connection goes on."""
+"""Staging: `CopySink` rows arrive as written; `alongside` works on a second connection while the
+load's connection goes on."""
 
 import threading
 import time
@@ -7,7 +8,19 @@ import psycopg
 import pytest
 
 from hv_pipelines.core import db
-from hv_pipelines.core.terminology.staging import alongside, copy_back, copy_out
+from hv_pipelines.core.terminology.staging import alongside, copy_back, copy_into, copy_out, create_stage
+
+
+def test_text_rows_arrive_as_written(empty_db):
+    rows = [("a\\b", "tab\there", "line\nbreak\r", None, "2025-01-01 00:00:00"),
+            ("\\N", "", "µg β-lactamase \"quoted\"", "1.25", "2025-04-01 00:00:00")]
+    with db.connect(empty_db) as conn:
+        create_stage(conn, "texts", "a text, b text, c text, d double precision, e timestamp")
+        with copy_into(conn, "texts", ("a", "b", "c", "d", "e")) as sink:
+            for row in rows:
+                sink.texts(row)
+        back = conn.execute("SELECT a, b, c, d::text, e::text FROM texts ORDER BY d NULLS FIRST").fetchall()
+    assert back == rows and sink.rows == 2
 
 
 def _helpers() -> list[threading.Thread]:
