@@ -18,10 +18,16 @@ import csv
 import io
 import re
 from datetime import datetime
+from typing import BinaryIO
 
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+from psycopg import sql
 
 from hv_pipelines.core.terminology.merge import TargetTable
+from hv_pipelines.core.terminology.rawcopy import Unvouched, vouched_or_parsed
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import copy_into, create_stage
@@ -30,6 +36,14 @@ from hv_pipelines.core.terminology.system import CodeSystem, Staged
 HEADER_SEARCH_LINES = 30
 CPT_CODE = re.compile(r"^\d{4}[0-9AFMTU]$")
 LEVEL_II_CODE = re.compile(r"^[A-Z]\d{4}$")
+# What the fast path sends PostgreSQL as an RVU (a blank is NULL): numbers float() and double
+# precision read alike. Anything else float() might still take (1_0, nan) goes to the line parser.
+_RVU = re.compile(r"^([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)?$")
+STAGE_COLUMNS = ('code text, description text, "shortDescription" text, category text, subcategory text, '
+                 '"rvuWork" double precision, "rvuPractice" double precision, "rvuMalpractice" double precision, '
+                 'status text, "effectiveDate" timestamp(3)')
+STAGED_COLUMNS = ("code", "description", "shortDescription", "category", "rvuWork", "rvuPractice", "rvuMalpractice",
+                  "status", "effectiveDate")
 # Column positions in PPRRVU: 0 HCPCS, 1 MOD, 2 DESCRIPTION, 3 status code, 5 work RVU,
 # 6 non-facility PE RVU, 10 malpractice RVU.
 HCPCS, MOD, DESCRIPTION, STATUS, WORK, PRACTICE, MALPRACTICE = 0, 1, 2, 3, 5, 6, 10
@@ -83,12 +97,11 @@ class Cpt(CodeSystem):
 
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        create_stage(conn, "stage_cpt",
-                     'code text, description text, "shortDescription" text, category text, subcategory text, '
-                     '"rvuWork" double precision, "rvuPractice" double precision, '
-                     '"rvuMalpractice" double precision, status text, "effectiveDate" timestamp(3)')
-        effective = datetime.strptime(version[:7], "%Y-%m")
-        rows, skipped = self._stage_rvu(conn, files, members[0], rejects, progress, effective)
+        create_stage(conn, "stage_cpt", STAGE_COLUMNS)
+        stamp = datetime.strptime(version[:7], "%Y-%m").isoformat(sep=" ")
+        rows, skipped = vouched_or_parsed(
+            conn, files, members[0], progress, lambda stream: _vouch_rvu(conn, stream, stamp),
+            lambda stream: _parse_rvu(conn, stream, members[0], rejects, stamp))
         if len(members) > 1:
             create_stage(conn, "stage_cpt_long", "code text, description text")
             self._stage_descriptors(conn, files, members[1], rejects, progress)
@@ -97,48 +110,6 @@ class Cpt(CodeSystem):
                 FROM (SELECT DISTINCT ON (code) code, description FROM stage_cpt_long ORDER BY code) l
                 WHERE l.code = s.code""")
         return Staged(rows=rows, skipped=skipped)
-
-    @staticmethod
-    def _stage_rvu(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
-                   progress: Progress | None, effective: datetime) -> tuple[int, dict[str, int]]:
-        """Stage the global rows of CPT codes (the description is the short descriptor until a
-        licensee's file replaces it); returns the rows staged and the lines passed over."""
-        skipped = {"modifier rows": 0, "HCPCS Level II codes": 0}
-        with files.open(member, progress) as stream, copy_into(conn, "stage_cpt", (
-                "code", "description", "shortDescription", "category", "rvuWork", "rvuPractice",
-                "rvuMalpractice", "status", "effectiveDate")) as sink:
-            reader = csv.reader(io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline=""))
-            _data_start(reader)
-            stamp = effective.isoformat(sep=" ")
-            for record in reader:
-                line = reader.line_num
-                if not (record and record[HCPCS].strip()) and not any(cell.strip() for cell in record):
-                    continue
-                if len(record) <= MALPRACTICE:
-                    rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}")
-                    continue
-                if record[MOD].strip():
-                    skipped["modifier rows"] += 1
-                    continue
-                code = record[HCPCS].strip().upper()
-                if not CPT_CODE.match(code):
-                    if LEVEL_II_CODE.match(code):
-                        skipped["HCPCS Level II codes"] += 1
-                    else:
-                        rejects.add(member.name, line, "HCPCS column is not a 5-character code")
-                    continue
-                try:
-                    rvus = (_rvu(record[WORK]), _rvu(record[PRACTICE]), _rvu(record[MALPRACTICE]))
-                except ValueError:
-                    rejects.add(member.name, line, "an RVU column is not a number")
-                    continue
-                short = record[DESCRIPTION].strip()
-                if not short:
-                    rejects.add(member.name, line, "empty DESCRIPTION")
-                    continue
-                status = "INACTIVE" if record[STATUS].strip().upper() == "D" else "ACTIVE"
-                sink.texts((code, short, short, cpt_category(code), *rvus, status, stamp))
-        return sink.rows, skipped
 
     @staticmethod
     def _stage_descriptors(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
@@ -153,6 +124,114 @@ class Cpt(CodeSystem):
                     rejects.add(member.name, lineno, "expected a CPT code, a tab and a UTF-8 descriptor")
                     continue
                 sink.row((code.strip(), descriptor.strip()))
+
+
+def _text(stream: BinaryIO) -> io.TextIOWrapper:
+    return io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline="")
+
+
+def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[int, dict[str, int]]:
+    """The fast path: the whole file at once through Arrow's CSV reader and compute kernels, no
+    Python step per row. It vouches only for a file every data row of which has the first data
+    row's number of fields (at least 11, no line breaks inside values) and is a modifier row, a
+    HCPCS Level II code, or a CPT code with numeric RVUs and a description — where the line
+    parser would reject nothing. Anything else raises `Unvouched` and the line parser runs."""
+    text = io.StringIO(_text(stream).read(), newline="")
+    if _data_start(csv.reader(text)) is None:
+        raise Unvouched("no header row")
+    data = text.read()  # the reader stopped right after the header row
+    first = next((record for record in csv.reader(io.StringIO(data, newline="")) if record), [])
+    width = len(first)
+    if width <= MALPRACTICE:
+        raise Unvouched("no data rows, or too few fields")
+    invalid: list[int] = []
+    names = [f"f{i}" for i in range(width)]
+    used = [names[i] for i in (HCPCS, MOD, DESCRIPTION, STATUS, WORK, PRACTICE, MALPRACTICE)]
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data.encode()),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True,
+                                            invalid_row_handler=lambda row: invalid.append(row.number) or "skip"),
+            convert_options=pcsv.ConvertOptions(include_columns=used, column_types=dict.fromkeys(used, pa.string()),
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid:
+        raise Unvouched("not plain CSV") from None
+    if invalid:
+        raise Unvouched("rows with another number of fields")
+
+    def cell(index: int) -> pa.ChunkedArray:
+        return pc.utf8_trim_whitespace(table[names[index]])
+
+    code = pc.utf8_upper(cell(HCPCS))
+    modifier = pc.not_equal(cell(MOD), "")
+    level_ii = pc.and_not(pc.match_substring_regex(code, LEVEL_II_CODE.pattern), modifier)
+    wanted = pc.and_not(pc.match_substring_regex(code, CPT_CODE.pattern), modifier)
+    if not pc.all(pc.or_(pc.or_(modifier, level_ii), wanted)).as_py():
+        raise Unvouched("a row that is no CPT code, HCPCS Level II code or modifier row")
+    rows = pc.filter(pa.table({"code": code, **{str(i): cell(i) for i in (DESCRIPTION, STATUS, WORK, PRACTICE,
+                                                                             MALPRACTICE)}}), wanted)
+    rvus = {}
+    for index, column in ((WORK, "rvuWork"), (PRACTICE, "rvuPractice"), (MALPRACTICE, "rvuMalpractice")):
+        values = rows[str(index)]
+        if not pc.all(pc.match_substring_regex(values, _RVU.pattern)).as_py():
+            raise Unvouched("an RVU that is not a plain number")
+        rvus[column] = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    short = rows[str(DESCRIPTION)]
+    if not pc.all(pc.not_equal(short, "")).as_py():
+        raise Unvouched("an empty description")
+    staged = pa.table({
+        "code": rows["code"], "description": short, "shortDescription": short,
+        "category": pa.array([cpt_category(c) for c in rows["code"].to_pylist()], pa.string()), **rvus,
+        "status": pc.if_else(pc.equal(pc.utf8_upper(rows[str(STATUS)]), "D"), "INACTIVE", "ACTIVE"),
+        "effectiveDate": pa.repeat(pa.scalar(stamp), rows.num_rows)})
+    out = io.BytesIO()
+    pcsv.write_csv(staged, out, write_options=pcsv.WriteOptions(include_header=False))
+    with conn.cursor() as cur, cur.copy(sql.SQL("COPY stage_cpt ({}) FROM STDIN (FORMAT csv)").format(
+            sql.SQL(", ").join(map(sql.Identifier, STAGED_COLUMNS)))) as copy:
+        copy.write(out.getbuffer())
+    skipped = {"modifier rows": pc.sum(modifier).as_py() or 0, "HCPCS Level II codes": pc.sum(level_ii).as_py() or 0}
+    return rows.num_rows, skipped
+
+
+def _parse_rvu(conn: psycopg.Connection, stream: BinaryIO, member: Member, rejects: RejectLog,
+               stamp: str) -> tuple[int, dict[str, int]]:
+    """The line-by-line path: stage the global rows of CPT codes (the description is the short
+    descriptor until a licensee's file replaces it), rejecting bad lines with their line number;
+    returns the rows staged and the lines passed over."""
+    skipped = {"modifier rows": 0, "HCPCS Level II codes": 0}
+    with copy_into(conn, "stage_cpt", STAGED_COLUMNS) as sink:
+        reader = csv.reader(_text(stream))
+        _data_start(reader)
+        for record in reader:
+            line = reader.line_num
+            if not (record and record[HCPCS].strip()) and not any(cell.strip() for cell in record):
+                continue
+            if len(record) <= MALPRACTICE:
+                rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}")
+                continue
+            if record[MOD].strip():
+                skipped["modifier rows"] += 1
+                continue
+            code = record[HCPCS].strip().upper()
+            if not CPT_CODE.match(code):
+                if LEVEL_II_CODE.match(code):
+                    skipped["HCPCS Level II codes"] += 1
+                else:
+                    rejects.add(member.name, line, "HCPCS column is not a 5-character code")
+                continue
+            try:
+                rvus = (_rvu(record[WORK]), _rvu(record[PRACTICE]), _rvu(record[MALPRACTICE]))
+            except ValueError:
+                rejects.add(member.name, line, "an RVU column is not a number")
+                continue
+            short = record[DESCRIPTION].strip()
+            if not short:
+                rejects.add(member.name, line, "empty DESCRIPTION")
+                continue
+            status = "INACTIVE" if record[STATUS].strip().upper() == "D" else "ACTIVE"
+            sink.texts((code, short, short, cpt_category(code), *rvus, status, stamp))
+    return sink.rows, skipped
 
 
 def _data_start(reader) -> int | None:

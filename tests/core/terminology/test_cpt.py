@@ -3,9 +3,12 @@
 import pytest
 
 from hv_pipelines.core import db
-from hv_pipelines.core.terminology import load_release
+from hv_pipelines.core.terminology import cpt, load_release
 from hv_pipelines.core.terminology.cpt import cpt_category
-from hv_pipelines.core.terminology.release import ReleaseError
+from hv_pipelines.core.terminology.rawcopy import Unvouched
+from hv_pipelines.core.terminology.rejects import RejectLog
+from hv_pipelines.core.terminology.release import Member, ReleaseError
+from hv_pipelines.core.terminology.staging import create_stage
 
 
 def _codes(url: str) -> dict[str, tuple]:
@@ -97,3 +100,45 @@ def test_rows_passed_over_unparsed_are_exactly_those_the_csv_reader_would_skip(m
     assert result.skipped == {"modifier rows": 2, "HCPCS Level II codes": 2}
     assert result.rejects["by_reason"] == {"3 fields, expected at least 11": 1}
     assert [(e["file"], e["line"]) for e in result.rejects["examples"]] == [("PPRRVU25_JUL.csv", 8)]
+
+
+def _staged(url: str, path, stage) -> tuple[int, dict, list[tuple]]:
+    with db.connect(url) as conn:
+        create_stage(conn, "stage_cpt", cpt.STAGE_COLUMNS)
+        with path.open("rb") as stream:
+            rows, skipped = stage(conn, stream)
+        staged = conn.execute("SELECT * FROM stage_cpt ORDER BY code").fetchall()
+        conn.rollback()
+    return rows, skipped, staged
+
+
+def test_the_columnar_path_stages_exactly_what_the_line_parser_stages(migrated_db, tmp_path):
+    tail = ",,,,0,XXX,,,,,,,,,,,,,,,,"
+    lines = ["2025 NATIONAL PHYSICIAN FEE SCHEDULE RELATIVE VALUE FILE", '"Fee schedules, relative value units"', "",
+             "HCPCS,MOD,DESCRIPTION,CODE,PAYMENT,RVU,RVU,INDICATOR,RVU,INDICATOR,RVU",
+             '10060,,"Drainage, skin abscess",A,,1.22,2.66,,2.66,,0.13' + tail,
+             '10061,,"Drain ""complex"" abscess ",a,, 2.45 ,+.5,,3.70,,1e-1' + tail,
+             "71046,26,X-ray exam chest 2 views,A,,0.22,0.07,,0.07,,0.01" + tail,
+             "  99201 ,,Office/outpatient visit new µg é’,D,,,,,,,   " + tail,
+             "g0008,,Admin influenza virus vac,X,,0.00,0.00,,0.00,,0.00" + tail,
+             "",
+             "0042T,,Ct perfusion w/contrast cbf,C,,0.00,0.00,,0.00,,0.00" + tail]
+    path = tmp_path / "PPRRVU25_JAN.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    rejects = RejectLog("cpt", "2025-01")
+
+    fast = _staged(migrated_db, path, lambda conn, stream: cpt._vouch_rvu(conn, stream, "2025-01-01 00:00:00"))
+    parsed = _staged(migrated_db, path, lambda conn, stream: cpt._parse_rvu(
+        conn, stream, Member(path.name, 0, path, False), rejects, "2025-01-01 00:00:00"))
+
+    assert fast == parsed and rejects.count == 0
+    assert fast[0] == 4 and fast[1] == {"modifier rows": 1, "HCPCS Level II codes": 1}
+    assert [row[:3] for row in fast[2]][:2] == [("0042T", "Ct perfusion w/contrast cbf", "Ct perfusion w/contrast cbf"),
+                                                ("10060", "Drainage, skin abscess", "Drainage, skin abscess")]
+    assert fast[2][2][1] == 'Drain "complex" abscess' and fast[2][2][5:8] == (2.45, 0.5, 0.1)
+    assert fast[2][3][1] == "Office/outpatient visit new µg é’" and fast[2][3][5:9] == (None, None, None, "INACTIVE")
+
+
+def test_a_file_with_lines_to_reject_is_left_to_the_line_parser(releases):
+    with (releases / "cpt" / "PPRRVU25_JAN.csv").open("rb") as stream, pytest.raises(Unvouched):
+        cpt._vouch_rvu(None, stream, "2025-01-01 00:00:00")
