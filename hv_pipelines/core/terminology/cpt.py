@@ -136,11 +136,16 @@ def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[
     row's number of fields (at least 11, no line breaks inside values) and is a modifier row, a
     HCPCS Level II code, or a CPT code with numeric RVUs and a description — where the line
     parser would reject nothing. Anything else raises `Unvouched` and the line parser runs."""
-    text = io.StringIO(_text(stream).read(), newline="")
-    if _data_start(csv.reader(text)) is None:
-        raise Unvouched("no header row")
-    data = text.read()  # the reader stopped right after the header row
-    first = next((record for record in csv.reader(io.StringIO(data, newline="")) if record), [])
+    text = stream.read().decode("cp1252", errors="replace")  # as `_text` decodes it, in one call
+    head = io.StringIO(text[:_offset_after_lines(text, HEADER_SEARCH_LINES)], newline="")
+    try:
+        if _data_start(csv.reader(head)) is None:
+            raise Unvouched("no header row")
+        data = text[head.tell():]  # the reader stopped right after the header row
+        first = next((record for record in csv.reader(io.StringIO(data[:_offset_after_lines(data, 100)],
+                                                                  newline="")) if record), [])
+    except csv.Error:
+        raise Unvouched("a quoted value running over many lines") from None
     width = len(first)
     if width <= MALPRACTICE:
         raise Unvouched("no data rows, or too few fields")
@@ -192,6 +197,16 @@ def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[
         copy.write(out.getbuffer())
     skipped = {"modifier rows": pc.sum(modifier).as_py() or 0, "HCPCS Level II codes": pc.sum(level_ii).as_py() or 0}
     return rows.num_rows, skipped
+
+
+def _offset_after_lines(text: str, lines: int) -> int:
+    """Where the first `lines` lines of `text` end (its length if it has fewer)."""
+    end = -1
+    for _ in range(lines):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return len(text)
+    return end + 1
 
 
 def _parse_rvu(conn: psycopg.Connection, stream: BinaryIO, member: Member, rejects: RejectLog,
