@@ -181,6 +181,9 @@ class _MonthRun:
         # and a row changed or removed meanwhile makes it fail instead of deleting what was not archived.
         with self.conn.transaction():
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            # Between the export and the delete the session waits on the object store (upload, read-back):
+            # a server-wide idle-in-transaction timeout must not end a long month's run there.
+            self.conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             if not month_has_rows(self.conn, self.month):
                 return ArchiveResult(self.month.label, "nothing_to_archive")
             tick = time.monotonic()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hv_pipelines.core import archival, db
 from hv_pipelines.core.archival import DECRYPT, ArchiveOptions, Month
+from hv_pipelines.core.archival import archive as archive_module
 from hv_pipelines.core.archival.archive import LOCK_KEY
 from hv_pipelines.core.archival.manifest import MANIFESTS, ArchiveManifest, manifest_keys
 from hv_pipelines.core.audit_trail import SYSTEM_USER_EMAIL
@@ -167,3 +169,21 @@ def test_the_vacuum_leaves_index_entries_to_autovacuum_unless_asked(
     assert result.as_metadata()["vacuum_index_cleanup"] is index_cleanup
     fetches = _pkey_heap_fetches(migrated_db)
     assert fetches == 0 if index_cleanup else fetches > 250, fetches  # ~one per deleted row
+
+
+def test_a_server_idle_in_transaction_timeout_does_not_end_a_slow_run(migrated_db: str, user_id: str, local_store,
+                                                                       keyring, monkeypatch) -> None:
+    insert_audit_rows(migrated_db, MONTH, 50, user_id)
+    with db.connect(migrated_db, autocommit=True) as conn:
+        name = conn.execute("SELECT current_database()").fetchone()[0]
+        conn.execute(f'ALTER DATABASE "{name}" SET idle_in_transaction_session_timeout = \'300ms\'')
+    real_read = archive_module.read_archive
+
+    def slow_object_store(*args, **kwargs):
+        time.sleep(1)  # the session sits idle in its transaction meanwhile
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(archive_module, "read_archive", slow_object_store)
+    result = archival.archive_month(migrated_db, local_store, keyring, MONTH)
+
+    assert result.status == "archived" and count_rows(migrated_db, MONTH) == 0
