@@ -24,6 +24,8 @@ from contextlib import suppress
 import psycopg
 from psycopg import pq, sql
 
+_POLL_SECONDS = 0.1
+
 
 class _Stopped(Exception):
     """Raised inside the COPY thread when the consumer went away."""
@@ -95,7 +97,7 @@ class CopyPump:
                         self._put(bytes(block))
                         block.clear()
                 elif size == 0:  # nothing complete in libpq's buffer: wait for the socket
-                    self._wait(pgconn)
+                    self._wait(pgconn, stoppable=True)
                 else:  # -1: the COPY is over; its result says how it ended
                     copying = False
                     break
@@ -112,35 +114,44 @@ class CopyPump:
                 with suppress(_Stopped):
                     self._put(None)
 
-    @staticmethod
-    def _wait(pgconn: pq.PGconn) -> None:
-        select.select([pgconn.socket], [], [])
+    def _wait(self, pgconn: pq.PGconn, *, stoppable: bool = False) -> None:
+        """Until the socket has data; a `stoppable` wait gives up when the consumer has gone (the
+        server may sort for minutes before its first row)."""
+        while not select.select([pgconn.socket], [], [], _POLL_SECONDS)[0]:
+            if stoppable and self._stop.is_set():
+                raise _Stopped()
         pgconn.consume_input()
 
     def _result(self, pgconn: pq.PGconn) -> pq.PGresult:
         while pgconn.is_busy():
-            self._wait(pgconn)
+            self._wait(pgconn, stoppable=True)
         result = pgconn.get_result()
         if result is None:
             raise psycopg.OperationalError("the server ended the COPY without a result")
         return result
 
     def _drain(self, pgconn: pq.PGconn) -> None:
-        """Read the remaining results until libpq is ready for the next command."""
+        """Read the remaining results until libpq is ready for the next command (rows discarded)."""
         while True:
             while pgconn.is_busy():
                 self._wait(pgconn)
-            if pgconn.get_result() is None:
+            result = pgconn.get_result()
+            if result is None:
                 return
+            if result.status == pq.ExecStatus.COPY_OUT:
+                self._discard_copy(pgconn)
+
+    def _discard_copy(self, pgconn: pq.PGconn) -> None:
+        while (size := pgconn.get_copy_data(1)[0]) != -1:
+            if size == 0:
+                self._wait(pgconn)
 
     def _abandon(self, pgconn: pq.PGconn, copying: bool) -> None:
-        """Cancel an unfinished COPY and read what the server still sends: the connection stays usable
-        (its transaction in error, for the caller to roll back)."""
+        """Cancel the query if it still runs and read what the server still sends: the connection
+        stays usable (its transaction in error, for the caller to roll back)."""
         with suppress(Exception):
-            if copying:
-                self._conn.cancel_safe()
-                while (size := pgconn.get_copy_data(1)[0]) != -1:
-                    if size == 0:
-                        self._wait(pgconn)
             if pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+                self._conn.cancel_safe()
+                if copying:
+                    self._discard_copy(pgconn)
                 self._drain(pgconn)

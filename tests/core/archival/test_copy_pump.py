@@ -58,3 +58,15 @@ def test_abandoning_the_read_cancels_the_copy(empty_db: str) -> None:
         assert time.monotonic() - started < 10
         conn.rollback()
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_abandoning_before_the_first_row_cancels_the_query(empty_db: str) -> None:
+    slow_start = sql.SQL("COPY (SELECT n FROM (SELECT pg_sleep(60)) s, generate_series(1, 3) n) TO STDOUT")
+    with db.connect(empty_db) as conn:
+        pump = _pump(conn, slow_start)
+        time.sleep(0.5)  # the server is still working on its first row
+        started = time.monotonic()
+        pump.close()
+        assert time.monotonic() - started < 10
+        conn.rollback()
+        assert conn.execute("SELECT 1").fetchone() == (1,)
