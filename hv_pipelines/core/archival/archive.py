@@ -148,6 +148,9 @@ def archive_month(database_url: str, store: ObjectStore, keyring: Keyring, month
     started = time.monotonic()
     with db.connect(database_url, autocommit=True) as conn:
         conn.execute("SET datestyle = 'ISO, MDY'; SET client_encoding = 'UTF8'; SET work_mem = '256MB'")
+        # As pg_dump does: a maintenance run is not a runaway query. Server-wide timeouts must not end
+        # a long month's export, its wait on the object store inside the transaction, or the VACUUM.
+        conn.execute("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0")
         with archive_lock(conn, (options or ArchiveOptions()).lock_timeout):
             policy = load_policy(conn)
             if not policy.is_archivable(month, now):
@@ -181,9 +184,6 @@ class _MonthRun:
         # and a row changed or removed meanwhile makes it fail instead of deleting what was not archived.
         with self.conn.transaction():
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            # Between the export and the delete the session waits on the object store (upload, read-back):
-            # a server-wide idle-in-transaction timeout must not end a long month's run there.
-            self.conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             if not month_has_rows(self.conn, self.month):
                 return ArchiveResult(self.month.label, "nothing_to_archive")
             tick = time.monotonic()

@@ -57,6 +57,8 @@ class _Inflating(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
+        if not len(buffer):  # decompress(..., 0) would mean "no limit"
+            return 0
         try:
             return self._inflate_into(buffer)
         except zlib_ng.error:

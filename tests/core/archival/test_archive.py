@@ -171,19 +171,25 @@ def test_the_vacuum_leaves_index_entries_to_autovacuum_unless_asked(
     assert fetches == 0 if index_cleanup else fetches > 250, fetches  # ~one per deleted row
 
 
-def test_a_server_idle_in_transaction_timeout_does_not_end_a_slow_run(migrated_db: str, user_id: str, local_store,
-                                                                       keyring, monkeypatch) -> None:
+def test_server_wide_timeouts_do_not_end_a_slow_run(migrated_db: str, user_id: str, local_store, keyring,
+                                                    monkeypatch) -> None:
     insert_audit_rows(migrated_db, MONTH, 50, user_id)
     with db.connect(migrated_db, autocommit=True) as conn:
         name = conn.execute("SELECT current_database()").fetchone()[0]
         conn.execute(f'ALTER DATABASE "{name}" SET idle_in_transaction_session_timeout = \'300ms\'')
-    real_read = archive_module.read_archive
+        conn.execute(f'ALTER DATABASE "{name}" SET statement_timeout = \'300ms\'')
+    real_read, real_check = archive_module.read_archive, archive_module.month_has_rows
 
     def slow_object_store(*args, **kwargs):
         time.sleep(1)  # the session sits idle in its transaction meanwhile
         return real_read(*args, **kwargs)
 
+    def slow_statement(conn, month):
+        conn.execute("SELECT pg_sleep(0.6)")  # as a big month's export would run for long
+        return real_check(conn, month)
+
     monkeypatch.setattr(archive_module, "read_archive", slow_object_store)
+    monkeypatch.setattr(archive_module, "month_has_rows", slow_statement)
     result = archival.archive_month(migrated_db, local_store, keyring, MONTH)
 
     assert result.status == "archived" and count_rows(migrated_db, MONTH) == 0
