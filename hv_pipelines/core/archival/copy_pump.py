@@ -42,12 +42,14 @@ def _error(result: pq.PGresult) -> psycopg.Error:
 
 
 class CopyPump:
-    """Iterate the blocks of `query` (a `COPY ... TO STDOUT`); `close()` when done or abandoning."""
+    """Iterate the blocks of `query` (a `COPY ... TO STDOUT`, `params` bound client-side as psycopg's
+    ClientCursor binds them); `close()` when done or abandoning."""
 
-    def __init__(self, conn: psycopg.Connection, query: sql.Composable, *, block_bytes: int,
-                 queue_blocks: int) -> None:
+    def __init__(self, conn: psycopg.Connection, query: sql.Composable, params: dict | None = None, *,
+                 block_bytes: int, queue_blocks: int) -> None:
         self._conn = conn
-        self._query = query.as_bytes(conn)
+        with psycopg.ClientCursor(conn) as cursor:
+            self._query = cursor.mogrify(query, params).encode(conn.info.encoding)
         self._block_bytes = block_bytes
         self._queue: queue.Queue = queue.Queue(maxsize=queue_blocks)
         self._stop = threading.Event()

@@ -111,11 +111,7 @@ def _column_list(columns: list[Column]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
 
 
-def month_filter(month: Month, *, literal: bool = False) -> tuple[sql.Composed, dict[str, datetime]]:
-    """The month's rows as a WHERE clause with its parameters (or with the bounds inlined)."""
-    if literal:
-        return sql.SQL("{t} >= {start} AND {t} < {end}").format(
-            t=sql.Identifier(TIME_COLUMN), start=sql.Literal(month.start), end=sql.Literal(month.end)), {}
+def month_filter(month: Month) -> tuple[sql.Composed, dict[str, datetime]]:
     clause = sql.SQL("{t} >= %(start)s AND {t} < %(end)s").format(t=sql.Identifier(TIME_COLUMN))
     return clause, {"start": month.start, "end": month.end}
 
@@ -140,11 +136,11 @@ def export_month(conn: psycopg.Connection, month: Month, columns: list[Column], 
     Runs in the caller's transaction: use it inside the snapshot that chose the rows to delete, and
     do not touch the connection until the block exits.
     """
+    where, params = month_filter(month)
     query = sql.SQL("COPY (SELECT {cols} FROM {table} WHERE {where} ORDER BY {id} COLLATE \"C\") "
                     "TO STDOUT (FORMAT csv)").format(
-        cols=_column_list(columns), table=sql.Identifier(TABLE), where=month_filter(month, literal=True)[0],
-        id=sql.Identifier(ID_COLUMN))
-    pump = CopyPump(conn, query, block_bytes=_BLOCK_BYTES, queue_blocks=_QUEUE_BLOCKS)
+        cols=_column_list(columns), table=sql.Identifier(TABLE), where=where, id=sql.Identifier(ID_COLUMN))
+    pump = CopyPump(conn, query, params, block_bytes=_BLOCK_BYTES, queue_blocks=_QUEUE_BLOCKS)
     try:
         yield Export(_rebatch(_parse_blocks(pump, columns), row_group_rows), pump)
     finally:
