@@ -24,7 +24,8 @@ from hv_pipelines.core.archival.manifest import ArchiveManifest, manifest_keys, 
 from hv_pipelines.core.archival.months import Month
 from hv_pipelines.core.archival.parts import read_archive
 from hv_pipelines.core.archival.records import load_records
-from hv_pipelines.core.archival.rows import ID_COLUMN, TABLE, TIME_COLUMN, Column, copy_into
+from hv_pipelines.core.archival.rows import ID_COLUMN, TABLE, TIME_COLUMN, Column
+from hv_pipelines.core.arrow_copy import copy_arrow
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
@@ -99,11 +100,12 @@ def _load_one(conn: psycopg.Connection, store: ObjectStore, keyring: Keyring, ma
     _prepare_target(conn, table, columns)
     conn.execute(sql.SQL("CREATE TEMP TABLE {s} ({cols}) ON COMMIT DROP").format(
         s=STAGING, cols=_column_defs(columns)))
-    stats = read_archive(store, keyring, manifest, on_table=lambda t: copy_into(conn, STAGING, columns, [t]))
-    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+    names = [c.name for c in columns]
+    stats = read_archive(store, keyring, manifest, on_table=lambda t: copy_arrow(conn, STAGING, names, [t]))
+    listed = sql.SQL(", ").join(map(sql.Identifier, names))
     inserted = conn.execute(sql.SQL(
         "INSERT INTO {t} ({names}) SELECT {names} FROM {s} ON CONFLICT ({id}) DO NOTHING").format(
-        t=sql.Identifier(table), names=names, s=STAGING, id=sql.Identifier(ID_COLUMN))).rowcount
+        t=sql.Identifier(table), names=listed, s=STAGING, id=sql.Identifier(ID_COLUMN))).rowcount
     conn.execute(sql.SQL("DROP TABLE {}").format(STAGING))
     return stats.rows, inserted
 

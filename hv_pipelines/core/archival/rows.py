@@ -1,4 +1,4 @@
-"""Audit rows as Arrow tables: out of PostgreSQL, into a canonical hash, and back into PostgreSQL.
+"""Audit rows as Arrow tables: out of PostgreSQL and into a canonical hash (back in: `core/arrow_copy.py`).
 
 Rows leave the database through `COPY (SELECT ...) TO STDOUT (FORMAT csv)` and are parsed by
 Arrow's C++ CSV reader in blocks of whole rows, so memory holds about one row group whatever the
@@ -25,7 +25,6 @@ Anyone can recompute it from the archive (any Parquet reader) or from the databa
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -239,16 +238,3 @@ class RowStats:
             for hasher in hashers:
                 outer.update(hasher.digest())
         return outer.hexdigest()
-
-
-def copy_into(conn: psycopg.Connection, target: sql.Composable, columns: list[Column],
-              tables: Iterable[pa.Table]) -> None:
-    """COPY Arrow tables into `target` (CSV: NULL unquoted-empty, strings quoted, so '' stays '')."""
-    query = sql.SQL("COPY {target} ({cols}) FROM STDIN (FORMAT csv)").format(
-        target=target, cols=_column_list(columns))
-    options = pcsv.WriteOptions(include_header=False)
-    with conn.cursor() as cur, cur.copy(query) as copy:
-        for table in tables:
-            buffer = io.BytesIO()
-            pcsv.write_csv(table, buffer, write_options=options)
-            copy.write(buffer.getbuffer())

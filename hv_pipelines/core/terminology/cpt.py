@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from psycopg import sql
 
+from hv_pipelines.core.arrow_copy import copy_arrow
 from hv_pipelines.core.terminology.merge import TargetTable
 from hv_pipelines.core.terminology.rawcopy import Unvouched, vouched_or_parsed
 from hv_pipelines.core.terminology.rejects import RejectLog
@@ -88,8 +89,7 @@ class Cpt(CodeSystem):
         rvu = files.require(candidates[0].basename if len(candidates) == 1 else "pprrvu*.csv",
                             "CMS's Physician Fee Schedule relative value file (PPRRVUyy_MMM.csv)")
         with files.open(rvu) as stream:
-            reader = csv.reader(io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline=""))
-            if _data_start(reader) is None:
+            if _data_start(csv.reader(_text(stream))) is None:
                 raise ReleaseError(f"{rvu.name} is not a CMS PPRRVU file: no header row starting HCPCS, MOD, "
                                    f"DESCRIPTION in its first {HEADER_SEARCH_LINES} lines")
         descriptors = files.find("longult*.txt")
@@ -190,11 +190,7 @@ def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[
         "category": pa.array([cpt_category(c) for c in rows["code"].to_pylist()], pa.string()), **rvus,
         "status": pc.if_else(pc.equal(pc.utf8_upper(rows[str(STATUS)]), "D"), "INACTIVE", "ACTIVE"),
         "effectiveDate": pa.repeat(pa.scalar(stamp), rows.num_rows)})
-    out = io.BytesIO()
-    pcsv.write_csv(staged, out, write_options=pcsv.WriteOptions(include_header=False))
-    with conn.cursor() as cur, cur.copy(sql.SQL("COPY stage_cpt ({}) FROM STDIN (FORMAT csv)").format(
-            sql.SQL(", ").join(map(sql.Identifier, STAGED_COLUMNS)))) as copy:
-        copy.write(out.getbuffer())
+    copy_arrow(conn, sql.Identifier("stage_cpt"), STAGED_COLUMNS, [staged])
     skipped = {"modifier rows": pc.sum(modifier).as_py() or 0, "HCPCS Level II codes": pc.sum(level_ii).as_py() or 0}
     return rows.num_rows, skipped
 
