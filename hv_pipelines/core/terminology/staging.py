@@ -57,17 +57,13 @@ class CopySink:
     def texts(self, values: Sequence[str | None]) -> None:
         """A row of values already in PostgreSQL's text form (None for NULL): only COPY's escaping
         is applied, which is cheaper than adapting each value by its Python type (`row`)."""
-        line = "\t".join(_NULL if v is None else v.translate(_ESCAPES) for v in values)
-        self._buffer.append(line.encode() + b"\n")
-        self._size += len(line) + 1
-        self.rows += 1
-        if self._size >= FLUSH_BYTES:
-            self._flush()
+        self._append("\t".join(_NULL if v is None else v.translate(_ESCAPES) for v in values).encode())
 
     def fields(self, values: Sequence[bytes]) -> None:
         line = b"\t".join(values)
-        if b"\\" in line:
-            line = line.replace(b"\\", b"\\\\")
+        self._append(line.replace(b"\\", b"\\\\") if b"\\" in line else line)
+
+    def _append(self, line: bytes) -> None:
         self._buffer.append(line + b"\n")
         self._size += len(line) + 1
         self.rows += 1
