@@ -206,7 +206,12 @@ class RawStage:
     those the `prefilter` sends, which also picks the lines), `check` what every row must satisfy
     for the line parser to accept it (a row that does not fails the COPY), and `view` presents the
     rows as staging table `stage` with the types and names the build query reads (SQL over the
-    raw table)."""
+    raw table).
+
+    With `partition_by`, the raw table is list-partitioned on that column: one partition per group
+    of values in `partitions` and one for any other value. A build query that scans the file once
+    per kind of row (RxNorm's relations, one scan per relationship) then reads only that kind's
+    rows, not the whole file each time."""
 
     stage: str
     columns: tuple[str, ...]
@@ -214,6 +219,8 @@ class RawStage:
     view: str
     extra: str = ""
     prefilter: LineFilter | None = None
+    partition_by: str | None = None
+    partitions: tuple[tuple[str, ...], ...] = ()
 
     @property
     def raw(self) -> str:
@@ -238,13 +245,28 @@ def _send(copy: psycopg.Copy, chunk: bytes, on_lines, prefilter) -> None:
 def stage_raw(conn: psycopg.Connection, stream: BinaryIO, spec: RawStage, *, delimiter: str, header: bool = False,
               on_lines: Callable[[bytes], None] | None = None) -> Copied:
     """COPY `stream` into `spec`'s raw table (validating every kept row) and put its view in place."""
-    create_stage(conn, spec.raw, f"{raw_columns(spec.sent)}{spec.extra}, CHECK ({spec.check})")
+    _create_raw(conn, spec)
     copied = copy_raw(conn, stream, spec.raw, spec.sent, delimiter=delimiter, header=header,
                       on_lines=on_lines, prefilter=spec.prefilter)
     # A temp view over a temp table: dropped with it at the end of the transaction.
     conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(sql.Identifier(spec.stage), sql.SQL(spec.view)))
     analyze(conn, spec.raw)
     return copied
+
+
+def _create_raw(conn: psycopg.Connection, spec: RawStage) -> None:
+    columns = f"{raw_columns(spec.sent)}{spec.extra}, CHECK ({spec.check})"
+    if spec.partition_by is None:
+        create_stage(conn, spec.raw, columns)
+        return
+    raw = sql.Identifier(spec.raw)
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) PARTITION BY LIST ({}) ON COMMIT DROP").format(
+        raw, sql.SQL(columns), sql.Identifier(spec.partition_by)))
+    bounds = [sql.SQL("FOR VALUES IN ({})").format(sql.SQL(", ").join(map(sql.Literal, values)))
+              for values in spec.partitions] + [sql.SQL("DEFAULT")]
+    for number, bound in enumerate(bounds):
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} PARTITION OF {} {} ON COMMIT DROP").format(
+            sql.Identifier(f"{spec.raw}_{number}"), raw, bound))
 
 
 def vouched_or_parsed(conn: psycopg.Connection, files: ReleaseFiles, member: Member, progress: Progress | None,

@@ -43,7 +43,8 @@ WIDTH = {"RXNCONSO": 19, "RXNREL": 17, "RXNSAT": 14}
 
 # Relations are read straight from staging, one relation per scan, so the planner knows each
 # one's size from the table's statistics (a filter over one materialised CTE of all of them is
-# guessed at 0.5% and planned as if tiny). Ingredients and brand names are first joined to the
+# guessed at 0.5% and planned as if tiny); the fast path partitions its raw tables by relationship
+# and by term type, so each such scan reads only its own rows. Ingredients and brand names are first joined to the
 # concepts that name them directly (~45k rows), then carried up through components and generics;
 # `reached` may repeat a row (UNION ALL): it only feeds DISTINCT aggregates.
 BUILD_FINAL = """
@@ -148,13 +149,14 @@ class RxNorm(CodeSystem):
 # ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would
 
 def _stage_spec(stage: str, header: str, check: str, view: str, wanted: dict[int, tuple[bytes, ...]],
-                sent: str) -> RawStage:
+                sent: str, partition_by: str | None = None, partitions: tuple[tuple[str, ...], ...] = ()) -> RawStage:
     """The prefilter keeps the `wanted` lines (exactly the rows the line parser uses), makes sure
     nothing follows the trailing pipe, and sends only the `sent` fields that `check` and `view` read."""
     columns = (*header.split(), "after_last_pipe")
     return RawStage(stage=stage, columns=columns, check=check, view=f"{view} FROM raw_{stage}",
                     prefilter=LineFilter(b"|", len(columns), wanted, empty_last=True,
-                                         fields=tuple(columns.index(name) for name in sent.split())))
+                                         fields=tuple(columns.index(name) for name in sent.split())),
+                    partition_by=partition_by, partitions=partitions)
 
 
 # What `bytes.strip()` removes that can be inside a pipe-delimited field.
@@ -168,13 +170,15 @@ _STAGES = {
                   AND {not_blank_sql("STR", _BLANKS)}""",
         view="""SELECT "RXCUI"::bigint AS rxcui, "RXAUI"::bigint AS rxaui, "TTY" AS tty, "STR" AS str,
                        CASE WHEN "SUPPRESS" = '' THEN 'N' ELSE "SUPPRESS" END AS suppress""",
-        wanted={1: (b"ENG",), 11: (b"RXNORM",)}, sent="RXCUI RXAUI TTY STR SUPPRESS"),
+        wanted={1: (b"ENG",), 11: (b"RXNORM",)}, sent="RXCUI RXAUI TTY STR SUPPRESS",
+        partition_by="TTY", partitions=(tuple(PRIMARY_TTYS), ("SY", "TMSY"))),
         "RXNCONSO rows of other sources"),
     "RXNREL": (_stage_spec(
         "stage_rxn_rel", "RXCUI1 RXAUI1 STYPE1 REL RXCUI2 RXAUI2 STYPE2 RELA RUI SRUI SAB SL RG DIR SUPPRESS CVF",
         check=f"""{digits_sql("RXCUI1")} AND {digits_sql("RXCUI2")}""",
         view="""SELECT "RXCUI2"::bigint AS subject, "RELA" AS rela, "RXCUI1"::bigint AS object""",
-        wanted={7: tuple(sorted(RELATIONS)), 10: (b"RXNORM",), 14: NOT_SUPPRESSED}, sent="RXCUI1 RXCUI2 RELA"),
+        wanted={7: tuple(sorted(RELATIONS)), 10: (b"RXNORM",), 14: NOT_SUPPRESSED}, sent="RXCUI1 RXCUI2 RELA",
+        partition_by="RELA", partitions=tuple((rela.decode(),) for rela in sorted(RELATIONS))),
         "RXNREL rows not used"),
     "RXNSAT": (_stage_spec(
         "stage_rxn_sat", "RXCUI LUI SUI RXAUI STYPE CODE ATUI SATUI ATN SAB ATV SUPPRESS CVF",

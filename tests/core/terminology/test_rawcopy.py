@@ -149,3 +149,25 @@ def test_raw_checks_accept_what_the_line_parsers_accept(empty_db):
     assert digits == {v for v in values if v.isascii() and v.isdigit() and len(v) <= 18
                       and (v == "0" or not v.startswith("0"))}, "a leading zero is refused, conservatively"
     assert not_blank == {v for v in values if v.encode().strip()}
+
+
+def test_a_partitioned_raw_stage_sorts_rows_by_kind_and_keeps_its_check(empty_db):
+    import io
+
+    from hv_pipelines.core import db
+    from hv_pipelines.core.terminology.rawcopy import RawStage, digits_sql, stage_raw
+
+    spec = RawStage(stage="stage_pairs", columns=("id", "kind"), check=digits_sql("id"),
+                    view="SELECT id::bigint AS id, kind FROM raw_stage_pairs",
+                    partition_by="kind", partitions=(("a",), ("b", "c")))
+    with db.connect(empty_db) as conn:
+        copied = stage_raw(conn, io.BytesIO(b"1|a\n2|b\n3|c\n4|zz\n5|a\n"), spec, delimiter="|")
+        assert (copied.lines, copied.kept) == (5, 5)
+        by_partition = conn.execute(
+            "SELECT tableoid::regclass::text, array_agg(id::int ORDER BY id) FROM raw_stage_pairs "
+            "GROUP BY 1 ORDER BY 1").fetchall()
+        assert by_partition == [("raw_stage_pairs_0", [1, 5]), ("raw_stage_pairs_1", [2, 3]),
+                                ("raw_stage_pairs_2", [4])], "one partition per group, the last for any other kind"
+        assert conn.execute("SELECT sum(id) FROM stage_pairs WHERE kind IN ('b', 'zz')").fetchone()[0] == 6
+        with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+            stage_raw(conn, io.BytesIO(b"07|a\n"), RawStage(**{**spec.__dict__, "stage": "stage_bad"}), delimiter="|")
