@@ -26,6 +26,7 @@ from hv_pipelines.core.terminology.merge import MergeCounts, merge_codes
 from hv_pipelines.core.terminology.registry import code_system
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Progress, ReleaseError, ReleaseFiles
+from hv_pipelines.core.terminology.staging import tune
 
 DEFAULT_COUNT_BAND = 0.10
 
@@ -135,7 +136,7 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
     try:
         with db.connect(database_url) as conn:
             history.lock_and_ensure(conn)
-            conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL default_statistics_target = 10")
+            tune(conn)
             previous = history.latest(conn, system)
             if previous and version_key(version) < version_key(previous.version) and not force:
                 raise StaleReleaseError(

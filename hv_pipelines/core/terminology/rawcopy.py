@@ -243,30 +243,35 @@ def _send(copy: psycopg.Copy, chunk: bytes, on_lines, prefilter) -> None:
 
 
 def stage_raw(conn: psycopg.Connection, stream: BinaryIO, spec: RawStage, *, delimiter: str, header: bool = False,
-              on_lines: Callable[[bytes], None] | None = None) -> Copied:
-    """COPY `stream` into `spec`'s raw table (validating every kept row) and put its view in place."""
-    _create_raw(conn, spec)
+              on_lines: Callable[[bytes], None] | None = None, shared: bool = False) -> Copied:
+    """COPY `stream` into `spec`'s raw table (validating every kept row) and put its view in place
+    (temp, or with `shared` UNLOGGED tables and a view in the search path's first schema)."""
+    _create_raw(conn, spec, shared)
     copied = copy_raw(conn, stream, spec.raw, spec.sent, delimiter=delimiter, header=header,
                       on_lines=on_lines, prefilter=spec.prefilter)
-    # A temp view over a temp table: dropped with it at the end of the transaction.
-    conn.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(sql.Identifier(spec.stage), sql.SQL(spec.view)))
+    # A temp view over a temp table is dropped with it at the end of the transaction.
+    conn.execute(sql.SQL("CREATE VIEW {} AS {}" if shared else "CREATE TEMP VIEW {} AS {}").format(
+        sql.Identifier(spec.stage), sql.SQL(spec.view)))
     analyze(conn, spec.raw)
     return copied
 
 
-def _create_raw(conn: psycopg.Connection, spec: RawStage) -> None:
+def _create_raw(conn: psycopg.Connection, spec: RawStage, shared: bool) -> None:
     columns = f"{raw_columns(spec.sent)}{spec.extra}, CHECK ({spec.check})"
     if spec.partition_by is None:
-        create_stage(conn, spec.raw, columns)
+        create_stage(conn, spec.raw, columns, shared=shared)
         return
     raw = sql.Identifier(spec.raw)
-    conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) PARTITION BY LIST ({}) ON COMMIT DROP").format(
-        raw, sql.SQL(columns), sql.Identifier(spec.partition_by)))
+    # A partitioned table stores nothing itself: only its partitions are TEMP or UNLOGGED.
+    parent = "CREATE TABLE {} ({}) PARTITION BY LIST ({})" if shared else \
+        "CREATE TEMP TABLE {} ({}) PARTITION BY LIST ({}) ON COMMIT DROP"
+    conn.execute(sql.SQL(parent).format(raw, sql.SQL(columns), sql.Identifier(spec.partition_by)))
+    partition = "CREATE UNLOGGED TABLE {} PARTITION OF {} {}" if shared else \
+        "CREATE TEMP TABLE {} PARTITION OF {} {} ON COMMIT DROP"
     bounds = [sql.SQL("FOR VALUES IN ({})").format(sql.SQL(", ").join(map(sql.Literal, values)))
               for values in spec.partitions] + [sql.SQL("DEFAULT")]
     for number, bound in enumerate(bounds):
-        conn.execute(sql.SQL("CREATE TEMP TABLE {} PARTITION OF {} {} ON COMMIT DROP").format(
-            sql.Identifier(f"{spec.raw}_{number}"), raw, bound))
+        conn.execute(sql.SQL(partition).format(sql.Identifier(f"{spec.raw}_{number}"), raw, bound))
 
 
 def vouched_or_parsed(conn: psycopg.Connection, files: ReleaseFiles, member: Member, progress: Progress | None,

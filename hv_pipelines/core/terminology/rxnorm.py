@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import psycopg
 
+from hv_pipelines.core.terminology import shared_stage
 from hv_pipelines.core.terminology.merge import TargetTable
 from hv_pipelines.core.terminology.rawcopy import (
     LineFilter,
@@ -30,7 +31,14 @@ from hv_pipelines.core.terminology.rawcopy import (
 )
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseError, ReleaseFiles
-from hv_pipelines.core.terminology.staging import CopySink, analyze, copy_into, create_stage
+from hv_pipelines.core.terminology.staging import (
+    CopySink,
+    alongside,
+    analyze,
+    copy_into,
+    create_stage,
+    tune,
+)
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 PRIMARY_TTYS = ["IN", "PIN", "MIN", "SCDC", "SCDF", "SCDFP", "SCDG", "SCDGP", "SCD", "SBDC", "SBDF", "SBDFP",
@@ -41,74 +49,95 @@ NOT_SUPPRESSED = (b"N", b"")
 # Fields per line including the empty one after the trailing pipe.
 WIDTH = {"RXNCONSO": 19, "RXNREL": 17, "RXNSAT": 14}
 
-# Relations are read straight from staging, one relation per scan, so the planner knows each
-# one's size from the table's statistics (a filter over one materialised CTE of all of them is
-# guessed at 0.5% and planned as if tiny); the fast path partitions its raw tables by relationship
-# and by term type, so each such scan reads only its own rows. Ingredients and brand names are first joined to the
-# concepts that name them directly (~45k rows), then carried up through components and generics;
-# `reached` may repeat a row (UNION ALL): it only feeds DISTINCT aggregates.
-BUILD_FINAL = """
-CREATE TEMP TABLE stage_rxnorm ON COMMIT DROP AS
-WITH consists AS MATERIALIZED (
-    SELECT subject, object FROM stage_rxn_rel WHERE rela = 'consists_of'
-), tradename AS MATERIALIZED (
-    SELECT subject, object FROM stage_rxn_rel WHERE rela = 'tradename_of'
-), named AS (
+# The build, as named steps (common table expressions). Relations are read straight from staging,
+# one relation per scan, so the planner knows each one's size from the table's statistics (a
+# filter over one materialised CTE of all of them is guessed at 0.5% and planned as if tiny); the
+# fast path partitions its raw tables by relationship and by term type, so each such scan reads
+# only its own rows. Ingredients and brand names are first joined to the concepts that name them
+# directly (~45k rows), then carried up through components and generics; `reached` may repeat a
+# row (UNION ALL): it only feeds DISTINCT aggregates.
+_STEPS = {
+    "consists": "MATERIALIZED (SELECT subject, object FROM stage_rxn_rel WHERE rela = 'consists_of')",
+    "tradename": "MATERIALIZED (SELECT subject, object FROM stage_rxn_rel WHERE rela = 'tradename_of')",
+    "named": """(
     SELECT DISTINCT ON (rxcui) rxcui, str AS name, tty, suppress
     FROM stage_rxn_conso WHERE tty = ANY(%(primary)s)
-    ORDER BY rxcui, suppress <> 'N', array_position(%(primary)s, tty), rxaui
-), synonym AS (
+    ORDER BY rxcui, suppress <> 'N', array_position(%(primary)s, tty), rxaui)""",
+    "synonym": """(
     SELECT DISTINCT ON (rxcui) rxcui, str FROM stage_rxn_conso
-    WHERE tty IN ('SY', 'TMSY') AND suppress = 'N' ORDER BY rxcui, tty <> 'SY', rxaui
-), own_strength AS (
-    SELECT rxcui, string_agg(DISTINCT atv, ' / ') AS strength FROM stage_rxn_sat GROUP BY rxcui
-), component_strength AS (
+    WHERE tty IN ('SY', 'TMSY') AND suppress = 'N' ORDER BY rxcui, tty <> 'SY', rxaui)""",
+    "own_strength": "(SELECT rxcui, string_agg(DISTINCT atv, ' / ') AS strength FROM stage_rxn_sat GROUP BY rxcui)",
+    "component_strength": """(
     SELECT r.subject AS rxcui, string_agg(s.strength, ' / ' ORDER BY c.name) AS strength
     FROM consists r JOIN own_strength s ON s.rxcui = r.object JOIN named c ON c.rxcui = r.object
-    GROUP BY r.subject
-), base_strength AS (
+    GROUP BY r.subject)""",
+    "base_strength": """(
     SELECT n.rxcui, coalesce(o.strength, cs.strength) AS strength
-    FROM named n LEFT JOIN own_strength o ON o.rxcui = n.rxcui LEFT JOIN component_strength cs ON cs.rxcui = n.rxcui
-), ingredient_of AS MATERIALIZED (
+    FROM named n LEFT JOIN own_strength o ON o.rxcui = n.rxcui LEFT JOIN component_strength cs ON cs.rxcui = n.rxcui)""",
+    "generic_strength": """(
+    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM tradename t
+    JOIN base_strength b ON b.rxcui = t.object AND b.strength IS NOT NULL
+    ORDER BY t.subject, b.strength)""",
+    "dose_form": """(
+    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM stage_rxn_rel r
+    JOIN named n ON n.rxcui = r.object AND n.tty = 'DF'
+    WHERE r.rela = 'has_dose_form' ORDER BY r.subject, n.name)""",
+    "ingredient_of": """MATERIALIZED (
     SELECT l.subject AS via, n.name FROM stage_rxn_rel l
     JOIN named n ON n.rxcui = l.object AND n.tty IN ('IN', 'PIN', 'MIN')
-    WHERE l.rela IN ('has_ingredient', 'has_precise_ingredient', 'has_ingredients')
-), brand_of AS MATERIALIZED (
+    WHERE l.rela IN ('has_ingredient', 'has_precise_ingredient', 'has_ingredients'))""",
+    "brand_of": """MATERIALIZED (
     SELECT l.subject AS via, n.name FROM stage_rxn_rel l JOIN named n ON n.rxcui = l.object AND n.tty = 'BN'
-    WHERE l.rela IN ('has_ingredient', 'has_tradename')
-), ingredients AS (
+    WHERE l.rela IN ('has_ingredient', 'has_tradename'))""",
+    "ingredients": """(
     SELECT rxcui, array_agg(DISTINCT name ORDER BY name) AS names FROM (
         SELECT via AS rxcui, name FROM ingredient_of
         UNION ALL SELECT r.subject, i.name FROM consists r JOIN ingredient_of i ON i.via = r.object
         UNION ALL SELECT r.subject, i.name FROM tradename r JOIN ingredient_of i ON i.via = r.object
         UNION ALL SELECT t.subject, i.name FROM tradename t JOIN consists c ON c.subject = t.object
                   JOIN ingredient_of i ON i.via = c.object) reached
-    GROUP BY rxcui
-), brands AS (
+    GROUP BY rxcui)""",
+    "brands": """(
     SELECT rxcui, array_agg(DISTINCT name ORDER BY name) AS names FROM (
         SELECT via AS rxcui, name FROM brand_of
         UNION ALL SELECT r.subject, b.name FROM consists r JOIN brand_of b ON b.via = r.object) reached
-    GROUP BY rxcui
-), dose_form AS (
-    SELECT DISTINCT ON (r.subject) r.subject AS rxcui, n.name FROM stage_rxn_rel r
-    JOIN named n ON n.rxcui = r.object AND n.tty = 'DF'
-    WHERE r.rela = 'has_dose_form' ORDER BY r.subject, n.name
-), generic_strength AS (
-    SELECT DISTINCT ON (t.subject) t.subject AS rxcui, b.strength FROM tradename t
-    JOIN base_strength b ON b.rxcui = t.object AND b.strength IS NOT NULL
-    ORDER BY t.subject, b.strength
-)
-SELECT n.rxcui::text AS rxcui, n.name, s.str AS synonym, n.tty AS "termType",
-       coalesce(b.strength, g.strength) AS strength, d.name AS "doseForm",
-       coalesce(i.names, '{}') AS ingredients, coalesce(br.names, '{}') AS "brandNames",
-       CASE WHEN n.suppress = 'N' THEN 'ACTIVE' ELSE 'SUPPRESSED' END AS status
+    GROUP BY rxcui)""",
+}
+
+
+def _built(table: str, steps: tuple[str, ...], select: str) -> str:
+    """`CREATE ... AS` `select` over `steps` (`table` is the CREATE part up to its name)."""
+    return f"{table} AS WITH " + ",\n".join(f"{step} AS {_STEPS[step]}" for step in steps) + f"\n{select}"
+
+
+# Two halves of one build that share only the staged rows, so two connections can run them at
+# once: a concept's own terms (every concept: name, synonym, strength, dose form) ...
+BUILD_TERMS = _built(
+    "CREATE TEMP TABLE stage_rxn_terms ON COMMIT DROP",
+    ("consists", "tradename", "named", "synonym", "own_strength", "component_strength", "base_strength",
+     "generic_strength", "dose_form"),
+    """SELECT n.rxcui, n.name, s.str AS synonym, n.tty, coalesce(b.strength, g.strength) AS strength,
+       d.name AS dose_form, n.suppress
 FROM named n
 LEFT JOIN synonym s ON s.rxcui = n.rxcui
 LEFT JOIN base_strength b ON b.rxcui = n.rxcui
 LEFT JOIN generic_strength g ON g.rxcui = n.rxcui
-LEFT JOIN dose_form d ON d.rxcui = n.rxcui
-LEFT JOIN ingredients i ON i.rxcui = n.rxcui
-LEFT JOIN brands br ON br.rxcui = n.rxcui
+LEFT JOIN dose_form d ON d.rxcui = n.rxcui""")
+# ... and the ingredients and brand names it reaches (only concepts that reach any); its table is
+# temp on the load's connection, UNLOGGED when another connection builds it.
+_LINKS_STEPS = ("consists", "tradename", "named", "ingredient_of", "brand_of", "ingredients", "brands")
+_LINKS_SELECT = """SELECT coalesce(i.rxcui, b.rxcui) AS rxcui, i.names AS ingredients, b.names AS brands
+FROM ingredients i FULL JOIN brands b ON b.rxcui = i.rxcui"""
+BUILD_LINKS = {
+    False: _built("CREATE TEMP TABLE stage_rxn_links ON COMMIT DROP", _LINKS_STEPS, _LINKS_SELECT),
+    True: _built("CREATE UNLOGGED TABLE stage_rxn_links", _LINKS_STEPS, _LINKS_SELECT),
+}
+BUILD_FINAL = """
+CREATE TEMP TABLE stage_rxnorm ON COMMIT DROP AS
+SELECT t.rxcui::text AS rxcui, t.name, t.synonym, t.tty AS "termType", t.strength, t.dose_form AS "doseForm",
+       coalesce(l.ingredients, '{}') AS ingredients, coalesce(l.brands, '{}') AS "brandNames",
+       CASE WHEN t.suppress = 'N' THEN 'ACTIVE' ELSE 'SUPPRESSED' END AS status
+FROM stage_rxn_terms t LEFT JOIN stage_rxn_links l ON l.rxcui = t.rxcui
 """
 
 
@@ -135,15 +164,69 @@ class RxNorm(CodeSystem):
 
     def stage(self, conn: psycopg.Connection, files: ReleaseFiles, members: list[Member],
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
-        skipped = {}
-        for table, member in zip(WIDTH, members, strict=True):
-            spec, what = _STAGES[table]
-            skipped[what] = vouched_or_parsed(
-                conn, files, member, progress,
-                lambda stream, spec=spec: _vouch(conn, stream, spec),
-                lambda stream, table=table, member=member: _parse(conn, stream, member, rejects, table))
-        rows = conn.execute(BUILD_FINAL, {"primary": PRIMARY_TTYS}).rowcount
+        """The files are staged on a second connection that commits them (`shared_stage`), then
+        the build's two halves run at once, one on the load's connection and one on a third (the
+        build is the longest step, and one query runs on one core). Where `shared_stage` is not
+        available, all of it runs on the load's connection."""
+        tables = dict(zip(WIDTH, members, strict=True))
+        if not shared_stage.fresh(conn):
+            skipped = _stage_files(conn, files, tables, rejects, progress, shared=False)
+            conn.execute(BUILD_TERMS, _PARAMS)
+            conn.execute(BUILD_LINKS[False], _PARAMS)
+            return Staged(rows=conn.execute(BUILD_FINAL).rowcount, skipped=skipped)
+        with alongside(conn, lambda other: _stage_shared(other, files, tables, version, progress),
+                       discard=lambda staged: staged[1].close()) as staged:
+            skipped, log = staged()
+        with log:
+            rejects.extend(log)
+        search_path = shared_stage.use(conn, local=True)
+        with alongside(conn, _build_links_shared) as links_built:
+            conn.execute(BUILD_TERMS, _PARAMS)
+            links_built()
+        rows = conn.execute(BUILD_FINAL).rowcount
+        shared_stage.drop(conn, search_path)
         return Staged(rows=rows, skipped=skipped)
+
+
+_PARAMS = {"primary": PRIMARY_TTYS}
+
+
+def _stage_files(conn: psycopg.Connection, files: ReleaseFiles, tables: dict[str, Member], rejects: RejectLog,
+                 progress: Progress | None, *, shared: bool) -> dict[str, int]:
+    """Stage each RRF file in `tables` (fast path, else line parser); its unused lines by name."""
+    skipped = {}
+    for table, member in tables.items():
+        spec, what = _STAGES[table]
+        skipped[what] = vouched_or_parsed(
+            conn, files, member, progress,
+            lambda stream, spec=spec: _vouch(conn, stream, spec, shared),
+            lambda stream, table=table, member=member: _parse(conn, stream, member, rejects, table, shared))
+    return skipped
+
+
+def _stage_shared(conn: psycopg.Connection, files: ReleaseFiles, tables: dict[str, Member], version: str,
+                  progress: Progress | None) -> tuple[dict[str, int], RejectLog]:
+    """On a connection of its own: stage `tables` into the shared schema and commit them, with a
+    rejects log of its own (the load's takes its lines after). (Staging RXNREL on one more
+    connection, alongside the others, gains nothing: both prefilters need the same Python process.)"""
+    rejects = RejectLog("rxnorm", version)
+    try:
+        shared_stage.use(conn)
+        tune(conn, local=False)
+        skipped = _stage_files(conn, files, tables, rejects, progress, shared=True)
+        conn.commit()
+        return skipped, rejects
+    except BaseException:
+        rejects.close()
+        raise
+
+
+def _build_links_shared(conn: psycopg.Connection) -> None:
+    shared_stage.use(conn)
+    tune(conn, local=False)
+    conn.execute(BUILD_LINKS[True], _PARAMS)
+    conn.commit()
+
 
 
 # ---- the fast path (`rawcopy`): COPY keeps the rows a load uses, CHECKs accept them as the parser would
@@ -189,9 +272,9 @@ _STAGES = {
 }
 
 
-def _vouch(conn: psycopg.Connection, stream, spec: RawStage) -> int:
+def _vouch(conn: psycopg.Connection, stream, spec: RawStage, shared: bool) -> int:
     """Stage one clean RRF file; returns how many of its lines were not needed."""
-    copied = stage_raw(conn, stream, spec, delimiter="|")
+    copied = stage_raw(conn, stream, spec, delimiter="|", shared=shared)
     return copied.lines - copied.kept
 
 
@@ -205,10 +288,10 @@ _PARSED = {
 }
 
 
-def _parse(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog, table: str) -> int:
+def _parse(conn: psycopg.Connection, stream, member: Member, rejects: RejectLog, table: str, shared: bool) -> int:
     stage, columns, names = _PARSED[table]
     pick, marker = _PICKERS[table]
-    create_stage(conn, stage, columns)
+    create_stage(conn, stage, columns, shared=shared)
     with copy_into(conn, stage, names) as sink:
         not_needed = _stage(stream, member, sink, rejects, WIDTH[table], pick, marker)
     analyze(conn, stage)

@@ -1,8 +1,10 @@
 """COPY into temporary staging tables: the only way rows enter the database during a load.
 
 Staging tables are `TEMP ... ON COMMIT DROP`: never WAL-logged (as an UNLOGGED table), invisible to
-other sessions, and gone with the transaction whether it commits or fails. Parsers of big files
-hand over already-split byte fields (no per-value Python conversion); small ones hand over tuples.
+other sessions, and gone with the transaction whether it commits or fails. A load that splits its
+build over two connections stages `shared` instead: UNLOGGED tables in the schema `shared_stage`
+manages, committed by the connections that staged them. Parsers of big files hand over
+already-split byte fields (no per-value Python conversion); small ones hand over tuples.
 """
 
 from __future__ import annotations
@@ -23,10 +25,23 @@ SpooledBytes = IO[bytes]
 T = TypeVar("T")
 
 
-def create_stage(conn: psycopg.Connection, name: str, columns: str) -> None:
-    """Create temp table `name` with the column definitions `columns` (SQL, trusted constants)."""
-    conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-        sql.Identifier(name), sql.SQL(columns)))
+def create_stage(conn: psycopg.Connection, name: str, columns: str, *, shared: bool = False) -> None:
+    """Create staging table `name` with the column definitions `columns` (SQL, trusted constants):
+    a temp table, or with `shared` an UNLOGGED one in the first schema of the search path."""
+    statement = "CREATE UNLOGGED TABLE {} ({})" if shared else "CREATE TEMP TABLE {} ({}) ON COMMIT DROP"
+    conn.execute(sql.SQL(statement).format(sql.Identifier(name), sql.SQL(columns)))
+
+
+def tune(conn: psycopg.Connection, *, local: bool = True) -> None:
+    """Settings for a load's session (for its transaction with `local`): memory enough for the
+    build's sorts and hashes, and quick statistics for staging tables that are read once or twice."""
+    scope = "LOCAL " if local else ""
+    conn.execute(f"SET {scope}work_mem = '256MB'; SET {scope}default_statistics_target = 10")
+
+
+def connect_like(conn: psycopg.Connection, *, autocommit: bool = False) -> psycopg.Connection:
+    """Another connection to `conn`'s database, as the same role."""
+    return psycopg.connect(conn.info.dsn, password=conn.info.password or None, autocommit=autocommit)
 
 
 def analyze(conn: psycopg.Connection, *names: str) -> None:
@@ -108,14 +123,15 @@ def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
               discard: Callable[[T], None] = lambda value: None) -> Iterator[Callable[[], T]]:
     """Run `work` in a thread on a second connection to `conn`'s database while the block runs on
     `conn`; the block gets `result()`, which waits and returns what `work` returned (or raises what
-    it raised). The second connection stages into its own temporary tables and commits nothing
-    the load depends on: the load's one transaction stays the only thing that changes data. When
-    the block fails, what `work` returned goes to `discard` (to close it)."""
+    it raised). The second connection stages into its own temporary tables, or commits staging
+    tables for the load to read (`shared_stage`); the load's one transaction stays the only thing
+    that changes the application's data. When the block fails, what `work` returned goes to
+    `discard` (to close it)."""
     outcome: dict[str, object] = {}
 
     def run() -> None:
         try:
-            with psycopg.connect(conn.info.dsn, password=conn.info.password or None) as other:
+            with connect_like(conn) as other:
                 outcome["connection"] = other
                 outcome["value"] = work(other)
         except BaseException as exc:  # handed to the waiting thread
