@@ -86,6 +86,8 @@ def _terminology_asset(system: str) -> dg.AssetsDefinition:
                 raise dg.Failure(description=str(failure), allow_retries=False) from None
         context.log.info(f"{spec.title} {result.version}: {result.counts.as_dict()}, "
                          f"{result.rejects['count']} rejected, {result.rows_per_second:,.0f} rows/s")
+        for note in result.notes:
+            context.log.warning(note)
         yield dg.MaterializeResult(metadata=_metadata(result),
                                    check_results=[_check_result(spec.asset, c) for c in result.checks])
 

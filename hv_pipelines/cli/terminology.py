@@ -61,6 +61,8 @@ def load(system: str, paths: tuple[Path, ...], release_version: str | None, forc
         click.echo(f'  "{table}": ' + ", ".join(f"{k} {v}" for k, v in related.as_dict().items()))
     click.echo(f"  rejected {result.rejects['count']}"
                + (f": report {store.location(result.rejects_key)}" if result.rejects_key else ""))
+    for note in result.notes:
+        click.echo(f"  note: {note}", err=True)
 
 
 @command.command(name="status")

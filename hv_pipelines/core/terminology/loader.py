@@ -63,6 +63,7 @@ class LoadResult:
     skipped: dict[str, int] = field(default_factory=dict)
     # Tables this load found empty and filled without their indexes, rebuilding them after (first loads).
     rebuilt_indexes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -82,6 +83,7 @@ class LoadResult:
             "related_tables": {name: c.as_dict() for name, c in self.related.items()},
             "skipped": self.skipped,
             "rebuilt_indexes": ", ".join(self.rebuilt_indexes) or "-",
+            "notes": " ".join(self.notes) or "-",
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second, 1),
             "forced": self.forced,
@@ -165,6 +167,6 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                           counts=counts, related=related, rejects=rejects.summary(), rejects_key=rejects_key,
                           checks=checks, seconds=time.monotonic() - started,
                           previous_version=previous.version if previous else None, forced=force,
-                          skipped=staged.skipped, rebuilt_indexes=emptied)
+                          skipped=staged.skipped, rebuilt_indexes=emptied, notes=staged.notes)
     finally:
         rejects.close()

@@ -173,7 +173,7 @@ class RxNorm(CodeSystem):
             skipped = _stage_files(conn, files, tables, rejects, progress, shared=False)
             conn.execute(BUILD_TERMS, _PARAMS)
             conn.execute(BUILD_LINKS[False], _PARAMS)
-            return Staged(rows=conn.execute(BUILD_FINAL).rowcount, skipped=skipped)
+            return Staged(rows=conn.execute(BUILD_FINAL).rowcount, skipped=skipped, notes=[ONE_CONNECTION])
         with alongside(conn, lambda other: _stage_shared(other, files, tables, version, progress),
                        discard=lambda staged: staged[1].close()) as staged:
             skipped, log = staged()
@@ -189,6 +189,9 @@ class RxNorm(CodeSystem):
 
 
 _PARAMS = {"primary": PRIMARY_TTYS}
+ONE_CONNECTION = (f"Staged and built on one connection (slower, the same rows): this role may not create the "
+                  f"schema {shared_stage.SCHEMA} (GRANT CREATE ON DATABASE ... TO it), or a failed load's staging "
+                  "there is still in use.")
 
 
 def _stage_files(conn: psycopg.Connection, files: ReleaseFiles, tables: dict[str, Member], rejects: RejectLog,

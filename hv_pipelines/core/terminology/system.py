@@ -15,11 +15,13 @@ from hv_pipelines.core.terminology.release import Member, Progress, ReleaseFiles
 
 @dataclass
 class Staged:
-    """What staging produced: the final staging table's row count and the tallies counted while parsing."""
+    """What staging produced: the final staging table's row count, the tallies counted while parsing,
+    and notes for the operator (how the load ran, when that is not the usual way)."""
 
     rows: int
     tallies: list[CodeTally] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 class CodeSystem(ABC):

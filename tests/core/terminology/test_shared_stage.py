@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from hv_pipelines.core import db
-from hv_pipelines.core.terminology import ReleaseCheckError, history, load_release
+from hv_pipelines.core.terminology import ReleaseCheckError, history, load_release, rxnorm
 from hv_pipelines.core.terminology.shared_stage import SCHEMA
 
 OCTOBER = "RxNorm_full_10062025.zip"
@@ -40,7 +40,8 @@ def test_a_load_clears_what_a_failed_one_left_and_leaves_nothing(migrated_db, re
         conn.execute(f"CREATE SCHEMA {SCHEMA}")
         conn.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.stage_rxn_rel (subject bigint)")
         conn.execute(f"INSERT INTO {SCHEMA}.stage_rxn_rel VALUES (1)")
-    assert load_release(migrated_db, "rxnorm", [releases / "rxnorm" / OCTOBER]).counts.new == 12
+    result = load_release(migrated_db, "rxnorm", [releases / "rxnorm" / OCTOBER])
+    assert result.counts.new == 12 and result.notes == [] and result.as_metadata()["notes"] == "-"
     assert _staging_tables(migrated_db) is None
     loaded = _codes(migrated_db)
 
@@ -95,6 +96,7 @@ def test_a_role_that_may_not_create_schemas_loads_the_same_rows(migrated_db, mig
             assert not conn.execute("SELECT has_database_privilege(current_database(), 'CREATE')").fetchone()[0]
         result = load_release(loader_role, "rxnorm", [releases / "rxnorm" / OCTOBER])
         assert result.counts.new == 12 and result.rejects["count"] == 2
+        assert result.notes == [rxnorm.ONE_CONNECTION] and "GRANT CREATE ON DATABASE" in result.as_metadata()["notes"]
         assert _codes(migrated_db) == _codes(reference)
         assert _staging_tables(migrated_db) is None
     finally:
@@ -103,8 +105,6 @@ def test_a_role_that_may_not_create_schemas_loads_the_same_rows(migrated_db, mig
 
 def test_a_failure_on_another_connection_fails_the_load_and_changes_nothing(migrated_db, releases, monkeypatch):
     import threading
-
-    from hv_pipelines.core.terminology import rxnorm
 
     load_release(migrated_db, "rxnorm", [releases / "rxnorm" / OCTOBER])
     loaded = _codes(migrated_db)
