@@ -49,6 +49,15 @@ def use(conn: psycopg.Connection, *, local: bool = False) -> str:
 
 def drop(conn: psycopg.Connection, search_path: str) -> None:
     """Within the load's transaction, once its build has read the staging: drop the schema with
-    everything in it and give the session back `search_path` (what `use` returned)."""
-    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(SCHEMA)))
+    everything in it and give the session back `search_path` (what `use` returned). When someone
+    else keeps a staging table locked for more than `LOCK_WAIT`, the load goes on without waiting
+    for them and the next load drops the schema."""
+    before = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_WAIT,))
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(SCHEMA)))
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
+    except psycopg.errors.LockNotAvailable:
+        pass  # the savepoint's rollback restored lock_timeout too
     conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))

@@ -115,3 +115,26 @@ def test_a_failure_on_another_connection_fails_the_load_and_changes_nothing(migr
     assert not [t for t in threading.enumerate() if t.name == "hv-staging-alongside"]
     monkeypatch.undo()
     assert load_release(migrated_db, "rxnorm", [releases / "rxnorm" / NOVEMBER]).counts.new == 1
+
+
+def test_dropping_the_staging_does_not_wait_on_a_reader(empty_db, monkeypatch):
+    from hv_pipelines.core.terminology import shared_stage
+
+    monkeypatch.setattr(shared_stage, "LOCK_WAIT", "200ms")
+    with db.connect(empty_db) as conn:
+        assert shared_stage.fresh(conn)
+        with db.connect(empty_db) as reader:
+            reader.execute(f"CREATE TABLE {SCHEMA}.stage_rxn_links (rxcui bigint)")
+            reader.commit()
+            reader.execute(f"SELECT * FROM {SCHEMA}.stage_rxn_links")  # holds its lock until it commits
+            conn.execute("SET LOCAL lock_timeout = '1min'")
+            search_path = shared_stage.use(conn, local=True)
+            shared_stage.drop(conn, search_path)
+            settings = conn.execute("SELECT current_setting('lock_timeout'), current_setting('search_path')").fetchone()
+            assert settings == ("1min", search_path) and SCHEMA not in search_path
+            assert _staging_tables(empty_db) == ["stage_rxn_links"], "left for the next load"
+            conn.commit()
+        shared_stage.drop(conn, shared_stage.use(conn, local=True))
+        assert conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0] == "0"
+        conn.commit()
+    assert _staging_tables(empty_db) is None
