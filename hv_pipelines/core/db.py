@@ -40,6 +40,21 @@ def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connectio
         yield conn
 
 
+def within_lock_wait(conn: psycopg.Connection, statement: sql.Composable, wait: str) -> bool:
+    """Run `statement` in a savepoint of `conn`'s transaction, waiting at most `wait` for its locks;
+    False (and nothing done) when another session keeps them longer. The transaction's own
+    `lock_timeout` is the same afterwards either way."""
+    before = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (wait,))
+            conn.execute(statement)
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
+    except psycopg.errors.LockNotAvailable:
+        return False  # the savepoint's rollback restored lock_timeout too
+    return True
+
+
 def database_name(url: str) -> str:
     return sqlalchemy_url(url).database or ""
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from hv_pipelines.core import db
+
 # Index builds sort in memory up to this much (per build), then spill to disk.
 BUILD_MEMORY = "512MB"
 # How long a first load waits for sessions reading the empty table before it takes the ordinary path.
@@ -49,15 +51,8 @@ def _empty(conn: psycopg.Connection, table: str) -> bool:
 def _locked(conn: psycopg.Connection, table: str) -> bool:
     """ACCESS EXCLUSIVE on `table`, or False when another session keeps it longer than `LOCK_WAIT`
     (the load then fills the table the ordinary way instead of queueing the application behind it)."""
-    before = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
-    try:
-        with conn.transaction():
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_WAIT,))
-            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
-    except psycopg.errors.LockNotAvailable:
-        return False  # the savepoint's rollback restored lock_timeout too
-    return True
+    return db.within_lock_wait(
+        conn, sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)), LOCK_WAIT)
 
 
 def _set_aside_plan(conn: psycopg.Connection, tables: Sequence[str]) -> list[_SetAside]:

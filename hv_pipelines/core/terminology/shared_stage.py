@@ -18,6 +18,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from hv_pipelines.core import db
 from hv_pipelines.core.terminology.staging import connect_like
 
 SCHEMA = "hv_pipelines_staging"
@@ -52,12 +53,5 @@ def drop(conn: psycopg.Connection, search_path: str) -> None:
     everything in it and give the session back `search_path` (what `use` returned). When someone
     else keeps a staging table locked for more than `LOCK_WAIT`, the load goes on without waiting
     for them and the next load drops the schema."""
-    before = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
-    try:
-        with conn.transaction():
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_WAIT,))
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(SCHEMA)))
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
-    except psycopg.errors.LockNotAvailable:
-        pass  # the savepoint's rollback restored lock_timeout too
+    db.within_lock_wait(conn, sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(SCHEMA)), LOCK_WAIT)
     conn.execute("SELECT set_config('search_path', %s, true)", (search_path,))
