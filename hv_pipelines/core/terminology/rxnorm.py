@@ -37,6 +37,7 @@ from hv_pipelines.core.terminology.staging import (
     analyze,
     copy_into,
     create_stage,
+    create_stage_as,
     tune,
 )
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
@@ -105,15 +106,15 @@ _STEPS = {
 }
 
 
-def _built(table: str, steps: tuple[str, ...], select: str) -> str:
-    """`CREATE ... AS` `select` over `steps` (`table` is the CREATE part up to its name)."""
-    return f"{table} AS WITH " + ",\n".join(f"{step} AS {_STEPS[step]}" for step in steps) + f"\n{select}"
+def _built(steps: tuple[str, ...], select: str) -> str:
+    """`select` over `steps`."""
+    return "WITH " + ",\n".join(f"{step} AS {_STEPS[step]}" for step in steps) + f"\n{select}"
 
 
 # Two halves of one build that share only the staged rows, so two connections can run them at
-# once: a concept's own terms (every concept: name, synonym, strength, dose form) ...
-BUILD_TERMS = _built(
-    "CREATE TEMP TABLE stage_rxn_terms ON COMMIT DROP",
+# once: a concept's own terms (every concept: name, synonym, strength, dose form), on the load's
+# connection ...
+TERMS = _built(
     ("consists", "tradename", "named", "synonym", "own_strength", "component_strength", "base_strength",
      "generic_strength", "dose_form"),
     """SELECT n.rxcui, n.name, s.str AS synonym, n.tty, coalesce(b.strength, g.strength) AS strength,
@@ -123,17 +124,13 @@ LEFT JOIN synonym s ON s.rxcui = n.rxcui
 LEFT JOIN base_strength b ON b.rxcui = n.rxcui
 LEFT JOIN generic_strength g ON g.rxcui = n.rxcui
 LEFT JOIN dose_form d ON d.rxcui = n.rxcui""")
-# ... and the ingredients and brand names it reaches (only concepts that reach any); its table is
-# temp on the load's connection, UNLOGGED when another connection builds it.
-_LINKS_STEPS = ("consists", "tradename", "named", "ingredient_of", "brand_of", "ingredients", "brands")
-_LINKS_SELECT = """SELECT coalesce(i.rxcui, b.rxcui) AS rxcui, i.names AS ingredients, b.names AS brands
-FROM ingredients i FULL JOIN brands b ON b.rxcui = i.rxcui"""
-BUILD_LINKS = {
-    False: _built("CREATE TEMP TABLE stage_rxn_links ON COMMIT DROP", _LINKS_STEPS, _LINKS_SELECT),
-    True: _built("CREATE UNLOGGED TABLE stage_rxn_links", _LINKS_STEPS, _LINKS_SELECT),
-}
-BUILD_FINAL = """
-CREATE TEMP TABLE stage_rxnorm ON COMMIT DROP AS
+# ... and the ingredients and brand names it reaches (only concepts that reach any), on another
+# connection when it can.
+LINKS = _built(
+    ("consists", "tradename", "named", "ingredient_of", "brand_of", "ingredients", "brands"),
+    """SELECT coalesce(i.rxcui, b.rxcui) AS rxcui, i.names AS ingredients, b.names AS brands
+FROM ingredients i FULL JOIN brands b ON b.rxcui = i.rxcui""")
+JOINED = """
 SELECT t.rxcui::text AS rxcui, t.name, t.synonym, t.tty AS "termType", t.strength, t.dose_form AS "doseForm",
        coalesce(l.ingredients, '{}') AS ingredients, coalesce(l.brands, '{}') AS "brandNames",
        CASE WHEN t.suppress = 'N' THEN 'ACTIVE' ELSE 'SUPPRESSED' END AS status
@@ -171,9 +168,9 @@ class RxNorm(CodeSystem):
         tables = dict(zip(WIDTH, members, strict=True))
         if not shared_stage.fresh(conn):
             skipped = _stage_files(conn, files, tables, rejects, progress, shared=False)
-            conn.execute(BUILD_TERMS, _PARAMS)
-            conn.execute(BUILD_LINKS[False], _PARAMS)
-            return Staged(rows=conn.execute(BUILD_FINAL).rowcount, skipped=skipped, notes=[ONE_CONNECTION])
+            create_stage_as(conn, "stage_rxn_terms", TERMS, _PARAMS)
+            create_stage_as(conn, "stage_rxn_links", LINKS, _PARAMS)
+            return Staged(rows=create_stage_as(conn, "stage_rxnorm", JOINED), skipped=skipped, notes=[ONE_CONNECTION])
         with alongside(conn, lambda other: _stage_shared(other, files, tables, version, progress),
                        discard=lambda staged: staged[1].close()) as staged:
             skipped, log = staged()
@@ -181,9 +178,9 @@ class RxNorm(CodeSystem):
             rejects.extend(log)
         search_path = shared_stage.use(conn, local=True)
         with alongside(conn, _build_links_shared) as links_built:
-            conn.execute(BUILD_TERMS, _PARAMS)
+            create_stage_as(conn, "stage_rxn_terms", TERMS, _PARAMS)
             links_built()
-        rows = conn.execute(BUILD_FINAL).rowcount
+        rows = create_stage_as(conn, "stage_rxnorm", JOINED)
         shared_stage.drop(conn, search_path)
         return Staged(rows=rows, skipped=skipped)
 
@@ -227,7 +224,7 @@ def _stage_shared(conn: psycopg.Connection, files: ReleaseFiles, tables: dict[st
 def _build_links_shared(conn: psycopg.Connection) -> None:
     shared_stage.use(conn)
     tune(conn, local=False)
-    conn.execute(BUILD_LINKS[True], _PARAMS)
+    create_stage_as(conn, "stage_rxn_links", LINKS, _PARAMS, shared=True)
     conn.commit()
 
 

@@ -32,6 +32,14 @@ def create_stage(conn: psycopg.Connection, name: str, columns: str, *, shared: b
     conn.execute(sql.SQL(statement).format(sql.Identifier(name), sql.SQL(columns)))
 
 
+def create_stage_as(conn: psycopg.Connection, name: str, query: str, params: dict[str, object] | None = None,
+                    *, shared: bool = False) -> int:
+    """Create staging table `name` from `query` (SQL, trusted constants; `params` bound), temp or
+    with `shared` UNLOGGED as `create_stage` does; returns how many rows it holds."""
+    statement = "CREATE UNLOGGED TABLE {} AS {}" if shared else "CREATE TEMP TABLE {} ON COMMIT DROP AS {}"
+    return conn.execute(sql.SQL(statement).format(sql.Identifier(name), sql.SQL(query)), params).rowcount
+
+
 def tune(conn: psycopg.Connection, *, local: bool = True) -> None:
     """Settings for a load's session (for its transaction with `local`): memory enough for the
     build's sorts and hashes, and quick statistics for staging tables that are read once or twice."""

@@ -108,7 +108,7 @@ def test_a_failure_on_another_connection_fails_the_load_and_changes_nothing(migr
 
     load_release(migrated_db, "rxnorm", [releases / "rxnorm" / OCTOBER])
     loaded = _codes(migrated_db)
-    monkeypatch.setitem(rxnorm.BUILD_LINKS, True, "CREATE UNLOGGED TABLE stage_rxn_links AS SELECT 1 / 0 AS rxcui")
+    monkeypatch.setattr(rxnorm, "LINKS", "SELECT 1 / 0 AS rxcui")
     with pytest.raises(psycopg.errors.DivisionByZero):
         load_release(migrated_db, "rxnorm", [releases / "rxnorm" / NOVEMBER])
     assert _codes(migrated_db) == loaded
