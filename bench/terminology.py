@@ -3,14 +3,20 @@
 For each code system: generate a synthetic release in the publisher's exact format (LOINC zip with
 Loinc.csv + MapTo.csv, SNOMED RF2 Snapshot zip, RxNorm RRF zip, CMS ICD-10-CM order file, CMS
 PPRRVU csv), load it with `load_release` in a child process (its peak RSS is the load's own; the
-code system's modules are imported before the clock starts, as a Dagster run has them), load it again (a re-load must change nothing), then time the floor: psql `\\copy` of the very rows the
+code system's modules are imported before the clock starts, as a Dagster run has them), load it
+again (a re-load must change nothing), then time the floor: psql `\\copy` of the very rows the
 load produced into an identical table (`LIKE ... INCLUDING ALL` plus the same foreign keys).
 
-    .venv/bin/python bench/terminology.py                 # real release sizes
-    .venv/bin/python bench/terminology.py --scale 0.1     # a tenth, for a quick look
+Each system is measured `--repeat` times (load, then floor, each into a fresh copy of the migrated
+database) and the median ratio printed with the range: on a shared machine one pair of timings
+can be off by a third either way. A CHECKPOINT before every timed step keeps one from paying for
+writing back the dirty pages of the step before it.
+
+    .venv/bin/python bench/terminology.py                 # real release sizes, 3 repetitions
+    .venv/bin/python bench/terminology.py --scale 0.1 --repeat 1     # a quick look
     .venv/bin/python bench/terminology.py --systems loinc icd10cm
 
-Uses DATABASE_URL's server when set (creating and dropping a scratch database), else starts an
+Uses DATABASE_URL's server when set (creating and dropping scratch databases), else starts an
 embedded PostgreSQL in a temporary directory.
 """
 
@@ -21,6 +27,7 @@ import csv
 import io
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,8 +35,11 @@ import time
 import uuid
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+
+import psycopg
 
 from hv_pipelines.core import db
 from hv_pipelines.core.embedded import pg_bin_dir, start_postgres
@@ -219,6 +229,16 @@ def _measured_load(url: str, system: str, paths: list[Path]) -> tuple[float, flo
         return pool.submit(_load_in_child, url, system, paths).result()
 
 
+def _settle(url: str) -> None:
+    """CHECKPOINT, so the next timed step starts with no other step's dirty pages left to write.
+    Needs superuser or pg_checkpoint (PostgreSQL 15+); without it the timings are only noisier."""
+    try:
+        with db.connect(url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+
+
 def _floor_seconds(url: str, tables: list[str], scratch: Path) -> float:
     """psql \\copy of the rows the load wrote into identical tables (same columns, indexes, defaults,
     foreign keys)."""
@@ -230,55 +250,94 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> float:
             with cur.copy(f'COPY "{table}" TO STDOUT') as copy:
                 for chunk in copy:
                     out.write(chunk)
-            conn.execute(f'DROP TABLE IF EXISTS "floor_{table}"')
             conn.execute(f'CREATE TABLE "floor_{table}" (LIKE "{table}" INCLUDING ALL)')
             # LIKE copies indexes and checks but not foreign keys, which an identical table has too.
             for (definition,) in conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                                               "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table}"',)):
                 conn.execute(f'ALTER TABLE "floor_{table}" ADD {definition}')
+        _settle(url)
         started = time.perf_counter()
         subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
                         f"\\copy \"floor_{table}\" FROM '{dump}'"], check=True)
         total += time.perf_counter() - started
-        with db.connect(url) as conn:
-            conn.execute(f'DROP TABLE "floor_{table}"')
+        dump.unlink()
     return total
 
 
-def _database(scratch: Path) -> tuple[str, object]:
+@dataclass
+class Runs:
+    """One code system's repetitions: load and floor seconds side by side, and the peak RSS."""
+
+    loads: list[float] = field(default_factory=list)
+    floors: list[float] = field(default_factory=list)
+    peak_mb: float = 0.0
+
+    @property
+    def ratios(self) -> list[float]:
+        return [load / floor for load, floor in zip(self.loads, self.floors, strict=True)]
+
+
+def _measure(server_url: str, template: str, system: str, paths: list[Path], scratch: Path,
+             repeat: int) -> tuple[Runs, float, int]:
+    """`repeat` pairs of (load, floor), each in a fresh copy of `template`; also the re-load's
+    seconds (first pair only) and the rows staged."""
+    runs, reload_seconds, rows = Runs(), 0.0, 0
+    tables = [code_system(system).target.table, *RELATED.get(system, [])]
+    for attempt in range(repeat):
+        name = f"{template}_{attempt}"
+        url = db.create_database(server_url, name, template=template)
+        try:
+            _settle(url)
+            seconds, peak_mb, _, rows = _measured_load(url, system, paths)
+            if attempt == 0:
+                reload_seconds, _, again, _ = _measured_load(url, system, paths)
+                assert again["new"] == again["changed"] == again["retired"] == 0, again
+            runs.loads.append(seconds)
+            runs.peak_mb = max(runs.peak_mb, peak_mb)
+            runs.floors.append(_floor_seconds(url, tables, scratch))
+        finally:
+            db.drop_database(server_url, name)
+    return runs, reload_seconds, rows
+
+
+def _database(scratch: Path) -> tuple[str, str, object]:
+    """The server's URL, the name of a freshly migrated scratch database (the template of every
+    repetition) and the embedded server to clean up, if one was started."""
     server_url = os.environ.get("DATABASE_URL")
     server = None
     if not server_url:
         server = start_postgres(scratch / "pg", cleanup_mode="delete")
         server_url = server.get_uri()
-    url = db.create_database(server_url, f"hv_bench_{uuid.uuid4().hex[:8]}")
-    upgrade(url, "head")
-    return url, server
+    name = f"hv_bench_{uuid.uuid4().hex[:8]}"
+    upgrade(db.create_database(server_url, name), "head")
+    return server_url, name, server
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the real release sizes")
     parser.add_argument("--systems", nargs="+", default=list(GENERATORS), choices=list(GENERATORS))
+    parser.add_argument("--repeat", type=int, default=3, help="load/floor pairs per system (median printed)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
         scratch = Path(tmp)
-        url, server = _database(scratch)
+        server_url, template, server = _database(scratch)
         print(f"{'system':<8} {'input lines':>12} {'rows':>9} {'load s':>8} {'rows/s':>9} {'reload s':>9} "
-              f"{'floor s':>8} {'ratio':>6} {'peak RSS MB':>12}")
+              f"{'floor s':>8} {'ratio':>6} {'ratios':>17} {'peak RSS MB':>12}")
         try:
             for system in args.systems:
                 folder = scratch / system
                 folder.mkdir()
                 paths, lines = GENERATORS[system](folder, max(int(FULL[system] * args.scale), 100))
                 os.sync()  # the release's writeback to disk is the generator's cost, not the load's
-                seconds, peak_mb, counts, rows = _measured_load(url, system, paths)
-                reload_seconds, _, again, _ = _measured_load(url, system, paths)
-                assert again["new"] == again["changed"] == again["retired"] == 0, again
-                floor = _floor_seconds(url, [code_system(system).target.table, *RELATED.get(system, [])], scratch)
+                runs, reload_seconds, rows = _measure(server_url, template, system, paths, scratch, args.repeat)
+                seconds, floor = statistics.median(runs.loads), statistics.median(runs.floors)
+                ratios = " ".join(f"{r:.2f}" for r in runs.ratios)
                 print(f"{system:<8} {lines:>12,} {rows:>9,} {seconds:>8.2f} {rows / seconds:>9,.0f} "
-                      f"{reload_seconds:>9.2f} {floor:>8.2f} {seconds / floor:>5.1f}x {peak_mb:>12.0f}", flush=True)
+                      f"{reload_seconds:>9.2f} {floor:>8.2f} {statistics.median(runs.ratios):>5.2f}x {ratios:>17} "
+                      f"{runs.peak_mb:>12.0f}", flush=True)
         finally:
+            db.drop_database(server_url, template)
             if server is not None:
                 server.cleanup()
 
