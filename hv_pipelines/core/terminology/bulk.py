@@ -12,9 +12,9 @@ system, and that load writes every row, so that is when `set_aside` does it:
 - the tables' own foreign keys, primary keys (over the ids the load generates) and non-unique
   indexes are dropped and recreated from PostgreSQL's own definitions (`pg_get_constraintdef`,
   `pg_get_indexdef`), with the same names, before the commit;
-- unique indexes on natural keys stay (the merge's ON CONFLICT needs them, and rows arrive in key
-  order, so they only grow at one end), and so does an index another table's foreign key depends on
-  (that key would have to go too).
+- unique indexes on natural keys stay (they hold the key unique during the insert itself, LOINC's
+  mapping merge's ON CONFLICT needs its one, and rows arrive in key order, so they only grow at one
+  end), and so does an index another table's foreign key depends on (that key would have to go too).
 
 All of it is DDL inside the load's transaction: a failed load rolls it back with the rows, and a
 committed one leaves a catalog identical to the one before (the drift check compares it).
