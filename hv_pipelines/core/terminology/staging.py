@@ -58,6 +58,8 @@ def analyze(conn: psycopg.Connection, *names: str) -> None:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name)))
 
 
+# The name of `alongside`'s worker thread (a load that failed must leave none running).
+ALONGSIDE_THREAD = "hv-staging-alongside"
 _NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -145,7 +147,7 @@ def alongside(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T],
         except BaseException as exc:  # handed to the waiting thread
             outcome["error"] = exc
 
-    thread = threading.Thread(target=run, name="hv-staging-alongside", daemon=True)
+    thread = threading.Thread(target=run, name=ALONGSIDE_THREAD, daemon=True)
     thread.start()
 
     def result() -> T:

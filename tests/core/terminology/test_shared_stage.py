@@ -103,16 +103,15 @@ def test_a_role_that_may_not_create_schemas_loads_the_same_rows(migrated_db, mig
         db.drop_database(pg_server_url, db.database_name(reference))
 
 
-def test_a_failure_on_another_connection_fails_the_load_and_changes_nothing(migrated_db, releases, monkeypatch):
-    import threading
-
+def test_a_failure_on_another_connection_fails_the_load_and_changes_nothing(migrated_db, releases, monkeypatch,
+                                                                            alongside_threads):
     load_release(migrated_db, "rxnorm", [releases / "rxnorm" / OCTOBER])
     loaded = _codes(migrated_db)
     monkeypatch.setattr(rxnorm, "LINKS", "SELECT 1 / 0 AS rxcui")
     with pytest.raises(psycopg.errors.DivisionByZero):
         load_release(migrated_db, "rxnorm", [releases / "rxnorm" / NOVEMBER])
     assert _codes(migrated_db) == loaded
-    assert not [t for t in threading.enumerate() if t.name == "hv-staging-alongside"]
+    assert not alongside_threads()
     monkeypatch.undo()
     assert load_release(migrated_db, "rxnorm", [releases / "rxnorm" / NOVEMBER]).counts.new == 1
 

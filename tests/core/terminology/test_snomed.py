@@ -105,9 +105,8 @@ def test_a_concept_without_a_fully_specified_name_is_rejected_with_its_line(migr
             if "Concept" in e["file"]} >= {(lines + 1, "concept has no active fully specified name")}
 
 
-def test_a_failure_on_the_second_connection_fails_the_load_and_changes_nothing(migrated_db, releases, monkeypatch):
-    import threading
-
+def test_a_failure_on_the_second_connection_fails_the_load_and_changes_nothing(migrated_db, releases, monkeypatch,
+                                                                               alongside_threads):
     import psycopg
 
     from hv_pipelines.core.terminology import snomed
@@ -118,7 +117,7 @@ def test_a_failure_on_the_second_connection_fails_the_load_and_changes_nothing(m
     with pytest.raises(psycopg.errors.DivisionByZero):
         load_release(migrated_db, "snomed", [releases / "snomed" / JULY])
     assert _concepts(migrated_db) == before
-    assert not [t for t in threading.enumerate() if t.name == "hv-staging-alongside"]
+    assert not alongside_threads()
 
 
 def test_release_without_a_snapshot_file_fails_before_the_database(releases, tmp_path):

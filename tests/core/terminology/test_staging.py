@@ -23,11 +23,7 @@ def test_text_rows_arrive_as_written(empty_db):
     assert back == rows and sink.rows == 2
 
 
-def _helpers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "hv-staging-alongside"]
-
-
-def test_work_on_the_second_connection_comes_back_as_copy_text(empty_db):
+def test_work_on_the_second_connection_comes_back_as_copy_text(empty_db, alongside_threads):
     def squares(other: psycopg.Connection):
         return other.info.backend_pid, copy_out(other, "COPY (SELECT n, n * n FROM generate_series(1, 3) n) TO STDOUT")
 
@@ -40,10 +36,10 @@ def test_work_on_the_second_connection_comes_back_as_copy_text(empty_db):
             spool.seek(0)
             copy_back(conn, "squares", spool)
         assert conn.execute("SELECT array_agg(square ORDER BY n) FROM squares").fetchone()[0] == [1, 4, 9]
-    assert other_pid != pid and not _helpers()
+    assert other_pid != pid and not alongside_threads()
 
 
-def test_a_failure_on_either_side_is_raised_and_nothing_is_left_open(empty_db):
+def test_a_failure_on_either_side_is_raised_and_nothing_is_left_open(empty_db, alongside_threads):
     closed = []
 
     class Spool:
@@ -57,10 +53,10 @@ def test_a_failure_on_either_side_is_raised_and_nothing_is_left_open(empty_db):
         with pytest.raises(RuntimeError, match="the block failed"), \
                 alongside(conn, lambda other: Spool(), discard=lambda spool: spool.close()):
             raise RuntimeError("the block failed")
-    assert closed == [True] and not _helpers()
+    assert closed == [True] and not alongside_threads()
 
 
-def test_a_failing_block_cancels_the_work_on_the_second_connection(empty_db):
+def test_a_failing_block_cancels_the_work_on_the_second_connection(empty_db, alongside_threads):
     started = threading.Event()
 
     def sleep(other: psycopg.Connection):
@@ -72,4 +68,4 @@ def test_a_failing_block_cancels_the_work_on_the_second_connection(empty_db):
         started.wait(10)
         time.sleep(0.2)  # the sleep is running on the second connection
         raise KeyboardInterrupt
-    assert time.monotonic() - began < 10 and not _helpers()
+    assert time.monotonic() - began < 10 and not alongside_threads()
