@@ -50,7 +50,7 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable, staged: int, *, w
     """Merge `target.stage` (holding `staged` rows) into `target.table`. `was_empty` (the table held
     no rows when the load locked it, ACCESS EXCLUSIVE) skips what could only find nothing: the two
     updates, the staging table's statistics, which only they need, and the insert's test for an
-    existing code (a fifth of a first SNOMED CT insert's time)."""
+    existing code."""
     table, stage, key = sql.Identifier(target.table), sql.Identifier(target.stage), sql.Identifier(target.key)
     compared = [sql.Identifier(c) for c in target.columns]
     cols = compared + [sql.Identifier(c) for c in target.stamped]
@@ -66,13 +66,13 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable, staged: int, *, w
         "WHERE t.{key} = s.{key} AND ({t_compared}) IS DISTINCT FROM ({s_compared})").format(
         table=table, cols=sql.SQL(", ").join(cols), updated=updated, s_cols=s_cols, stage=stage, key=key,
         t_compared=t_compared, s_compared=s_compared)).rowcount
-    absent = sql.SQL("" if was_empty else " WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.{key})")
+    absent = sql.SQL("") if was_empty else sql.SQL(
+        " WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = s.{key})").format(table=table, key=key)
     new = conn.execute(sql.SQL(
         "INSERT INTO {table} (id, {key}, {cols}, {updated}) "
         "SELECT {id}, s.{key}, {s_cols}, now() FROM {stage} s{absent}").format(
         table=table, key=key, cols=sql.SQL(", ").join(cols), updated=updated, s_cols=s_cols,
-        stage=stage, id=sql.SQL(new_id("ids")), absent=absent.format(table=table, key=key)),
-        {"ids": new_ids(staged)}).rowcount
+        stage=stage, id=sql.SQL(new_id("ids")), absent=absent), {"ids": new_ids(staged)}).rowcount
     retired = 0 if was_empty else conn.execute(sql.SQL(
         "UPDATE {table} t SET status = %s, {updated} = now() WHERE t.status IS DISTINCT FROM %s "
         "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})").format(
