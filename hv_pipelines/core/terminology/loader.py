@@ -155,7 +155,9 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                     f"{'release ' + previous.version if previous else 'the previous data'} is still loaded; "
                     "fix or replace the release (or widen count_band when the size change is expected)"
                     + (f"; rejected lines: {report}" if report else ""), checks)
-            with set_aside(conn, (spec.target.table, *spec.related_tables)) as emptied:
+            # The code table's key index is rebuilt too unless related merges look codes up by it.
+            keys = () if spec.related_tables else (spec.target.table,)
+            with set_aside(conn, (spec.target.table, *spec.related_tables), keys=keys) as emptied:
                 counts = merge_codes(conn, spec.target, staged.rows, was_empty=spec.target.table in emptied)
                 related = spec.merge_related(conn, rejects)
             rejects_key = rejects.publish(store)

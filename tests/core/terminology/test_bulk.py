@@ -3,6 +3,7 @@ same rows, and nothing of it left behind when the load fails."""
 
 import time
 
+import psycopg
 import pytest
 
 from hv_pipelines.core import db
@@ -18,7 +19,11 @@ def _catalog(url: str):
 
 def _index_names(url: str, table: str) -> set[str]:
     with db.connect(url) as conn:
-        return {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,))}
+        return _index_names_on(conn, table)
+
+
+def _index_names_on(conn, table: str) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,))}
 
 
 def test_first_load_rebuilds_every_index_and_foreign_key_it_set_aside(migrated_db, releases, rejects_store):
@@ -53,6 +58,29 @@ def test_only_empty_tables_are_set_aside_and_referenced_indexes_stay(migrated_db
             assert len([t for t in left.values() if t == "CPTCode"]) == len(_index_names(migrated_db, "CPTCode"))
         conn.rollback()
     assert "LOINCUnit_unit_idx" in _index_names(migrated_db, "LOINCUnit")
+
+
+def test_a_code_table_without_related_merges_has_its_key_rebuilt_too(migrated_db, releases, rejects_store):
+    before = _catalog(migrated_db)
+    with db.connect(migrated_db) as conn:
+        with set_aside(conn, ["ICD10Code"], keys=["ICD10Code"]):
+            assert _index_names_on(conn, "ICD10Code") == set()
+        conn.rollback()
+    result = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"],
+                          store=rejects_store)
+    assert result.counts.new > 0 and result.as_metadata()["rebuilt_indexes"] == "ICD10Code"
+    assert diff_catalogs(before, _catalog(migrated_db)) == []
+
+
+def test_a_key_set_aside_is_enforced_again_when_it_is_rebuilt(migrated_db):
+    with db.connect(migrated_db) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation, match="CPTCode_code_key"), \
+                set_aside(conn, ["CPTCode"], keys=["CPTCode"]):
+            conn.execute("""INSERT INTO "CPTCode" (id, code, description, category, status, "updatedAt")
+                            VALUES ('c1', '99213', 'Office visit', 'EVALUATION_MANAGEMENT', 'ACTIVE', now()),
+                                   ('c2', '99213', 'Office visit', 'EVALUATION_MANAGEMENT', 'ACTIVE', now())""")
+        conn.rollback()
+    assert "CPTCode_code_key" in _index_names(migrated_db, "CPTCode")
 
 
 def test_a_failed_first_load_leaves_the_indexes_in_place(migrated_db, releases, rejects_store, monkeypatch):
