@@ -6,8 +6,9 @@ kept with status INACTIVE), Description (active FSNs and synonyms), the en-US La
 only those rows and the fields the load reads (`rawcopy`); a file with a line that is not clean is
 parsed line by line instead, rejecting the bad lines. The joins that pick each concept's terms and parents run
 in PostgreSQL, so memory stays flat for the full ~1.6M descriptions and ~3M relationships; the
-Relationship file is staged and the hierarchy built on a second connection (`staging.alongside`)
-while the load's own connection builds the terms, so both cores work through the longest query.
+Concept and Relationship files are staged and joined into each concept's row with its hierarchy on a
+second connection (`staging.alongside`) while the load's own connection builds the terms, so both
+cores work through the longest query.
 
 - preferred term: the active synonym the en-US refset marks preferred (900000000000548007);
 - fully specified name: the active FSN (typeId 900000000000003001), en-US preferred first;
@@ -70,6 +71,7 @@ FILES = {
 # that is in the refset twice joins twice, which changes none of the minima nor the DISTINCT set.
 # The semantic tag is what follows the FSN's last "(" when that ends in ")" and trailing ASCII white
 # space: string functions, as a regular expression anchored at the end costs ~1.7 µs a concept.
+# Concepts are not read here: they are staged on the second connection meanwhile.
 BUILD_TERMS = r"""
 CREATE TEMP TABLE stage_sct_terms ON COMMIT DROP AS
 WITH terms AS (
@@ -85,30 +87,31 @@ WITH terms AS (
            array_agg(DISTINCT term ORDER BY term) FILTER (WHERE NOT is_fsn) AS synonyms
     FROM terms GROUP BY concept_id
 )
-SELECT c.id AS concept_id, c.id::text AS "snomedId",
+SELECT t.concept_id,
        coalesce(t.preferred, regexp_replace(t.fsn, '\s*\([^()]*\)\s*$', '')) AS "preferredTerm",
        t.fsn AS "fullySpecified",
        coalesce(array_remove(t.synonyms, t.preferred), '{}') AS synonyms,
        CASE WHEN strpos(t.fsn, '(') > 0 AND right(x.tail, 1) = ')' AND strpos(left(x.tail, -1), ')') = 0
-            THEN left(x.tail, -1) ELSE '' END AS "semanticTag",
-       CASE WHEN c.active THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
-       c.effective::timestamp(3) AS "effectiveDate"
-FROM stage_sct_concept c
-JOIN chosen t ON t.concept_id = c.id AND t.fsn IS NOT NULL
+            THEN left(x.tail, -1) ELSE '' END AS "semanticTag"
+FROM chosen t
 CROSS JOIN LATERAL (SELECT rtrim(split_part(t.fsn, '(', -1), E' \t\n\r\f\v') AS tail) x
+WHERE t.fsn IS NOT NULL
 """
 
-# Each concept's IS-A parents, in id order: built on the second connection (`alongside`).
-PARENTS_OUT = """
-COPY (SELECT source_id, array_agg(DISTINCT destination_id ORDER BY destination_id)::text[]
-      FROM stage_sct_isa GROUP BY source_id) TO STDOUT
+# Each concept with its IS-A parents in id order: built on the second connection (`alongside`).
+CONCEPTS = """
+SELECT c.id, c.effective, c.active, c.line, p.ids
+FROM stage_sct_concept c LEFT JOIN (
+    SELECT source_id, array_agg(DISTINCT destination_id ORDER BY destination_id)::text[] AS ids
+    FROM stage_sct_isa GROUP BY source_id) p ON p.source_id = c.id
 """
 
 BUILD_FINAL = """
 CREATE TEMP TABLE stage_snomed ON COMMIT DROP AS
-SELECT t."snomedId", t."preferredTerm", t."fullySpecified", t.synonyms, t."semanticTag",
-       coalesce(h.ids, '{}') AS hierarchy, t.status, t."effectiveDate"
-FROM stage_sct_terms t LEFT JOIN stage_sct_parents h ON h.source_id = t.concept_id
+SELECT c.id::text AS "snomedId", t."preferredTerm", t."fullySpecified", t.synonyms, t."semanticTag",
+       coalesce(c.hierarchy, '{}') AS hierarchy, CASE WHEN c.active THEN 'ACTIVE' ELSE 'INACTIVE' END AS status,
+       c.effective::timestamp(3) AS "effectiveDate"
+FROM stage_sct_concept c JOIN stage_sct_terms t ON t.concept_id = c.id
 """
 
 
@@ -147,22 +150,22 @@ class Snomed(CodeSystem):
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
         concept, description, language, relationship = members
         progress = serialised(progress)
-        tally = vouched_or_parsed(conn, files, concept, progress, lambda stream: _vouch_concepts(conn, stream),
-                                  lambda stream: _parse_concepts(conn, stream, concept, rejects))
         for kind, member in (("description", description), ("language", language)):
             _stage_file(conn, files, kind, member, rejects, progress)
-        # The Relationship file and the hierarchy are built on a second connection while this one
-        # builds the terms (the longest query, on one core): on two cores neither waits for the other.
-        with alongside(conn, lambda other: _parents(other, files, relationship, version, progress),
-                       discard=lambda value: close_all(*value)) as parents:
+        # The Concept and Relationship files are staged, and joined into one row per concept with its
+        # parents, on a second connection while this one builds the terms (the longest query, on one
+        # core): on two cores neither waits for the other.
+        with alongside(conn, lambda other: _concepts(other, files, concept, relationship, version, progress),
+                       discard=lambda value: close_all(*value[:2])) as concepts:
             conn.execute(BUILD_TERMS)
-            spool, relationship_rejects = parents()
-        with spool, relationship_rejects:
-            rejects.extend(relationship_rejects)
-            create_stage(conn, "stage_sct_parents", "source_id bigint, ids text[]")
+            spool, concept_rejects, tally = concepts()
+        with spool, concept_rejects:
+            rejects.extend(concept_rejects)
+            create_stage(conn, "stage_sct_concept", "id bigint, effective date, active boolean, line integer, "
+                         "hierarchy text[]")
             spool.seek(0)
-            copy_back(conn, "stage_sct_parents", spool)
-        analyze(conn, "stage_sct_terms", "stage_sct_parents")
+            copy_back(conn, "stage_sct_concept", spool)
+        analyze(conn, "stage_sct_terms", "stage_sct_concept")
         conn.execute(BUILD_FINAL)
         rows = conn.execute("SELECT count(*) FROM stage_snomed").fetchone()[0]
         # Every concept row is built at most once (`stage_sct_terms` has one row per concept id), so only
@@ -182,15 +185,17 @@ def _stage_file(conn: psycopg.Connection, files: ReleaseFiles, kind: str, member
                       lambda stream: _PARSERS[kind](conn, stream, member, rejects))
 
 
-def _parents(conn: psycopg.Connection, files: ReleaseFiles, member: Member, version: str,
-             progress: Progress | None) -> tuple[SpooledBytes, RejectLog]:
-    """Stage the Relationship file on `conn` (its own rejects log) and hand back each concept's
-    parents as COPY text, spooled (to disk past a few MB)."""
+def _concepts(conn: psycopg.Connection, files: ReleaseFiles, concept: Member, relationship: Member, version: str,
+              progress: Progress | None) -> tuple[SpooledBytes, RejectLog, CodeTally]:
+    """Stage the Concept and Relationship files on `conn` (its own rejects log) and hand back each
+    concept with its parents as COPY text, spooled (to disk past a few MB), and the Verhoeff tally."""
     rejects = RejectLog("snomed", version)
     try:
         conn.execute("SET LOCAL work_mem = '256MB'")
-        _stage_file(conn, files, "relationship", member, rejects, progress)
-        return copy_out(conn, PARENTS_OUT), rejects
+        tally = vouched_or_parsed(conn, files, concept, progress, lambda stream: _vouch_concepts(conn, stream),
+                                  lambda stream: _parse_concepts(conn, stream, concept, rejects))
+        _stage_file(conn, files, "relationship", relationship, rejects, progress)
+        return copy_out(conn, CONCEPTS), rejects, tally
     except BaseException:
         rejects.close()
         raise

@@ -112,9 +112,12 @@ def copy_into(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> I
         sink._flush()
 
 
-def copy_out(conn: psycopg.Connection, statement: str) -> SpooledBytes:
-    """The output of `COPY (...) TO STDOUT` `statement`, spooled (bounded memory)."""
+def copy_out(conn: psycopg.Connection, query: str) -> SpooledBytes:
+    """The rows of `query` (SQL, trusted constants) in COPY's binary format, spooled (bounded memory).
+    Binary, because they only go back into the same server (`copy_back`): nothing is formatted as
+    text to be parsed again."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 — the caller closes it
+    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(sql.SQL(query))
     with conn.cursor() as cur, cur.copy(statement) as copy:
         for data in copy:
             spool.write(data)
@@ -122,8 +125,10 @@ def copy_out(conn: psycopg.Connection, statement: str) -> SpooledBytes:
 
 
 def copy_back(conn: psycopg.Connection, table: str, spool: SpooledBytes) -> None:
-    """COPY text `spool` (from `copy_out`, read from its current position) into `table`."""
-    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) as copy:
+    """Rows `copy_out` spooled (read from the spool's current position) into `table`, whose columns
+    have the types of the query's."""
+    statement = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(table))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
         while chunk := spool.read(FLUSH_BYTES):
             copy.write(chunk)
 

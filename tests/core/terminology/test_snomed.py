@@ -113,7 +113,7 @@ def test_a_failure_on_the_second_connection_fails_the_load_and_changes_nothing(m
 
     load_release(migrated_db, "snomed", [releases / "snomed" / JANUARY])
     before = _concepts(migrated_db)
-    monkeypatch.setattr(snomed, "PARENTS_OUT", "COPY (SELECT 1 / 0) TO STDOUT")
+    monkeypatch.setattr(snomed, "CONCEPTS", "SELECT 1 / 0")
     with pytest.raises(psycopg.errors.DivisionByZero):
         load_release(migrated_db, "snomed", [releases / "snomed" / JULY])
     assert _concepts(migrated_db) == before
@@ -139,12 +139,12 @@ def test_semantic_tag_is_the_text_in_the_fsns_last_trailing_parentheses(empty_db
             "Odd (tag) tail", "Nested (a (b)) end)", "Unclosed (disorder", "( spaced tag )", "Two) (x)", "x (a) b)"]
     with db.connect(empty_db) as conn:
         conn.execute("CREATE TEMP TABLE stage_sct_concept AS "
-                     "SELECT n::bigint AS id, date '2025-01-01' AS effective, true AS active FROM generate_series(1, %s) n",
+                     "SELECT n::bigint AS id, date '2025-01-01' AS effective, true AS active, null::text[] AS hierarchy "
+                     "FROM generate_series(1, %s) n",
                      (len(fsns),))
         conn.execute("CREATE TEMP TABLE stage_sct_description AS SELECT n::bigint AS id, n::bigint AS concept_id, "
                      "true AS is_fsn, (%s::text[])[n] AS term FROM generate_series(1, %s) n", (fsns, len(fsns)))
         conn.execute("CREATE TEMP TABLE stage_sct_language (description_id bigint, preferred boolean)")
-        conn.execute("CREATE TEMP TABLE stage_sct_parents (source_id bigint, ids text[])")
         conn.execute(BUILD_TERMS)
         conn.execute(BUILD_FINAL)
         tags = dict(conn.execute('SELECT "fullySpecified", "semanticTag" FROM stage_snomed').fetchall())

@@ -23,19 +23,21 @@ def test_text_rows_arrive_as_written(empty_db):
     assert back == rows and sink.rows == 2
 
 
-def test_work_on_the_second_connection_comes_back_as_copy_text(empty_db, alongside_threads):
+def test_work_on_the_second_connection_comes_back_in_copy_binary(empty_db, alongside_threads):
     def squares(other: psycopg.Connection):
-        return other.info.backend_pid, copy_out(other, "COPY (SELECT n, n * n FROM generate_series(1, 3) n) TO STDOUT")
+        return other.info.backend_pid, copy_out(
+            other, "SELECT n, n * n, ARRAY[n::text, 'tab\t\\'], date '2025-01-31' + n FROM generate_series(1, 3) n")
 
     with db.connect(empty_db) as conn:
         pid = conn.info.backend_pid
         with alongside(conn, squares) as result:
-            conn.execute("CREATE TEMP TABLE squares (n int, square int)")
+            conn.execute("CREATE TEMP TABLE squares (n int, square int, names text[], day date)")
             other_pid, spool = result()
         with spool:
             spool.seek(0)
             copy_back(conn, "squares", spool)
-        assert conn.execute("SELECT array_agg(square ORDER BY n) FROM squares").fetchone()[0] == [1, 4, 9]
+        assert conn.execute("SELECT array_agg(square ORDER BY n), max(names[1]), min(names[2]), max(day)::text "
+                            "FROM squares").fetchone() == ([1, 4, 9], "3", "tab\t\\", "2025-02-03")
     assert other_pid != pid and not alongside_threads()
 
 
