@@ -9,8 +9,8 @@ load produced into an identical table (`LIKE ... INCLUDING ALL` plus the same fo
 
 Each system is measured `--repeat` times (load, then floor, each into a fresh copy of the migrated
 database; more times when its floor is a fraction of a second) and the median ratio printed with
-the range: on a shared machine one pair of timings can be off by a third either way. A CHECKPOINT before every timed step keeps one from paying for
-writing back the dirty pages of the step before it.
+the range: on a shared machine one pair of timings can be off by a third either way. A CHECKPOINT
+before every timed step keeps one from paying for writing back the dirty pages of the step before it.
 
     .venv/bin/python bench/terminology.py                 # real release sizes, 3 repetitions
     .venv/bin/python bench/terminology.py --scale 0.1 --repeat 1     # a quick look

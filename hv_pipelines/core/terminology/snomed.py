@@ -188,7 +188,8 @@ def _stage_file(conn: psycopg.Connection, files: ReleaseFiles, kind: str, member
 def _concepts(conn: psycopg.Connection, files: ReleaseFiles, concept: Member, relationship: Member, version: str,
               progress: Progress | None) -> tuple[SpooledBytes, RejectLog, CodeTally]:
     """Stage the Concept and Relationship files on `conn` (its own rejects log) and hand back each
-    concept with its parents as COPY text, spooled (to disk past a few MB), and the Verhoeff tally."""
+    concept with its parents (`copy_out`: COPY binary, spooled to disk past a few MB) and the Verhoeff
+    tally."""
     rejects = RejectLog("snomed", version)
     try:
         conn.execute("SET LOCAL work_mem = '256MB'")
