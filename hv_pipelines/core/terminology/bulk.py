@@ -64,8 +64,8 @@ def _set_aside_plan(conn: psycopg.Connection, tables: Sequence[str], keys: Seque
     may need an index of another of `tables`)."""
     rows = conn.execute(
         """
-        WITH mine AS (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = ANY(%(t)s)),
-        keyed AS (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = ANY(%(k)s))
+        WITH mine AS (SELECT oid, relname FROM pg_class
+                      WHERE relnamespace = 'public'::regnamespace AND relname = ANY(%(t)s))
         SELECT * FROM (
         SELECT c.conrelid::regclass::text AS tab, 'fk' AS kind, c.conname AS name, pg_get_constraintdef(c.oid)
         FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid IN (SELECT oid FROM mine)
@@ -76,7 +76,7 @@ def _set_aside_plan(conn: psycopg.Connection, tables: Sequence[str], keys: Seque
         JOIN pg_class x ON x.oid = i.indexrelid
         LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
         WHERE i.indrelid IN (SELECT oid FROM mine)
-          AND (i.indisprimary OR NOT i.indisunique OR i.indrelid IN (SELECT oid FROM keyed))
+          AND (i.indisprimary OR NOT i.indisunique OR i.indrelid IN (SELECT oid FROM mine WHERE relname = ANY(%(k)s)))
           AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid
                           AND f.conrelid NOT IN (SELECT oid FROM mine))
         ) s ORDER BY kind = 'fk' DESC, tab, name
