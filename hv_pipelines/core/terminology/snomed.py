@@ -164,13 +164,12 @@ class Snomed(CodeSystem):
             create_stage(conn, "stage_sct_concept", "id bigint, effective date, active boolean, line integer, "
                          "hierarchy text[]")
             spool.seek(0)
-            copy_back(conn, "stage_sct_concept", spool)
+            concepts_staged = copy_back(conn, "stage_sct_concept", spool)
         analyze(conn, "stage_sct_terms", "stage_sct_concept")
-        conn.execute(BUILD_FINAL)
-        rows = conn.execute("SELECT count(*) FROM stage_snomed").fetchone()[0]
+        rows = conn.execute(BUILD_FINAL).rowcount
         # Every concept row is built at most once (`stage_sct_terms` has one row per concept id), so only
         # when rows are missing is it worth looking for which.
-        if rows < conn.execute("SELECT count(*) FROM stage_sct_concept").fetchone()[0]:
+        if rows < concepts_staged:
             for (line,) in conn.execute(
                     "SELECT line FROM stage_sct_concept c WHERE NOT EXISTS "
                     "(SELECT 1 FROM stage_snomed s WHERE s.\"snomedId\" = c.id::text) ORDER BY line"):

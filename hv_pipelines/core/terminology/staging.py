@@ -124,13 +124,15 @@ def copy_out(conn: psycopg.Connection, query: str) -> SpooledBytes:
     return spool
 
 
-def copy_back(conn: psycopg.Connection, table: str, spool: SpooledBytes) -> None:
+def copy_back(conn: psycopg.Connection, table: str, spool: SpooledBytes) -> int:
     """Rows `copy_out` spooled (read from the spool's current position) into `table`, whose columns
-    have the types of the query's."""
+    have the types of the query's; returns how many."""
     statement = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.Identifier(table))
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        while chunk := spool.read(FLUSH_BYTES):
-            copy.write(chunk)
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            while chunk := spool.read(FLUSH_BYTES):
+                copy.write(chunk)
+        return cur.rowcount
 
 
 @contextmanager
