@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,8 @@ from hv_pipelines.core.errors import IntegrityError
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 
 CHUNK = 64
+VERSION1_OBJECT = Path(__file__).resolve().parents[1] / "fixtures" / "envelope" / "version1.enc"
+VERSION1_KEY = "00" * 31 + "01"  # the test key the fixture was sealed under, by the release before contexts
 
 
 def seal(plaintext: bytes, keyring: Keyring, chunk_size: int = CHUNK, piece: int = 37) -> bytes:
@@ -225,3 +228,39 @@ def test_memory_stays_bounded_for_a_large_stream(keyring):
 def test_chunk_size_is_validated(keyring):
     with pytest.raises(ValueError):
         list(encrypt_stream([b"x"], keyring, chunk_size=0))
+
+
+def test_the_context_is_in_the_header_and_must_be_the_one_expected(keyring):
+    sealed = b"".join(encrypt_stream([b"rows of backup A"], keyring, chunk_size=CHUNK, context="backup/A"))
+    header = read_header(io.BytesIO(sealed))
+    assert header.context == "backup/A" and len(header.sha256) == 64 and len(header.data_key_id) == 16
+    assert b"".join(decrypt_stream(io.BytesIO(sealed), keyring, context="backup/A")) == b"rows of backup A"
+    with pytest.raises(IntegrityError, match="sealed as 'backup/A', not 'backup/B'"):
+        b"".join(decrypt_stream(io.BytesIO(sealed), keyring, context="backup/B"))
+    with pytest.raises(IntegrityError, match="sealed as 'backup/A', not ''"):
+        open_all(sealed, keyring)
+
+
+def test_an_edited_context_fails_authentication(keyring):
+    """Rewriting the context in the header to the expected one breaks every chunk (its digest is in the AAD)."""
+    sealed = b"".join(encrypt_stream([os.urandom(3 * CHUNK)], keyring, chunk_size=CHUNK, context="backup/A"))
+    forged = sealed.replace(b"backup/A", b"backup/B", 1)
+    with pytest.raises(IntegrityError, match="chunk 0 .*failed authentication"):
+        b"".join(decrypt_stream(io.BytesIO(forged), keyring, context="backup/B"))
+
+
+def test_open_stream_returns_the_header_before_any_plaintext(keyring):
+    sealed = b"".join(encrypt_stream([b"x" * 300], keyring, chunk_size=CHUNK, context="c"))
+    header, plaintext = envelope.open_stream(io.BytesIO(sealed), keyring, context="c")
+    assert header == read_header(io.BytesIO(sealed))
+    assert b"".join(plaintext) == b"x" * 300
+
+
+def test_a_version_1_object_still_opens_as_the_empty_context():
+    """Audit archives and sealed columns written before the context field stay readable."""
+    keyring = Keyring.from_hex(VERSION1_KEY)
+    header = read_header(io.BytesIO(VERSION1_OBJECT.read_bytes()))
+    assert (header.version, header.context) == (1, "")
+    assert open_all(VERSION1_OBJECT.read_bytes(), keyring) == b"written before the context field existed\n" * 10
+    with pytest.raises(IntegrityError, match="no context .*older release"):
+        b"".join(decrypt_stream(io.BytesIO(VERSION1_OBJECT.read_bytes()), keyring, context="backup/A"))
