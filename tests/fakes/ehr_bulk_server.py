@@ -6,12 +6,19 @@ Group and system level with `_type`/`_since`, status polling, cancel, NDJSON out
 `requiresAccessToken`, `error[]` and `deleted[]` — and the failure modes a test scripts through
 its attributes: a status script (202 + Retry-After/X-Progress, 429, 500, a final error), expired
 output files (410), tokens revoked mid-export, and a download that stalls half-way.
+
+Downloads (output files and `Binary/<id>` attachments) send Content-Length and an ETag; with
+`ranges` they also advertise `Accept-Ranges: bytes` and answer `Range: bytes=N-` with a 206, and
+`drops` cuts a named download's connection half-way the given number of times. A second instance
+on another port serves as a foreign origin (`binaries`, `redirects`, `auth_seen` record what it got).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
+import socket
 import threading
 import time
 import zlib
@@ -74,6 +81,10 @@ class FakeBulkDataServer:
     kickoff_outcome: tuple[int, dict[str, Any]] | None = None
     gzip_outputs: bool = True
     extra_lines: dict[str, list[bytes]] = field(default_factory=dict)  # raw lines appended to a file
+    ranges: bool = False  # advertise Accept-Ranges and answer `Range: bytes=N-` with 206
+    drops: dict[str, int] = field(default_factory=dict)  # download name -> times its connection is cut
+    binaries: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # Binary id -> (type, bytes)
+    redirects: dict[str, str] = field(default_factory=dict)  # Binary id -> URL it redirects to
 
     def __post_init__(self) -> None:
         self.clients: dict[str, Any] = {}
@@ -87,6 +98,8 @@ class FakeBulkDataServer:
         self.status_requests = 0
         self.cancels = 0
         self.gzip_served = 0
+        self.range_requests: list[str] = []  # the Range headers received
+        self.auth_seen: list[tuple[str, str | None]] = []  # (Binary path, Authorization) per request
         self.stalled = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -255,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._status(path.rsplit("/", 1)[-1])
         if path.startswith("/files/"):
             return self._file(*path.split("/")[2:4])
+        if path.startswith("/fhir/Binary/"):
+            return self._binary(path.rsplit("/", 1)[-1])
         return self._reply(404, outcome("not-found", "no such endpoint"))
 
     def do_POST(self) -> None:  # noqa: N802
@@ -331,25 +346,66 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(410, outcome("expired", "the file has expired"))
         body = job.files[name]
         compress = fake.gzip_outputs and "gzip" in self.headers.get("Accept-Encoding", "")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/fhir+ndjson")
         if compress:
             fake.gzip_served += 1
-            self.send_header("Content-Encoding", "gzip")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        encoder = zlib.compressobj(wbits=31) if compress else None
-        halves = [body[: len(body) // 2], body[len(body) // 2:]] if name == fake.stall_file else [body]
-        for index, part in enumerate(halves):
-            self.wfile.write(encoder.compress(part) + encoder.flush(zlib.Z_SYNC_FLUSH) if encoder else part)
-            self.wfile.flush()
-            if index == 0 and len(halves) == 2:
-                fake.stalled.set()
-                fake._release.wait(30)
-        if encoder:
-            self.wfile.write(encoder.flush())
+            encoder = zlib.compressobj(wbits=31)  # deterministic: a range of it names the same bytes
+            body = encoder.compress(body) + encoder.flush()
+        self._send_download(name, body, "application/fhir+ndjson", {"Content-Encoding": "gzip"} if compress else {})
         fake.completed_downloads[name] += 1
         if fake.revoke_tokens_after_downloads is not None and \
                 sum(fake.completed_downloads.values()) == fake.revoke_tokens_after_downloads:
             fake.revoke_tokens()
+
+    def _binary(self, binary_id: str) -> None:
+        fake = self.fake
+        fake.auth_seen.append((self.path, self.headers.get("Authorization")))
+        if binary_id in fake.redirects:
+            return self._reply(302, None, {"Location": fake.redirects[binary_id]})
+        if binary_id not in fake.binaries:
+            return self._reply(404, outcome("not-found", "no such Binary"))
+        if not fake.authorized(self.headers.get("Authorization")):
+            return self._reply(401, outcome("login", "token missing or expired"))
+        fake.downloads[binary_id] += 1
+        content_type, body = fake.binaries[binary_id]
+        self._send_download(binary_id, body, content_type, {})
+        fake.completed_downloads[binary_id] += 1
+
+    def _send_download(self, name: str, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        """200 with the whole body, or 206 from the requested offset; cut half-way while `drops` says so,
+        or stalled half-way for `stall_file`."""
+        fake = self.fake
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        start, requested = 0, self.headers.get("Range")
+        if requested:
+            fake.range_requests.append(requested)
+        if fake.ranges and requested and requested.startswith("bytes=") and requested.endswith("-") and \
+                self.headers.get("If-Range", etag) == etag:
+            start = int(requested[len("bytes="):-1])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.send_header("ETag", etag)
+        if fake.ranges:
+            self.send_header("Accept-Ranges", "bytes")
+        for header, value in headers.items():
+            self.send_header(header, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
         self.close_connection = True
+        rest = body[start:]
+        if fake.drops.get(name, 0) > 0:
+            fake.drops[name] -= 1
+            self.wfile.write(rest[: len(rest) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if name == fake.stall_file:
+            self.wfile.write(rest[: len(rest) // 2])
+            self.wfile.flush()
+            fake.stalled.set()
+            fake._release.wait(30)
+            rest = rest[len(rest) // 2:]
+        self.wfile.write(rest)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import httpx
 
+from hv_pipelines.core.bulkdata.downloads import resumable_chunks
 from hv_pipelines.core.bulkdata.errors import (
     AuthorizationError,
     BulkDataError,
@@ -80,6 +81,7 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     token_refreshes: int = 0
+    resumes: int = 0  # Range requests sent to continue a dropped download
     waits: list[float] = field(default_factory=list)
 
 
@@ -143,16 +145,32 @@ class BulkDataClient:
 
     @contextmanager
     def open_output(self, url: str, *, requires_access_token: bool) -> Iterator[Iterator[bytes]]:
-        """Stream one output file as decoded bytes (gzip transfer encoding undone), never whole in memory."""
+        """Stream one output file as decoded bytes (gzip transfer encoding undone), never whole in memory;
+        a dropped connection resumes with `Range` where the server supports it (see `downloads`)."""
         headers = {"Accept": NDJSON, "Accept-Encoding": "gzip"}
-        with self._send("GET", url, headers=headers, authorized=requires_access_token,
-                        stream=True) as response:
+        with self.open_download(url, headers=headers, authorized=requires_access_token) as (response, chunks):
             if response.status_code in (404, 410):
                 raise OutputExpired(f"the output file {safe_url(url)} has expired ({response.status_code}): "
                                     "a new export will be kicked off")
             if response.status_code != 200:
                 raise BulkDataError(f"downloading {safe_url(url)} failed ({response.status_code})")
-            yield response.iter_bytes()
+            yield chunks
+
+    @contextmanager
+    def open_download(self, url: str, *, headers: dict[str, str],
+                      authorized: bool) -> Iterator[tuple[httpx.Response, Iterator[bytes]]]:
+        """GET `url` streamed: the response (to check its status and headers first) and its decoded body,
+        resumable after a dropped connection. `authorized=False` sends no token at all."""
+        def reopen(extra: dict[str, str]):
+            self.stats.resumes += 1
+            return self._send("GET", url, headers={**headers, **extra}, authorized=authorized, stream=True)
+
+        with self._send("GET", url, headers=headers, authorized=authorized, stream=True) as response:
+            chunks = resumable_chunks(response, reopen)
+            try:
+                yield response, chunks
+            finally:
+                chunks.close()  # closes the responses of any resumed requests
 
     def _wait(self, seconds: float) -> None:
         self.stats.waits.append(seconds)
