@@ -145,7 +145,10 @@ def loinc_check_digit(body: str) -> str:
     raise AssertionError("unreachable: one of ten digits always satisfies mod 10")
 
 
-ICD10CM_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+# CMS's ICD-10-CM layout: a letter, then alphanumerics, 3 to 7 characters with a dot after the third
+# (`E11.9`, `O9A.111`, `QA0.0101`). CMS does not promise a digit second or third: the April 2026
+# update added category QA0, so neither is assumed.
+ICD10CM_CODE = re.compile(r"^[A-Z][0-9A-Z]{2}(\.[0-9A-Z]{1,4})?$")
 
 
 def no_duplicate_codes(conn: psycopg.Connection, stage: str, key: str) -> CheckResult:

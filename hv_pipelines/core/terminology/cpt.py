@@ -35,7 +35,11 @@ from hv_pipelines.core.terminology.staging import copy_into, create_stage
 from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 HEADER_SEARCH_LINES = 30
-CPT_CODE = re.compile(r"^\d{4}[0-9AFMTU]$")
+# AMA: a CPT code is five characters, four digits and then a digit (Category I) or a letter naming
+# its kind (A vaccine administration, F Category II, T Category III, U PLA, M MAAA). A suffix letter
+# the AMA adds later is still a CPT code (section "Unassigned" until SUFFIX_CATEGORY names it).
+CPT_CODE = re.compile(r"^\d{4}[0-9A-Z]$")
+# CMS: a HCPCS Level II code is one letter and four digits.
 LEVEL_II_CODE = re.compile(r"^[A-Z]\d{4}$")
 # What the fast path sends PostgreSQL as an RVU (a blank is NULL): numbers float() and double
 # precision read alike. Anything else float() might still take (1_0, nan) goes to the line parser.
@@ -56,8 +60,8 @@ RANGES = ((100, 1999, "Anesthesia"), (10004, 69990, "Surgery"), (70010, 79999, "
 
 
 def cpt_category(code: str) -> str:
-    if code[4] in SUFFIX_CATEGORY:
-        return SUFFIX_CATEGORY[code[4]]
+    if not code[4].isdigit():
+        return SUFFIX_CATEGORY.get(code[4], "Unassigned")
     number = int(code)
     for low, high, title in RANGES:
         if low <= number <= high:

@@ -9,6 +9,7 @@ billable). `category` is the chapter title; `subcategory` the three-character ca
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from datetime import datetime
 
 import psycopg
@@ -22,40 +23,41 @@ from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 _LINE = re.compile(r"^(\d{5}) ([A-Z0-9]{3}[A-Z0-9 ]{4}) ([01]) (.{60}) (.+)$")
 
-# (first category, last category, chapter title); ranges compare on the 3-character category.
+# (first category, chapter title) in tabular order. The tabular list is in code order and each
+# chapter is one contiguous run of it, so a category belongs to the last chapter starting at or
+# before it: a category CMS adds inside a chapter's run needs no change here (QA0, added in April
+# 2026, follows Q99 in chapter 17 "Q00-QA0"; O9A follows O99 in chapter 15).
 CHAPTERS = (
-    ("A00", "B99", "Certain infectious and parasitic diseases"),
-    ("C00", "D49", "Neoplasms"),
-    ("D50", "D89", "Diseases of the blood and blood-forming organs and certain disorders involving the immune mechanism"),
-    ("E00", "E89", "Endocrine, nutritional and metabolic diseases"),
-    ("F01", "F99", "Mental, Behavioral and Neurodevelopmental disorders"),
-    ("G00", "G99", "Diseases of the nervous system"),
-    ("H00", "H59", "Diseases of the eye and adnexa"),
-    ("H60", "H95", "Diseases of the ear and mastoid process"),
-    ("I00", "I99", "Diseases of the circulatory system"),
-    ("J00", "J99", "Diseases of the respiratory system"),
-    ("K00", "K95", "Diseases of the digestive system"),
-    ("L00", "L99", "Diseases of the skin and subcutaneous tissue"),
-    ("M00", "M99", "Diseases of the musculoskeletal system and connective tissue"),
-    ("N00", "N99", "Diseases of the genitourinary system"),
-    ("O00", "O9A", "Pregnancy, childbirth and the puerperium"),
-    ("P00", "P96", "Certain conditions originating in the perinatal period"),
-    ("Q00", "Q99", "Congenital malformations, deformations and chromosomal abnormalities"),
-    ("R00", "R99", "Symptoms, signs and abnormal clinical and laboratory findings, not elsewhere classified"),
-    ("S00", "T88", "Injury, poisoning and certain other consequences of external causes"),
-    ("U00", "U85", "Codes for special purposes"),
-    ("V00", "Y99", "External causes of morbidity"),
-    ("Z00", "Z99", "Factors influencing health status and contact with health services"),
+    ("A00", "Certain infectious and parasitic diseases"),
+    ("C00", "Neoplasms"),
+    ("D50", "Diseases of the blood and blood-forming organs and certain disorders involving the immune mechanism"),
+    ("E00", "Endocrine, nutritional and metabolic diseases"),
+    ("F01", "Mental, Behavioral and Neurodevelopmental disorders"),
+    ("G00", "Diseases of the nervous system"),
+    ("H00", "Diseases of the eye and adnexa"),
+    ("H60", "Diseases of the ear and mastoid process"),
+    ("I00", "Diseases of the circulatory system"),
+    ("J00", "Diseases of the respiratory system"),
+    ("K00", "Diseases of the digestive system"),
+    ("L00", "Diseases of the skin and subcutaneous tissue"),
+    ("M00", "Diseases of the musculoskeletal system and connective tissue"),
+    ("N00", "Diseases of the genitourinary system"),
+    ("O00", "Pregnancy, childbirth and the puerperium"),
+    ("P00", "Certain conditions originating in the perinatal period"),
+    ("Q00", "Congenital malformations, deformations and chromosomal abnormalities"),
+    ("R00", "Symptoms, signs and abnormal clinical and laboratory findings, not elsewhere classified"),
+    ("S00", "Injury, poisoning and certain other consequences of external causes"),
+    ("U00", "Codes for special purposes"),
+    ("V00", "External causes of morbidity"),
+    ("Z00", "Factors influencing health status and contact with health services"),
 )
+_CHAPTER_STARTS = [first for first, _ in CHAPTERS]
 UNASSIGNED_CHAPTER = "Unassigned"
 
 
 def chapter(code: str) -> str:
-    category = code[:3]
-    for first, last, title in CHAPTERS:
-        if first <= category <= last:
-            return title
-    return UNASSIGNED_CHAPTER
+    index = bisect_right(_CHAPTER_STARTS, code[:3]) - 1
+    return CHAPTERS[index][1] if index >= 0 else UNASSIGNED_CHAPTER
 
 
 def dotted(code: str) -> str:
@@ -122,7 +124,9 @@ class Icd10Cm(CodeSystem):
         bad = [r[0] for r in conn.execute(
             f'SELECT code FROM {self.target.stage} WHERE code !~ %s ORDER BY code', (ICD10CM_CODE.pattern,))]
         return [*super().checks(conn),
-                CheckResult("icd10cm_code_format", not bad, "every code is a well-formed ICD-10-CM code",
+                CheckResult("icd10cm_code_format", not bad,
+                            "every code has CMS's layout: a letter, then alphanumerics, a dot after the third "
+                            "character, at most 7 characters",
                             {"failed": len(bad), "examples": bad[:5]})]
 
 

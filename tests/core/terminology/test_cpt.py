@@ -23,6 +23,26 @@ def test_sections_by_code_range():
                                       "0001U")] == [
         "Anesthesia", "Surgery", "Radiology", "Pathology and Laboratory", "Evaluation and Management", "Medicine",
         "Category III", "Category II", "Proprietary Laboratory Analyses"]
+    assert cpt_category("0001A") == "Medicine" and cpt_category("0002M").startswith("Multianalyte")
+    assert cpt_category("0001X") == "Unassigned", "a suffix the AMA adds later is a CPT code of no known section"
+
+
+@pytest.mark.parametrize("damaged_line", [False, True], ids=["clean-fast-path", "damaged-line-parser"])
+def test_a_cpt_code_with_a_suffix_letter_added_later_is_loaded_not_rejected(migrated_db, releases, tmp_path,
+                                                                            damaged_line):
+    """Codes of a kind the AMA adds (a new fifth-character letter) load from a clean file and from
+    one with a damaged line (which the line parser reads); only what is no CPT code is rejected."""
+    text = (releases / "cpt" / "PPRRVU25_JAN.csv").read_text()
+    text = text.replace("99999,,Broken short row\n", "").replace(",,2.8O,", ",,2.80,")
+    text += "0001X,,Hypothetical new kind of code,A,,0.50,0.40,,0.40,,0.03,,,0,XXX,,,,,,,,,,,,,,,,\n"
+    if damaged_line:
+        text += "00X1,,Damaged code column,A,,0.50,0.40,,0.40,,0.03,,,0,XXX,,,,,,,,,,,,,,,,\n"
+    release = tmp_path / "PPRRVU25_JAN.csv"
+    release.write_text(text)
+    result = load_release(migrated_db, "cpt", [release])
+    codes = _codes(migrated_db)
+    assert codes["0001X"][2:4] == ("Unassigned", 0.5)
+    assert result.rejects["by_reason"] == ({} if not damaged_line else {"HCPCS column is not a 5-character code": 1})
 
 
 def test_pprrvu_global_rows_with_rvus_and_licensee_descriptors(migrated_db, releases):

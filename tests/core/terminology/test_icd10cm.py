@@ -5,7 +5,8 @@ import pytest
 
 from hv_pipelines.core import db
 from hv_pipelines.core.terminology import load_release
-from hv_pipelines.core.terminology.icd10cm import chapter, dotted
+from hv_pipelines.core.terminology.checks import ICD10CM_CODE
+from hv_pipelines.core.terminology.icd10cm import SYSTEM, chapter, dotted
 from hv_pipelines.core.terminology.loader import ReleaseCheckError
 from hv_pipelines.core.terminology.release import ReleaseError
 
@@ -21,6 +22,76 @@ def test_codes_are_dotted_and_chapters_assigned():
     assert dotted("E119") == "E11.9" and dotted("E11") == "E11" and dotted("S72001A") == "S72.001A"
     assert chapter("O9A111").startswith("Pregnancy") and chapter("U071") == "Codes for special purposes"
     assert chapter("S72001A") == chapter("T88") != chapter("V00")
+    assert chapter("QA00101") == chapter("Q99") == "Congenital malformations, deformations and chromosomal abnormalities"
+    assert chapter("D49") == "Neoplasms" != chapter("D50") and chapter("H59") != chapter("H60")
+
+
+# The category CMS added in the April 1, 2026 update (chapter 17, "Q00-QA0"): its second character is
+# a letter. Order-file lines as CMS lays them out (code without its dot, 0 header / 1 billable).
+QA0_LINES = (
+    ("QA0", "0", "Genetic disorders, not elsewhere classified"),
+    ("QA00", "0", "Neurodevelopmental disorders related to specific genetic pathogenic variants"),
+    ("QA001", "0", "Neurodevelopmental disorders related to pathogenic variants in certain specific genes"),
+    ("QA0010", "0", "Neurodevelopmental disorders, related to pathogenic variants in ion channel genes"),
+    ("QA00101", "1", "SCN2A-related neurodevelopmental disorder"),
+    ("QA00102", "1", "CACNA1A-related neurodevelopmental disorder"),
+    ("QA00109", "1", "Neurodevelopmental disorder related to pathogenic variant in other ion channel gene"),
+)
+
+
+def _order_line(order: int, code: str, flag: str, title: str) -> str:
+    return f"{order:05d} {code:<7} {flag} {title[:60]:<60} {title}\n"
+
+
+def _release_with_qa0(releases, tmp_path):
+    path = tmp_path / "icd10cm_order_2026.txt"
+    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_text()
+    path.write_text(text + "".join(_order_line(100 + i, *line) for i, line in enumerate(QA0_LINES)))
+    return path
+
+
+def test_code_format_accepts_every_code_in_the_cms_layout():
+    real = ["A00", "A00.0", "E11.9", "E11.65", "O9A", "O9A.111", "S72.001A", "U07.1", "Z00.00", "W06.XXXD",
+            *(dotted(code) for code, _, _ in QA0_LINES)]
+    assert [code for code in real if not ICD10CM_CODE.fullmatch(code)] == []
+
+
+@pytest.mark.parametrize("damaged", [
+    "1A00", "A0", "A00.", "A000", "A0.00", "A00.12345", "S72.001AB", "a00.0", "A00-0", "A00 ", " A00", "A00.0 ",
+    "Ä00", ""])
+def test_code_format_rejects_what_is_not_the_cms_layout(damaged):
+    assert not ICD10CM_CODE.fullmatch(damaged)
+
+
+def test_the_format_check_in_the_database_passes_qa0_and_fails_damaged_codes(empty_db):
+    damaged = ["1A00", "A0", "A00.12345", "E11.", "e11.9", "E1.19", "A00.0\n"]
+    with db.connect(empty_db) as conn:
+        conn.execute("CREATE TEMP TABLE stage_icd10 (code text)")
+        with conn.cursor().copy("COPY stage_icd10 (code) FROM STDIN") as copy:
+            for code in ["E11.9", "O9A.111", *(dotted(code) for code, _, _ in QA0_LINES)]:
+                copy.write_row((code,))
+        good = {c.name: c for c in SYSTEM.checks(conn)}["icd10cm_code_format"]
+        with conn.cursor().copy("COPY stage_icd10 (code) FROM STDIN") as copy:
+            for code in damaged:
+                copy.write_row((code,))
+        bad = {c.name: c for c in SYSTEM.checks(conn)}["icd10cm_code_format"]
+    assert good.passed and good.metadata["failed"] == 0
+    assert not bad.passed and bad.metadata["failed"] == len(damaged)
+    assert sorted(bad.metadata["examples"]) == sorted(damaged)[:5]
+
+
+def test_the_april_2026_release_with_category_qa0_loads(migrated_db, releases, tmp_path):
+    result = load_release(migrated_db, "icd10cm", [_release_with_qa0(releases, tmp_path)])
+    checks = {c.name: c.passed for c in result.checks}
+    assert checks["icd10cm_code_format"] is True
+    codes = _codes(migrated_db)
+    assert {"QA0", "QA0.0", "QA0.01", "QA0.010", "QA0.0101", "QA0.0102", "QA0.0109"} <= set(codes)
+    assert codes["QA0.0101"][:5] == ("SCN2A-related neurodevelopmental disorder",
+                                     "SCN2A-related neurodevelopmental disorder",
+                                     "Congenital malformations, deformations and chromosomal abnormalities",
+                                     "QA0", True)
+    assert codes["QA0.010"][4] is False and codes["QA0.0101"][5] == "ACTIVE"
+    assert result.counts.new == 12 + len(QA0_LINES)
 
 
 def test_order_file_maps_billable_headers_and_rejects_the_malformed_line(migrated_db, releases, rejects_store):
