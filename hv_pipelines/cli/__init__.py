@@ -54,5 +54,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except HVError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,41 +2,99 @@
 
 The platform writes URLs as `postgresql://...` (Prisma's form, sometimes with `?schema=public`);
 SQLAlchemy needs the `postgresql+psycopg` driver name and psycopg rejects Prisma's query keys.
+
+Every connection is opened here, so a URL that cannot be parsed, a server that does not answer and
+a login the server refuses all become one `DatabaseUnreachable` that names the cause and what to
+fix, with the URL's password masked (libpq's own message can quote the connection string).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 import psycopg
 import sqlalchemy as sa
 from psycopg import sql
+from sqlalchemy import event
+
+from hv_pipelines.core.errors import DatabaseUnreachable
+from hv_pipelines.core.settings import DATABASE_URL_EXAMPLE, mask_url, split_database_url
 
 _PRISMA_ONLY_PARAMS = {"schema", "connection_limit", "pool_timeout", "pgbouncer", "socket_timeout"}
+_PASSWORD = re.compile(r"://[^:/@]*:(?P<password>[^@]+)@")
+# libpq's wording -> what the operator should fix (first match wins).
+_ADVICE = (
+    (("password authentication failed", "no pg_hba.conf entry", "role \"", "authentication"),
+     "the server refused the login: check the user name and password in the URL"),
+    (("database \"",), "no such database on that server: create it or fix the database name in the URL"),
+    (("connection refused", "no such file or directory"),
+     "nothing accepts connections there: start PostgreSQL, or fix the host and port in the URL"),
+    (("resolve host", "translate host name", "name or service not known"), "fix the host name in the URL"),
+    (("timeout", "timed out"), "the server did not answer: check the host, port and firewall"),
+    (("invalid", "missing", "unrecognized"), f"fix the URL: it should read like {DATABASE_URL_EXAMPLE}"),
+)
+
+
+def _scrub(text: str, url: str) -> str:
+    """`text` (a libpq message) with the URL's password masked wherever it appears."""
+    text = mask_url(text) or ""
+    if (found := _PASSWORD.search(url)) and found["password"] != "***":
+        text = text.replace(found["password"], "***")
+    return text
+
+
+def _unreachable(url: str, cause: str) -> DatabaseUnreachable:
+    lowered = cause.lower()
+    advice = next((what for needles, what in _ADVICE if any(n in lowered for n in needles)),
+                  "check that the URL and the server are right")
+    return DatabaseUnreachable(f"cannot connect to the database {_scrub(url, url)}: {_scrub(cause, url)}; {advice}")
+
+
+def _failure(url: str, exc: BaseException) -> DatabaseUnreachable:
+    """libpq's first line of what went wrong (it repeats per address tried; the rest is hints)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return _unreachable(url, lines[0].removeprefix("connection failed: ") if lines else type(exc).__name__)
 
 
 def libpq_url(url: str) -> str:
-    """Return `url` as libpq accepts it: plain `postgresql://` scheme, Prisma-only parameters dropped."""
-    parts = urlsplit(url)
-    scheme = "postgresql" if parts.scheme.startswith("postgres") else parts.scheme
+    """Return `url` as libpq accepts it: plain `postgresql://` scheme, Prisma-only parameters dropped.
+    A URL that is not a PostgreSQL URL, or whose port is not a number, is refused here."""
+    parts = split_database_url(url)
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in _PRISMA_ONLY_PARAMS])
-    return urlunsplit((scheme, parts.netloc, parts.path, query, parts.fragment))
+    return urlunsplit(("postgresql", parts.netloc, parts.path, query, parts.fragment))
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
-    return sa.make_url(libpq_url(url)).set(drivername="postgresql+psycopg")
+    try:
+        return sa.make_url(libpq_url(url)).set(drivername="postgresql+psycopg")
+    except sa.exc.ArgumentError:
+        raise DatabaseUnreachable(f"the database URL is malformed (SQLAlchemy cannot parse it): write it like "
+                                  f"{DATABASE_URL_EXAMPLE}") from None
 
 
 def create_engine(url: str, **kwargs: object) -> sa.Engine:
-    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
+    """An engine whose failure to connect raises `DatabaseUnreachable`, as `connect` does."""
+    engine = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
+
+    @event.listens_for(engine, "handle_error")
+    def _connect_failed(context: sa.engine.ExceptionContext) -> None:
+        if context.connection is None and isinstance(context.original_exception, psycopg.Error):
+            raise _failure(url, context.original_exception) from None
+
+    return engine
 
 
 @contextmanager
 def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
     """A psycopg 3 connection; commits on success and rolls back on error unless `autocommit`."""
-    with psycopg.connect(libpq_url(url), autocommit=autocommit) as conn:
+    try:
+        conn = psycopg.connect(libpq_url(url), autocommit=autocommit)
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        raise _failure(url, exc) from None
+    with conn:
         yield conn
 
 

@@ -4,7 +4,11 @@
   the database at the revision it started from, nothing half-applied (PostgreSQL DDL is transactional).
 - With a shadow database, pending revisions are first rehearsed there from an empty schema and
   drift-checked; the target is touched only when the rehearsal is clean (what `prisma migrate dev`
-  did with SHADOW_DATABASE_URL).
+  did with SHADOW_DATABASE_URL). The rehearsal also lists what the pending revisions create (types,
+  tables, indexes, constraints) and refuses when the target already holds one of them: an object
+  made by hand (a stray enum type) would otherwise fail the target's upgrade, or worse, be adopted.
+- A revision recorded in `alembic_version` that no script defines (a newer release migrated the
+  database, or the table was edited) and a failed statement are each reported in one line.
 - Drift = the live schema differs from the models: Alembic's autogenerate comparison plus enum labels,
   which autogenerate does not compare.
 - Adopt = take over a database `prisma migrate` created: stamp it at the baseline if, and only if,
@@ -26,9 +30,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 
 from hv_pipelines.core import db
-from hv_pipelines.core.catalog import IGNORED_TABLES, diff_catalogs, read_catalog, read_enums
+from hv_pipelines.core.catalog import IGNORED_TABLES, Catalog, diff_catalogs, read_catalog, read_enums
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.settings import mask_url
 
@@ -41,6 +47,12 @@ _TIMEOUT = re.compile(r"^\d+(ms|s|min|h)?$")
 
 class MigrationError(HVError):
     """A migration failed; the database is still at the revision it started from."""
+
+
+class UnknownRevisionError(MigrationError):
+    """`alembic_version` names a revision these scripts do not define: nothing can be planned from it."""
+
+    exit_code = 2
 
 
 class DriftError(HVError):
@@ -115,6 +127,21 @@ def current_revision(url: str) -> str | None:
     return revs[0] if revs else None
 
 
+def known_revision(url: str, script: ScriptDirectory) -> str | None:
+    """The database's current revision, refused unless `script` defines it."""
+    current = current_revision(url)
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except (ResolutionError, CommandError):
+            raise UnknownRevisionError(
+                f"{mask_url(url)} records Alembic revision {current!r}, which none of these migration scripts "
+                f"defines (head: {', '.join(script.get_heads())}): a newer hv_pipelines migrated it (run that "
+                "release), or alembic_version was edited (set it back to the revision the schema is at: "
+                "`alembic stamp --purge <revision>`)") from None
+    return current
+
+
 def pending_revisions(url: str, *, script_location: Path | None = None) -> list[str]:
     """Revisions between the database's current one and head, oldest first."""
     cfg = alembic_config(url, script_location=script_location)
@@ -123,7 +150,7 @@ def pending_revisions(url: str, *, script_location: Path | None = None) -> list[
     if len(head_list) != 1:
         raise MigrationError(f"the migration scripts have {len(head_list)} heads ({', '.join(head_list)}): "
                              "merge them with `alembic merge heads` before upgrading")
-    current = current_revision(url)
+    current = known_revision(url, script)
     revs = list(script.iterate_revisions(head_list[0], current))
     return [r.revision for r in reversed(revs)]
 
@@ -186,16 +213,58 @@ def _reset_schema(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-def rehearse_on_shadow(shadow_url: str, revision: str = "head", *, script_location: Path | None = None,
-                       **timeouts: str) -> None:
-    """Apply every revision up to `revision` to an emptied shadow database and drift-check it."""
+def failure_cause(exc: BaseException) -> str:
+    """One line: the error and its first line, and the first line of the statement that failed
+    (never a whole CREATE TABLE)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = next((line.strip() for line in str(orig).splitlines() if line.strip()), "")
+    cause = f"{type(orig).__name__}: {first}"
+    if statement := getattr(exc, "statement", None):
+        line = statement.strip().splitlines()[0]
+        cause += f" (in: {line[:100]}{'…' if len(line) > 100 else ''})"
+    if getattr(orig, "sqlstate", None) in ("42710", "42P07"):  # duplicate object / table
+        cause += ("; the database already holds an object the revision creates: drop it, or if `prisma migrate` "
+                  "made this schema, run `hv db adopt`")
+    return cause
+
+
+def _created(before: Catalog, after: Catalog) -> dict[str, set[str]]:
+    """What the revisions between two catalogs create, by kind."""
+    return {"enum": after.enums.keys() - before.enums.keys(), "table": after.columns.keys() - before.columns.keys(),
+            "index": after.indexes.keys() - before.indexes.keys(),
+            "constraint": after.constraints.keys() - before.constraints.keys()}
+
+
+def _clashes(created: dict[str, set[str]], target: Catalog) -> list[str]:
+    held = {"enum": target.enums, "table": target.columns, "index": target.indexes, "constraint": target.constraints}
+    return [f"{kind} {name}" for kind, names in created.items() for name in sorted(names & held[kind].keys())]
+
+
+def rehearse_on_shadow(shadow_url: str, revision: str = "head", *, target_url: str | None = None,
+                       script_location: Path | None = None, **timeouts: str) -> None:
+    """Apply every revision up to `revision` to an emptied shadow database and drift-check it. With
+    `target_url`, the shadow first goes to the target's revision, and what the rest creates must not
+    already exist in the target."""
     _reset_schema(shadow_url)
     cfg = alembic_config(shadow_url, script_location=script_location, **timeouts)
+    start = known_revision(target_url, _script(cfg)) if target_url else None
     try:
+        if start:
+            command.upgrade(cfg, start)
+        with db.connect(shadow_url) as conn:
+            at_start = read_catalog(conn)
         command.upgrade(cfg, revision)
     except Exception as exc:
-        raise MigrationError(f"the migrations fail on the shadow database ({type(exc).__name__}: {exc}); "
+        raise MigrationError(f"the migrations fail on the shadow database ({failure_cause(exc)}); "
                              "the target database was not touched") from exc
+    if target_url:
+        with db.connect(shadow_url) as shadow, db.connect(target_url) as target:
+            clashes = _clashes(_created(at_start, read_catalog(shadow)), read_catalog(target))
+        if clashes:
+            raise MigrationError(
+                f"{mask_url(target_url)} already holds {', '.join(clashes)}, which the pending revisions create "
+                "(found while rehearsing on the shadow database); the target database was not touched: drop "
+                "what was made by hand, or if `prisma migrate` made this schema, run `hv db adopt`")
     if revision == "head" and script_location is None and (diffs := drift(shadow_url)):
         raise DriftError("after upgrading the shadow database the schema differs from the models; "
                          "the target database was not touched. Differences:", diffs)
@@ -205,17 +274,17 @@ def upgrade(url: str, revision: str = "head", *, shadow_url: str | None = None,
             script_location: Path | None = None, **timeouts: str) -> UpgradeResult:
     """Upgrade `url` to `revision` in one transaction; rehearse on `shadow_url` first when given."""
     started = time.monotonic()
-    before = current_revision(url)
+    cfg = alembic_config(url, script_location=script_location, **timeouts)
+    before = known_revision(url, _script(cfg))
     applied = pending_revisions(url, script_location=script_location) if revision == "head" else []
     if shadow_url and (applied or revision != "head"):
-        rehearse_on_shadow(shadow_url, revision, script_location=script_location, **timeouts)
-    cfg = alembic_config(url, script_location=script_location, **timeouts)
+        rehearse_on_shadow(shadow_url, revision, target_url=url, script_location=script_location, **timeouts)
     try:
         command.upgrade(cfg, revision)
     except Exception as exc:
         raise MigrationError(
             f"upgrade of {mask_url(url)} to {revision} failed and was rolled back; the database is still "
-            f"at {before or 'an empty schema'}. Cause: {type(exc).__name__}: {exc}") from exc
+            f"at {before or 'an empty schema'}. Cause: {failure_cause(exc)}") from exc
     after = current_revision(url)
     if revision != "head":
         applied = _between(cfg, before, after)
@@ -231,13 +300,13 @@ def _between(cfg: Config, lower: str | None, upper: str | None) -> list[str]:
 def downgrade(url: str, revision: str, *, script_location: Path | None = None, **timeouts: str) -> UpgradeResult:
     """Downgrade to `revision` (`base` removes every table and type) in one transaction."""
     started = time.monotonic()
-    before = current_revision(url)
     cfg = alembic_config(url, script_location=script_location, **timeouts)
+    before = known_revision(url, _script(cfg))
     try:
         command.downgrade(cfg, revision)
     except Exception as exc:
         raise MigrationError(f"downgrade to {revision} failed and was rolled back; the database is still at "
-                             f"{before}. Cause: {type(exc).__name__}: {exc}") from exc
+                             f"{before}. Cause: {failure_cause(exc)}") from exc
     after = current_revision(url)
     reverted = _between(cfg, after, before)
     return UpgradeResult(before, after, list(reversed(reverted)), time.monotonic() - started)
@@ -246,7 +315,7 @@ def downgrade(url: str, revision: str, *, script_location: Path | None = None, *
 def status(url: str, *, script_location: Path | None = None) -> Status:
     cfg = alembic_config(url, script_location=script_location)
     head_list = list(_script(cfg).get_heads())
-    current = current_revision(url)
+    current = known_revision(url, _script(cfg))
     pending = pending_revisions(url, script_location=script_location) if len(head_list) == 1 else []
     # Drift is measured against the models, which describe head: only meaningful at head.
     diffs = drift(url) if current is not None and not pending else []

@@ -11,11 +11,12 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hv_pipelines.core.errors import ConfigurationError
+from hv_pipelines.core.errors import ConfigurationError, DatabaseUnreachable
 
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@)", re.IGNORECASE)
@@ -26,6 +27,23 @@ def mask_url(url: str | None) -> str | None:
     if url is None:
         return None
     return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", url)
+
+
+DATABASE_URL_EXAMPLE = "postgresql://user:***@host:5432/dbname"
+
+
+def split_database_url(url: str) -> SplitResult:
+    """`url`'s parts, or `DatabaseUnreachable` for a URL that is not a PostgreSQL URL or whose port is
+    not a number. The URL itself is not shown: where its password is cannot be told either."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 — raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise DatabaseUnreachable(f"the database URL is malformed ({exc}): write it like {DATABASE_URL_EXAMPLE}") from None
+    if not parts.scheme.startswith("postgres"):
+        raise DatabaseUnreachable(f"the database URL is malformed (scheme {parts.scheme or 'missing'!r}, not "
+                                  f"postgresql): write it like {DATABASE_URL_EXAMPLE}")
+    return parts
 
 
 class Settings(BaseSettings):
@@ -79,7 +97,9 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "DATABASE_URL is not set: export it (postgresql://user:***@host/db) or run `hv dev`, "
                 "which starts the embedded PostgreSQL")
-        return self.database_url.get_secret_value()
+        url = self.database_url.get_secret_value()
+        split_database_url(url)
+        return url
 
     def __repr__(self) -> str:
         shown = {

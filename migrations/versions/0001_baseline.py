@@ -237,8 +237,10 @@ def _enum(name: str) -> postgresql.ENUM:
 
 def upgrade() -> None:
     bind = op.get_bind()
+    # checkfirst=False: an existing type of the same name is an error, as an existing table is;
+    # adopting it would leave its labels, not the baseline's (see `hv db adopt` for Prisma's schema).
     for name, labels in ENUMS.items():
-        postgresql.ENUM(*labels, name=name).create(bind)
+        postgresql.ENUM(*labels, name=name).create(bind, checkfirst=False)
     op.create_table(
         "BreachNotification",
         sa.Column("id", sa.Text(), nullable=False),

@@ -61,3 +61,25 @@ def test_missing_database_url_says_what_to_do() -> None:
     out = subprocess.run([sys.executable, "-m", "hv_pipelines.cli", "db", "status"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "DATABASE_URL" in out.stderr
+
+
+def test_an_unknown_recorded_revision_is_one_error_line_with_exit_code_2(migrated_db: str) -> None:
+    with db.connect(migrated_db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'deadbeef'")
+    for command in ("upgrade", "status", "check"):
+        out = hv("db", command, url=migrated_db)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+        assert out.stderr.startswith("error: ") and "revision 'deadbeef'" in out.stderr
+        assert "alembic stamp" in out.stderr
+
+
+def test_upgrade_refuses_an_existing_enum_type(empty_db: str) -> None:
+    with db.connect(empty_db) as conn:
+        conn.execute("""CREATE TYPE "FHIRResourceType" AS ENUM ('X')""")
+    out = hv("db", "upgrade", url=empty_db)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert 'type "FHIRResourceType" already exists' in out.stderr and "applied" not in out.stdout
+    with db.connect(empty_db) as conn:
+        assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is None
+        assert conn.execute("""SELECT enum_range(NULL::"FHIRResourceType")::text""").fetchone()[0] == "{X}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from alembic import command
 
 from hv_pipelines.core import db, migrations
-from hv_pipelines.core.migrations import BASELINE, DriftError, MigrationError
+from hv_pipelines.core.migrations import BASELINE, DriftError, MigrationError, UnknownRevisionError
 
 PRISMA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "holovitals_prisma.sql"
 
@@ -146,3 +147,60 @@ def test_an_enum_label_added_by_hand_is_drift(migrated_db: str) -> None:
         "enum PermissionScope: labels ['OWN', 'ASSIGNED', 'DEPARTMENT', 'ORGANIZATION', 'SYSTEM', 'GLOBAL'] "
         "differ from the models' ['OWN', 'ASSIGNED', 'DEPARTMENT', 'ORGANIZATION', 'SYSTEM']"
     ]
+
+
+def _add_stray_enum(url: str) -> None:
+    with db.connect(url) as conn:
+        conn.execute("""CREATE TYPE "FHIRResourceType" AS ENUM ('X')""")
+
+
+def _stray_enum_untouched(url: str) -> bool:
+    with db.connect(url) as conn:
+        labels = conn.execute("""SELECT enum_range(NULL::"FHIRResourceType")::text""").fetchone()[0]
+    return labels == "{X}" and _tables_and_types(url) == (0, 1) and migrations.current_revision(url) is None
+
+
+def test_an_existing_enum_type_fails_the_upgrade_instead_of_being_adopted(empty_db: str) -> None:
+    _add_stray_enum(empty_db)
+    with pytest.raises(MigrationError) as err:
+        migrations.upgrade(empty_db)
+    message = str(err.value)
+    assert 'DuplicateObject: type "FHIRResourceType" already exists' in message
+    assert '(in: CREATE TYPE "FHIRResourceType" AS ENUM' in message and "\n" not in message
+    assert "hv db adopt" in message
+    assert _stray_enum_untouched(empty_db)
+
+
+def test_the_shadow_rehearsal_refuses_what_the_target_already_holds(empty_db: str, pg_server_url: str) -> None:
+    _add_stray_enum(empty_db)
+    shadow = db.create_database(pg_server_url, f"hv_shadow_{uuid.uuid4().hex[:10]}")
+    try:
+        with pytest.raises(MigrationError, match="already holds enum FHIRResourceType, which the pending "
+                                                 "revisions create .* the target database was not touched"):
+            migrations.upgrade(empty_db, shadow_url=shadow)
+    finally:
+        db.drop_database(pg_server_url, db.database_name(shadow))
+    assert _stray_enum_untouched(empty_db)
+
+
+def test_an_unknown_recorded_revision_is_one_clear_error(migrated_db: str) -> None:
+    with db.connect(migrated_db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'deadbeef'")
+    for attempt in (migrations.upgrade, migrations.status, lambda url: migrations.downgrade(url, "base")):
+        with pytest.raises(UnknownRevisionError, match="records Alembic revision 'deadbeef', which none of these "
+                                                       "migration scripts defines") as err:
+            attempt(migrated_db)
+        assert err.value.exit_code == 2
+    assert migrations.current_revision(migrated_db) == "deadbeef"
+    assert _tables_and_types(migrated_db) == (93, 45)
+
+
+def test_a_failed_create_table_is_reported_by_its_first_line(migrated_db: str, tmp_path: Path) -> None:
+    scripts = _scripts_with(tmp_path, "    op.create_table('users', sa.Column('id', sa.Integer), "
+                                      "sa.Column('b', sa.Text))")
+    with pytest.raises(MigrationError) as err:
+        migrations.upgrade(migrated_db, script_location=scripts)
+    message = str(err.value)
+    assert 'DuplicateTable: relation "users" already exists (in: CREATE TABLE users (' in message
+    assert "\n" not in message and "b TEXT" not in message
+    assert migrations.current_revision(migrated_db) == BASELINE

@@ -1,0 +1,92 @@
+"""Every `hv` command that connects to PostgreSQL fails the same way when it cannot: one `error:` line
+naming the cause and what to fix, exit code 2, the password never shown, no traceback.
+
+The matrix calls `main()` in-process (what the `hv` process runs); one case runs as a real process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.cli import main
+from hv_pipelines.core.keyring import generate_hex_key
+from tests.fakes.postgres_login import refusing_postgres
+
+PASSWORD = "s3cret-Pw0rd"
+COMMANDS = [
+    ("db", "upgrade"), ("db", "status"), ("db", "check"), ("db", "downgrade", "base"), ("db", "adopt"),
+    ("seed",), ("terminology", "status"), ("ehr", "status"), ("backup", "create"),
+    ("audit", "archive", "--month", "2020-01"), ("audit", "list"), ("audit", "verify"),
+    ("audit", "rehydrate", "--month", "2020-01"), ("audit", "purge"),
+]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def hv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path):
+    monkeypatch.setenv("ENCRYPTION_KEY", generate_hex_key())
+    monkeypatch.setenv("HV_OBJECT_STORE_URL", (tmp_path / "objects").as_uri())
+
+    def run(url: str, *args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setattr(sys, "argv", ["hv", *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, exit_.value.code, out.out, out.err)
+    return run
+
+
+def _assert_one_error_line(out: subprocess.CompletedProcess, *expected: str) -> None:
+    assert out.returncode == 2, (out.args, out.stdout, out.stderr)
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert PASSWORD not in out.stdout + out.stderr
+    for text in expected:
+        assert text in out.stderr, out.stderr
+
+
+def test_nothing_listening_is_one_line_for_every_command(hv) -> None:
+    url = f"postgresql://hv:{PASSWORD}@127.0.0.1:{_closed_port()}/holovitals"
+    for args in COMMANDS:
+        _assert_one_error_line(hv(url, *args), "Connection refused", "start PostgreSQL, or fix the host and port",
+                               "postgresql://hv:***@127.0.0.1:")
+
+
+def test_a_refused_login_is_one_line_for_every_command(hv) -> None:
+    with refusing_postgres() as port:
+        url = f"postgresql://hv:{PASSWORD}@127.0.0.1:{port}/holovitals"
+        for args in COMMANDS:
+            _assert_one_error_line(hv(url, *args), "password authentication failed",
+                                   "check the user name and password")
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://hv:{PASSWORD}@127.0.0.1:notaport/holovitals",
+    f"postgresql://hv:{PASSWORD}@[::1/holovitals",
+    f"host=127.0.0.1 password={PASSWORD}",
+    f"postgresql://hv:{PASSWORD}@127.0.0.1/holovitals?sslmodee=require",
+])
+def test_a_malformed_url_is_one_line_for_every_command(hv, url: str) -> None:
+    for args in COMMANDS:
+        _assert_one_error_line(hv(url, *args), "postgresql://user:***@host:5432/dbname")
+
+
+def test_the_installed_command_reports_a_refused_login_in_one_line() -> None:
+    with refusing_postgres() as port:
+        env = {**os.environ, "DATABASE_URL": f"postgresql://hv:{PASSWORD}@127.0.0.1:{port}/holovitals"}
+        out = subprocess.run([sys.executable, "-m", "hv_pipelines.cli", "db", "status"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    _assert_one_error_line(out, "password authentication failed for user")
