@@ -11,7 +11,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 _ENCRYPTION_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest
 
@@ -59,10 +59,8 @@ def refusing_postgres() -> Iterator[int]:
                 conn, _ = server.accept()
             except TimeoutError:
                 continue
-            try:
+            with suppress(ConnectionError, struct.error, OSError):  # a client that gave up early
                 _refuse(conn)
-            except (ConnectionError, struct.error, OSError):
-                pass
 
     thread = threading.Thread(target=serve, name="refusing-postgres", daemon=True)
     thread.start()
