@@ -19,6 +19,7 @@ GROUPS = {
     "ehr": "hv_pipelines.cli.ehr",
     "backup": "hv_pipelines.cli.backup",
     "audit": "hv_pipelines.cli.audit",
+    "wal": "hv_pipelines.cli.wal",
     "dev": "hv_pipelines.cli.dev",
     "run": "hv_pipelines.cli.run",
 }

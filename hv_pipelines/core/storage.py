@@ -53,6 +53,14 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class LocalStore:
     """A directory on disk. No Object Lock: `retain_until` is recorded but cannot be enforced."""
 
@@ -75,6 +83,7 @@ class LocalStore:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp_name, target)
+            _fsync_dir(target.parent)  # the rename itself must survive a crash (WAL push relies on it)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
