@@ -9,6 +9,7 @@ import dagster as dg
 
 from hv_pipelines.assets import compute
 from hv_pipelines.core.fhir_ingest import SyncOptions, export_stage, ingest_stage, normalise_stage
+from hv_pipelines.core.fhir_ingest.sync import IngestOutcome
 from hv_pipelines.resources import Database, KeyringResource
 from hv_pipelines.resources.ehr import EHRIngestResource
 
@@ -38,7 +39,7 @@ def ehr_bulk_exports(context: dg.AssetExecutionContext, config: EHRSyncConfig, d
     return dg.MaterializeResult(metadata={
         "export_job_id": outcome.job_id or "", "resumed": outcome.resumed,
         "files": sum(outcome.files_by_type.values()),
-        "files_by_type": dg.MetadataValue.json(outcome.files_by_type),
+        "files_by_type": dg.MetadataValue.json(outcome.files_by_type), "error_files": outcome.error_files,
         "transaction_time": outcome.transaction_time or "", "duration_seconds": round(outcome.duration, 2),
     })
 
@@ -48,6 +49,11 @@ def ehr_bulk_exports(context: dg.AssetExecutionContext, config: EHRSyncConfig, d
     kinds={"fhir", "postgres"}, pool="ehr_bulk_data", op_tags=compute.EHR_INGEST,
     description="The export's NDJSON files streamed, validated against FHIR R4 in a process pool, and merged "
     "into fhir_resources (COPY + one merge per file); deletions applied, bad lines quarantined.",
+    check_specs=[dg.AssetCheckSpec(
+        "export_complete", asset="fhir_resources",
+        description="The server delivered every requested type: no fatal/error OperationOutcome in error[] "
+        "and no output file short of its count. A type not delivered keeps its _since watermark back and "
+        "is asked again by the next sync.")],
 )
 def fhir_resources(context: dg.AssetExecutionContext, config: EHRSyncConfig, db: Database,
                    keys: KeyringResource, ehr: EHRIngestResource) -> dg.MaterializeResult:
@@ -57,14 +63,39 @@ def fhir_resources(context: dg.AssetExecutionContext, config: EHRSyncConfig, db:
     counts = outcome.counts
     if counts.failed:
         context.log.warning(f"{counts.failed} resources quarantined: see sync_history.error_details")
+    if not outcome.complete:
+        context.log.warning(outcome.next_step)
     return dg.MaterializeResult(metadata={
         "export_job_id": outcome.job_id or "", "files": counts.files, "resumed_files": counts.resumed_files,
         "resources_by_type": dg.MetadataValue.json(dict(counts.by_type)), "resources_read": counts.lines,
         "created": counts.created, "updated": counts.updated, "skipped_unchanged": counts.skipped,
         "rejected": counts.failed, "deleted": counts.deleted, "bytes_downloaded": counts.bytes,
         "server_issues": dg.MetadataValue.json(dict(counts.server_issues)), "re_exports": outcome.reexports,
-        "duration_seconds": round(outcome.duration, 2),
-    })
+        "duration_seconds": round(outcome.duration, 2), **_delivery_metadata(outcome),
+    }, check_results=[_export_complete(outcome)])
+
+
+def _delivery_metadata(outcome: IngestOutcome) -> dict[str, object]:
+    delivery = outcome.delivery
+    if delivery is None:
+        return {}
+    return {"export_complete": delivery.complete,
+            "types_not_delivered": dg.MetadataValue.json(list(delivery.failed)),
+            "types_delivered": dg.MetadataValue.json(list(delivery.delivered)),
+            "error_files": dg.MetadataValue.json(list(delivery.error_files + delivery.short_files))}
+
+
+def _export_complete(outcome: IngestOutcome) -> dg.AssetCheckResult:
+    if outcome.complete:
+        note = "every requested type delivered" if outcome.delivery else "no export was ingested by this run"
+        return dg.AssetCheckResult(check_name="export_complete", passed=True, description=note)
+    delivery = outcome.delivery
+    return dg.AssetCheckResult(
+        check_name="export_complete", passed=False, severity=dg.AssetCheckSeverity.WARN,
+        description=outcome.next_step,
+        metadata={"export_job_id": outcome.job_id or "",
+                  "types_not_delivered": dg.MetadataValue.json(list(delivery.failed)),
+                  "error_files": dg.MetadataValue.json(list(delivery.error_files + delivery.short_files))})
 
 
 @dg.asset(
@@ -85,6 +116,7 @@ def customer_clinical_records(context: dg.AssetExecutionContext, db: Database,
         "patient_resources": counts.patient_resources,
         "other_patient_resources": counts.other_patient_resources,
         "unmapped_resources": counts.unmapped, "repository_created": counts.repository_created,
+        "waiting_for_patient": counts.waiting_for_patient,
         "rows_inserted": sum(counts.inserted.values()), "rows_updated": sum(counts.updated.values()),
         "rows_removed": sum(counts.removed.values()),
         "inserted_by_table": dg.MetadataValue.json(dict(counts.inserted)),

@@ -17,11 +17,12 @@ from hv_pipelines.core.bulkdata import ExportLevel
 from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, start_validation_pool
 from hv_pipelines.core.fhir_ingest import connections as ehr_connections
 from hv_pipelines.core.fhir_ingest.export_jobs import recent_jobs
-from hv_pipelines.core.fhir_ingest.sync import SyncOutcome
+from hv_pipelines.core.fhir_ingest.sync import NextExport, SyncOutcome, next_export
 from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.units import human_size
 
+EXIT_INCOMPLETE = 3  # `hv ehr sync`: ingested, but the server did not deliver every type (README)
 PROVIDERS = ("EPIC", "CERNER", "ATHENAHEALTH", "ECLINICALWORKS", "ALLSCRIPTS", "NEXTGEN", "MEDITECH",
              "PRACTICE_FUSION", "GREENWAY", "OTHER")
 
@@ -84,9 +85,14 @@ def connect(provider: str, base_url: str, user_email: str, client_id: str | None
 @click.option("--download-workers", type=click.IntRange(1, 32), help="Files downloaded in parallel.")
 @click.option("--validation-workers", type=click.IntRange(0, 256),
               help="Validation processes (default: one per core; 0 validates in this process).")
-def sync(connection_id: str, full: bool, types: str | None, type_filters: tuple[str, ...],
+@click.pass_context
+def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, type_filters: tuple[str, ...],
          download_workers: int | None, validation_workers: int | None) -> None:
-    """Sync one connection now: export (or resume the saved one), ingest, normalise."""
+    """Sync one connection now: export (or resume the saved one), ingest, normalise.
+
+    Exit status 0 when the export was complete, 3 when it was ingested but the server did not deliver
+    every type (those are asked again by the next sync), 1 on an error.
+    """
     settings = load_settings()
     url = settings.require_database_url()
     type_list = tuple(t.strip() for t in types.split(",") if t.strip()) if types else None
@@ -104,6 +110,10 @@ def sync(connection_id: str, full: bool, types: str | None, type_filters: tuple[
     if outcome.ingest.counts.failed:
         click.echo(f"{outcome.ingest.counts.failed} resources quarantined: `hv ehr status {connection_id}` "
                    "lists them", err=True)
+    if not outcome.complete:
+        click.echo(f"{outcome.ingest.next_step}; `hv ehr status {connection_id}` shows the watermarks",
+                   err=True)
+        ctx.exit(EXIT_INCOMPLETE)
 
 
 def _summary(outcome: SyncOutcome) -> str:
@@ -114,7 +124,14 @@ def _summary(outcome: SyncOutcome) -> str:
              f"{human_size(counts.bytes)}: {counts.created} created, {counts.updated} updated, "
              f"{counts.skipped} unchanged, {counts.deleted} deleted, {counts.failed} quarantined",
              "by type: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.by_type.items()))]
-    if normalised.patient_resolved:
+    delivery = outcome.ingest.delivery
+    if delivery is not None and not delivery.complete:
+        lines.append(f"INCOMPLETE: not delivered {', '.join(delivery.failed)}; delivered "
+                     f"{', '.join(delivery.delivered) or 'nothing'}")
+    if normalised.waiting_for_patient:
+        lines.append("customer records: not written yet — the server did not deliver the user's Patient; the "
+                     "next sync asks it again and writes them")
+    elif normalised.patient_resolved:
         lines.append(f"customer records: {sum(normalised.inserted.values())} inserted, "
                      f"{sum(normalised.updated.values())} updated, {sum(normalised.removed.values())} "
                      f"removed ({normalised.other_patient_resources} resources of other patients stay in "
@@ -140,6 +157,7 @@ def status(connection_id: str | None) -> None:
         jobs = recent_jobs(conn, connection_id)
         syncs = recent_syncs(conn, connection_id)
         quarantined = latest_quarantine(conn, connection_id)
+        upcoming = next_export(conn, connection)
     error = f"  error: {connection.error_message}" if connection.error_message else ""
     click.echo(f"{connection.id}  {connection.provider}  {connection.fhir_base_url}  "
                f"{connection.status}{error}")
@@ -155,6 +173,17 @@ def status(connection_id: str | None) -> None:
     for item in quarantined[:20]:
         click.echo(f"  quarantined {item['file']}:{item['line']} {item.get('type') or '?'}/"
                    f"{item.get('id') or '?'}: {item['reason']}")
+    click.echo(_watermarks(upcoming))
+
+
+def _watermarks(upcoming: NextExport) -> str:
+    """Each type's watermark and the `_since` the next incremental sync asks with."""
+    since = upcoming.since.isoformat() if upcoming.since else "none (everything)"
+    lines = [f"watermarks (next incremental sync asks _since {since}):"]
+    for rtype in upcoming.types:
+        mark = upcoming.marks.get(rtype)
+        lines.append(f"  {rtype:<20} {mark.isoformat() if mark else 'never delivered: asked in full'}")
+    return "\n".join(lines)
 
 
 @command.command()

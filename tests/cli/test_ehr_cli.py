@@ -63,6 +63,30 @@ def test_connect_sync_and_status(env, rsa_pem, tmp_path):
     assert connection_id in listing.output and "ACTIVE" in listing.output
 
 
+def test_incomplete_export_exits_3_and_status_says_what_the_next_sync_asks(env, rsa_pem, tmp_path):
+    key_file = tmp_path / "ehr.pem"
+    key_file.write_bytes(rsa_pem)
+    with FakeBulkDataServer(sample_resources(), withheld_types={"Condition", "Immunization"}) as server:
+        server.register_client("hv-client", rsa_pem)
+        connection_id = connect(env, server, key_file)
+        partial = hv(env, "sync", connection_id, "--validation-workers", "0")
+        assert partial.exit_code == 3, partial.output
+        assert "INCOMPLETE: not delivered Condition, Immunization" in partial.stdout
+        assert "did not deliver Condition, Immunization (errors-1.ndjson)" in partial.stderr
+        assert "asks them again in full" in partial.stderr
+
+        status = hv(env, "status", connection_id)
+        assert "COMPLETED_WITH_ERRORS" in status.output
+        assert "next incremental sync asks _since none (everything)" in status.output
+        assert "Condition            never delivered: asked in full" in status.output
+
+        clean = hv(env, "sync", connection_id, "--validation-workers", "0")
+    assert clean.exit_code == 0, clean.output
+    assert "_since" not in server.kickoffs[1] and "INCOMPLETE" not in clean.output
+    watermark = "next incremental sync asks _since 20"  # every type now has one
+    assert watermark in hv(env, "status", connection_id).output
+
+
 def test_connect_refuses_a_group_provider_without_group_and_never_echoes_the_key(env, rsa_pem, tmp_path):
     key_file = tmp_path / "ehr.pem"
     key_file.write_bytes(rsa_pem)

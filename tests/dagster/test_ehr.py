@@ -55,13 +55,17 @@ def test_domain_defs_expose_the_contracted_names():
     assert export_deps == {"database_schema"}
 
 
-def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex, server, connection_id):
+def materialize_partition(db_url: str, master_hex: str, connection_id: str) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("ehr_connections", [connection_id])
-    result = dg.materialize(
+    return dg.materialize(
         ehr_assets, partition_key=connection_id, instance=instance,
-        resources={"db": Database(url=migrated_db), "keys": KeyringResource(encryption_key=master_hex),
+        resources={"db": Database(url=db_url), "keys": KeyringResource(encryption_key=master_hex),
                    "ehr": EHRIngestResource(validation_workers=0, download_workers=2)})
+
+
+def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex, server, connection_id):
+    result = materialize_partition(migrated_db, master_hex, connection_id)
     assert result.success
     metadata = {name: result.asset_materializations_for_node(name)[0].metadata
                 for name in (a.key.to_user_string() for a in ehr_assets)}
@@ -75,6 +79,23 @@ def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex
     assert server.kickoffs[0]["level"] == "group"
     assert scalar(migrated_db, "SELECT status::text FROM ehr_connections") == "ACTIVE"
     assert "Shaw" not in repr(metadata)  # metadata: types, ids and counts only
+    check = result.get_asset_check_evaluations()[0]
+    assert check.check_name == "export_complete" and check.passed
+
+
+def test_an_incomplete_export_warns_through_the_export_complete_check(migrated_db, master_hex, server,
+                                                                   connection_id):
+    server.withheld_types = {"Condition"}
+    result = materialize_partition(migrated_db, master_hex, connection_id)
+    assert result.success  # a WARN check does not fail the run
+    check = result.get_asset_check_evaluations()[0]
+    assert check.check_name == "export_complete" and not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert "did not deliver Condition (errors-1.ndjson)" in check.description
+    assert check.metadata["types_not_delivered"].value == ["Condition"]
+    ingested = result.asset_materializations_for_node("fhir_resources")[0].metadata
+    assert ingested["export_complete"].value is False
+    assert "Condition" not in ingested["types_delivered"].value
 
 
 def test_sensor_adds_partitions_and_requests_due_connections_once(migrated_db, connection_id):

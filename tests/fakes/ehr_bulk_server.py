@@ -5,7 +5,8 @@ JWT client assertion (signature, iss/sub, aud, exp, jti replay), `$export` kick-
 Group and system level with `_type`/`_since`, status polling, cancel, NDJSON outputs with gzip,
 `requiresAccessToken`, `error[]` and `deleted[]` — and the failure modes a test scripts through
 its attributes: a status script (202 + Retry-After/X-Progress, 429, 500, a final error), expired
-output files (410), tokens revoked mid-export, and a download that stalls half-way.
+output files (410), tokens revoked mid-export, a download that stalls half-way, and a partial export
+whose failed types are withheld from `output[]` and reported in `error[]`.
 
 Downloads (output files and `Binary/<id>` attachments) send Content-Length and an ETag; with
 `ranges` they also advertise `Accept-Ranges: bytes` and answer `Range: bytes=N-` with a 206, and
@@ -76,6 +77,9 @@ class FakeBulkDataServer:
     # ("progress", "1", "40%"), ("http-date", 1), ("429",), ("500",), ("fail", 400, outcome).
     status_script: list[tuple] = field(default_factory=list)
     expire_once: set[str] = field(default_factory=set)  # file names answering 410 for the first export
+    expire_always: set[str] = field(default_factory=set)  # file names answering 410 for every export
+    # Types the next export fails: left out of output[], one OperationOutcome naming each in error[].
+    withheld_types: set[str] = field(default_factory=set)
     revoke_tokens_after_downloads: int | None = None
     stall_file: str | None = None  # a file that stops half-way until `release_stall()`
     kickoff_outcome: tuple[int, dict[str, Any]] | None = None
@@ -180,18 +184,22 @@ class FakeBulkDataServer:
         types = set(filter(None, params.get("_type", "").split(",")))
         since = params.get("_since")
         since_dt = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        withheld, self.withheld_types = self.withheld_types, set()
         selected = [r for r in self.resources
-                    if (not types or r["resourceType"] in types)
+                    if (not types or r["resourceType"] in types) and r["resourceType"] not in withheld
                     and (since_dt is None or _last_updated(r) > since_dt)]
+        outcomes = self.error_outcomes + [outcome("exception", f"{t} export failed: internal timeout")
+                                          for t in sorted(withheld)]
         job_id = secrets.token_hex(6)
-        files = self._files(job_id, selected)
+        files = self._files(job_id, selected, outcomes)
         manifest = self._manifest(job_id, files, params)
         job = ExportJob(job_id, level, params, files, manifest, list(self.status_script), len(self.jobs))
         self.jobs[job_id] = job
         self.kickoffs.append({"level": level, "group": group, **params})
         return job
 
-    def _files(self, job_id: str, selected: list[dict[str, Any]]) -> dict[str, bytes]:
+    def _files(self, job_id: str, selected: list[dict[str, Any]],
+               outcomes: list[dict[str, Any]]) -> dict[str, bytes]:
         by_type: dict[str, list[dict[str, Any]]] = {}
         for resource in selected:
             by_type.setdefault(resource["resourceType"], []).append(resource)
@@ -201,8 +209,8 @@ class FakeBulkDataServer:
                 files[f"{rtype}-{part}.ndjson"] = _ndjson(items[start:start + self.lines_per_file])
         for name, lines in self.extra_lines.items():
             files[name] = files.get(name, b"") + b"".join(line + b"\n" for line in lines)
-        if self.error_outcomes:
-            files["errors-1.ndjson"] = _ndjson(self.error_outcomes)
+        if outcomes:
+            files["errors-1.ndjson"] = _ndjson(outcomes)
         if self.deleted:
             bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
                 {"request": {"method": "DELETE", "url": f"{rtype}/{rid}"}} for rtype, rid in self.deleted]}
@@ -342,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.requires_access_token and not fake.authorized(self.headers.get("Authorization")):
             return self._reply(401, outcome("login", "token missing or expired"))
         fake.downloads[name] += 1
-        if job.ordinal == 0 and name in fake.expire_once:
+        if (job.ordinal == 0 and name in fake.expire_once) or name in fake.expire_always:
             return self._reply(410, outcome("expired", "the file has expired"))
         body = job.files[name]
         compress = fake.gzip_outputs and "gzip" in self.headers.get("Accept-Encoding", "")

@@ -5,6 +5,8 @@ IN_PROGRESS (manifest received; files being downloaded and ingested) → COMPLET
 ingested and deletions applied). EXPIRED when the server dropped the status or output URLs (a new
 export replaces it), FAILED or CANCELLED otherwise. Per-file progress lives in `metadata.files`,
 updated in the same transaction that merges the file, so "done" and "in the database" never disagree.
+A COMPLETED export also records what it delivered (`metadata.delivery`, see `watermarks`): one whose
+server failed some types reads COMPLETED_WITH_ERRORS in `hv ehr status` and advances only the others.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class ExportJob:
     def sync_id(self) -> str | None:
         return self.metadata.get("syncHistoryId")
 
+    @property
+    def type_filters(self) -> tuple[str, ...]:
+        return tuple(self.metadata.get("typeFilters") or ())
+
 
 def _job(row: tuple) -> ExportJob:
     job_id, connection_id, status, status_url, since, types, metadata = row
@@ -59,9 +65,10 @@ _SELECT = ("SELECT id, connection_id, status::text, status_url, since, resource_
 
 
 def create_job(conn: psycopg.Connection, *, connection_id: str, level: str, kickoff_url: str, status_url: str,
-               types: tuple[str, ...], since: datetime | None, sync_id: str) -> ExportJob:
+               types: tuple[str, ...], since: datetime | None, sync_id: str,
+               type_filters: tuple[str, ...] = ()) -> ExportJob:
     job_id = str(uuid.uuid4())
-    metadata = {"syncHistoryId": sync_id, "files": {}}
+    metadata = {"syncHistoryId": sync_id, "files": {}, "typeFilters": list(type_filters)}
     conn.execute(
         """INSERT INTO bulk_export_jobs (id, connection_id, export_type, status, kickoff_url, status_url,
                                          resource_types, since, metadata)
@@ -118,22 +125,23 @@ def finish_job(conn: psycopg.Connection, job_id: str, status: str, *, error_mess
         (status, error_message, json.dumps(error_details) if error_details is not None else None, job_id))
 
 
-def previous_transaction_time(conn: psycopg.Connection, connection_id: str,
-                              types: tuple[str, ...]) -> datetime | None:
-    """`_since` for an incremental export: the transactionTime of the last completed export of the same
-    types (an export of other types says nothing about these)."""
-    rows = conn.execute(f"{_SELECT} WHERE connection_id = %s AND status = 'COMPLETED' "
-                        "AND resource_types = %s ORDER BY completed_at DESC LIMIT 1",
-                        (connection_id, ",".join(types))).fetchall()
-    for row in rows:
-        manifest = _job(row).manifest
-        if manifest is not None:
-            return manifest.transaction_time
-    return None
+def record_delivery(conn: psycopg.Connection, job_id: str, delivery: dict[str, Any]) -> None:
+    job = load_job(conn, job_id, for_update=True)
+    job.metadata["delivery"] = delivery
+    conn.execute("UPDATE bulk_export_jobs SET metadata = %s WHERE id = %s", (json.dumps(job.metadata), job_id))
+
+
+def latest_delivery(conn: psycopg.Connection, connection_id: str) -> dict[str, Any] | None:
+    """What the connection's newest COMPLETED export delivered (None if it predates the assessment)."""
+    row = conn.execute("""SELECT metadata::jsonb -> 'delivery' FROM bulk_export_jobs
+                          WHERE connection_id = %s AND status = 'COMPLETED'
+                          ORDER BY completed_at DESC LIMIT 1""", (connection_id,)).fetchone()
+    return row[0] if row else None
 
 
 def recent_jobs(conn: psycopg.Connection, connection_id: str, limit: int = 5) -> list[tuple]:
     return conn.execute(
-        """SELECT id, status::text, export_type::text, started_at, resource_count, total_size, error_message
+        """SELECT id, COALESCE(metadata::jsonb -> 'delivery' ->> 'outcome', status::text), export_type::text,
+                  started_at, resource_count, total_size, error_message
            FROM bulk_export_jobs WHERE connection_id = %s ORDER BY started_at DESC LIMIT %s""",
         (connection_id, limit)).fetchall()

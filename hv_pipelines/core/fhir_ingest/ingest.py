@@ -30,6 +30,7 @@ from hv_pipelines.core.fhir_ingest.fhir_store import (
     create_stage,
     merge_stage,
 )
+from hv_pipelines.core.fhir_ingest.server_errors import ErrorTally
 
 MAX_REJECTS_KEPT = 100  # per file; the count is always complete
 FILE_ATTEMPTS = 3
@@ -74,6 +75,7 @@ class ExportContext:
     requires_token: bool
     pool: Executor | None
     progress: Callable[[str], None] = lambda _message: None
+    requested_types: tuple[str, ...] = ()  # the export's `_type`: what its error files are attributed to
 
 
 class _Metered:
@@ -122,8 +124,10 @@ def ingest_output(ctx: ExportContext, key: str, output: OutputFile) -> dict[str,
 
 
 def ingest_error_file(ctx: ExportContext, key: str, output: OutputFile) -> dict[str, Any]:
-    """Record the server's OperationOutcomes (per severity/code, with a sample) on the job."""
+    """Record the server's OperationOutcomes on the job: per severity/code, with a sample, and which
+    requested types they say failed (`server_errors`), which keeps those types' watermarks back."""
     issues: Counter[str] = Counter()
+    tally = ErrorTally(ctx.requested_types)
     sample: list[dict[str, Any]] = []
     with ctx.client.open_output(output.url, requires_access_token=ctx.requires_token) as chunks:
         metered = _Metered(chunks)
@@ -131,10 +135,12 @@ def ingest_error_file(ctx: ExportContext, key: str, output: OutputFile) -> dict[
             for line in (block or b"").splitlines():
                 for issue in _issues(line):
                     issues[f"{issue.get('severity', '?')}/{issue.get('code', '?')}"] += 1
+                    tally.add(issue)
                     if len(sample) < 20:
                         sample.append({"severity": issue.get("severity"), "code": issue.get("code"),
                                        "diagnostics": str(issue.get("diagnostics", ""))[:200]})
-    summary = {"kind": "error", "issues": dict(issues), "bytes": metered.size, "sample": sample}
+    summary = {"kind": "error", "issues": dict(issues), "bytes": metered.size, "sample": sample,
+               **tally.as_summary()}
     with db.connect(ctx.db_url) as conn:
         _record(conn, ctx, key, summary, resources=0)
     return summary

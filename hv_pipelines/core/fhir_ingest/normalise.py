@@ -33,6 +33,7 @@ class NormaliseCounts:
     unmapped: int = 0
     repository_created: bool = False
     patient_resolved: bool = True
+    waiting_for_patient: bool = False  # the user's Patient is not stored yet: the last export failed it
     inserted: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     removed: Counter[str] = field(default_factory=Counter)
@@ -78,9 +79,13 @@ def _merge_sql(table: str) -> str:
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"""
 
 
-def normalise_connection(conn: psycopg.Connection, keyring: Keyring,
-                         connection: EHRConnection) -> NormaliseCounts:
-    """Normalise every unprocessed resource of the connection, in the caller's transaction."""
+def normalise_connection(conn: psycopg.Connection, keyring: Keyring, connection: EHRConnection, *,
+                         patient_failed: bool = False) -> NormaliseCounts:
+    """Normalise every unprocessed resource of the connection, in the caller's transaction.
+
+    `patient_failed`: the last export's server failed Patient. A user without a repository then waits
+    for it (resources stay unprocessed, the next sync asks Patient again) instead of failing the sync.
+    """
     counts = NormaliseCounts()
     patient_id = resolve_patient(conn, connection)
     if patient_id is None:
@@ -92,6 +97,9 @@ def normalise_connection(conn: psycopg.Connection, keyring: Keyring,
     repository_id = repository_of(conn, connection.user_id)
     if repository_id is None:
         patient = _patient_resource(conn, connection.id, patient_id)
+        if patient is None and patient_failed:
+            counts.waiting_for_patient = True
+            return counts
         if patient is None:
             raise HVError(f"connection {connection.id} names patient {patient_id}, but no export "
                           "returned that Patient: check ehr_connections.customer_id, or include Patient in "

@@ -1,9 +1,10 @@
 """A sync of one EHR connection in three stages, each resumable and runnable on its own.
 
 1. `export_stage`: resume the connection's unfinished export, or kick off a new one (incremental from
-   the previous export's transactionTime unless `full`), poll it to completion, save the manifest.
+   the types' watermarks unless `full`, see `watermarks`), poll it to completion, save the manifest.
 2. `ingest_stage`: download and ingest the manifest's files (see `ingest`), replacing the export with
-   a fresh one when the server let its files expire.
+   a fresh one when the server let its files expire; record what the export delivered, which is what
+   moves the watermarks (an export whose server failed some types is COMPLETED_WITH_ERRORS).
 3. `normalise_stage`: map the patient's new and changed resources into the customer repository, then
    close the sync (`sync_history`) and schedule the next one (`ehr_connections.next_sync_at`).
 
@@ -36,10 +37,11 @@ from hv_pipelines.core.bulkdata import (
     profile_for,
 )
 from hv_pipelines.core.errors import ConfigurationError, HVError
-from hv_pipelines.core.fhir_ingest import connections, export_jobs, sync_history
+from hv_pipelines.core.fhir_ingest import connections, export_jobs, sync_history, watermarks
 from hv_pipelines.core.fhir_ingest.connections import EHRConnection
 from hv_pipelines.core.fhir_ingest.ingest import ExportContext, IngestCounts, ingest_export
 from hv_pipelines.core.fhir_ingest.normalise import NormaliseCounts, normalise_connection
+from hv_pipelines.core.fhir_ingest.watermarks import Delivery
 from hv_pipelines.core.keyring import Keyring
 
 MAX_REEXPORTS = 2  # fresh kick-offs after expired files, per sync
@@ -59,6 +61,7 @@ class ExportOutcome:
     job_id: str | None
     resumed: bool = False
     files_by_type: dict[str, int] = field(default_factory=dict)
+    error_files: int = 0
     transaction_time: str | None = None
     duration: float = 0.0
 
@@ -68,7 +71,13 @@ class IngestOutcome:
     job_id: str | None
     counts: IngestCounts = field(default_factory=IngestCounts)
     reexports: int = 0
+    delivery: Delivery | None = None  # None: no export was ingested by this stage
+    next_step: str | None = None  # what the next sync does about types this export did not deliver
     duration: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.delivery is None or self.delivery.complete
 
 
 @dataclass
@@ -147,6 +156,21 @@ def _types_of(connection: EHRConnection, options: SyncOptions) -> tuple[str, ...
     return tuple(options.types or connection.settings.types or profile_for(connection.provider).default_types)
 
 
+@dataclass(frozen=True)
+class NextExport:
+    """What the next incremental sync of a connection asks for: its types, their watermarks, `_since`."""
+
+    types: tuple[str, ...]
+    marks: dict[str, datetime]
+    since: datetime | None
+
+
+def next_export(conn: psycopg.Connection, connection: EHRConnection) -> NextExport:
+    types = _types_of(connection, SyncOptions())
+    marks = watermarks.type_watermarks(conn, connection.id, types)
+    return NextExport(types, marks, watermarks.since_for(marks, types))
+
+
 def _kick_off(conn: psycopg.Connection, connection: EHRConnection, client: BulkDataClient, *,
               types: tuple[str, ...], since: datetime | None, type_filters: tuple[str, ...],
               sync_id: str) -> export_jobs.ExportJob:
@@ -158,7 +182,7 @@ def _kick_off(conn: psycopg.Connection, connection: EHRConnection, client: BulkD
     status_url = client.kick_off(request)
     return export_jobs.create_job(conn, connection_id=connection.id, level=connection.export_level.value,
                                   kickoff_url=f"{client.base_url}/{request.path}", status_url=status_url,
-                                  types=types, since=since, sync_id=sync_id)
+                                  types=types, since=since, sync_id=sync_id, type_filters=type_filters)
 
 
 def _poll_to_manifest(db_url: str, client: BulkDataClient, job: export_jobs.ExportJob,
@@ -190,6 +214,7 @@ def export_stage(db_url: str, connection_id: str, keyring: Keyring, options: Syn
     if manifest is not None:
         for output in manifest.output:
             outcome.files_by_type[output.type] = outcome.files_by_type.get(output.type, 0) + 1
+        outcome.error_files = len(manifest.error)
         outcome.transaction_time = manifest.transaction_time.isoformat()
     outcome.duration = time.monotonic() - started
     return outcome
@@ -201,8 +226,7 @@ def _export(db_url: str, connection: EHRConnection, client: BulkDataClient, job:
     if job is None:
         types = _types_of(connection, options)
         with db.connect(db_url) as conn:
-            since = (None if options.full
-                     else export_jobs.previous_transaction_time(conn, connection.id, types))
+            since = None if options.full else watermarks.incremental_since(conn, connection.id, types)
             sync_id = sync_history.open_sync(conn, connection.id, "full" if since is None else "incremental")
         with db.connect(db_url) as conn:  # the status URL is saved before polling: a kill resumes it
             job = _kick_off(conn, connection, client, types=types, since=since,
@@ -226,7 +250,7 @@ def _replace_expired(db_url: str, connection: EHRConnection, client: BulkDataCli
                                "replaced by a fresh export")
     with db.connect(db_url) as conn:
         fresh = _kick_off(conn, connection, client, types=job.resource_types, since=job.since,
-                          type_filters=options.type_filters, sync_id=job.sync_id or "")
+                          type_filters=job.type_filters, sync_id=job.sync_id or "")
     return _poll_to_manifest(db_url, client, fresh, options)
 
 
@@ -248,7 +272,7 @@ def ingest_stage(db_url: str, connection_id: str, keyring: Keyring, options: Syn
                 while True:
                     ctx = ExportContext(db_url, job.id, job.sync_id or "", connection.id, connection.user_id,
                                         bulk, bool(job.manifest and job.manifest.requires_access_token), pool,
-                                        options.progress)
+                                        options.progress, job.resource_types)
                     try:
                         outcome.counts = ingest_export(ctx, job, download_workers=workers)
                         break
@@ -259,7 +283,7 @@ def ingest_stage(db_url: str, connection_id: str, keyring: Keyring, options: Syn
                         job = _replace_expired(db_url, connection, bulk, job, options)
                         outcome.job_id = job.id
             with db.connect(db_url) as conn:
-                _finish_export(conn, job, outcome.counts)
+                outcome.delivery, outcome.next_step = _finish_export(conn, job, outcome.counts)
         except BaseException as exc:
             _fail(db_url, connection_id, exc, job_id=outcome.job_id)
             raise
@@ -267,19 +291,33 @@ def ingest_stage(db_url: str, connection_id: str, keyring: Keyring, options: Syn
     return outcome
 
 
-def _finish_export(conn: psycopg.Connection, job: export_jobs.ExportJob, counts: IngestCounts) -> None:
+def _finish_export(conn: psycopg.Connection, job: export_jobs.ExportJob,
+                   counts: IngestCounts) -> tuple[Delivery, str | None]:
+    """Close the export with what it delivered; for an incomplete one, say what the next sync does."""
+    job = export_jobs.load_job(conn, job.id, for_update=True)
+    delivery = watermarks.assess(job.manifest, job.files_done, job.resource_types, job.type_filters)
+    next_step = None
+    if not delivery.complete:
+        retry_since = watermarks.incremental_since(conn, job.connection_id, delivery.failed)
+        next_step = watermarks.next_step(delivery, retry_since)
     issues = dict(counts.server_issues)
-    details = {"quarantined": counts.rejects[:500], "quarantinedTotal": counts.failed, "serverIssues": issues}
-    export_jobs.finish_job(conn, job.id, "COMPLETED",
-                           error_details=details if counts.failed or issues else None)
-    if job.sync_id and (counts.failed or issues):
+    details = {"quarantined": counts.rejects[:500], "quarantinedTotal": counts.failed, "serverIssues": issues,
+               "delivery": delivery.as_json()}
+    export_jobs.record_delivery(conn, job.id, delivery.as_json())
+    export_jobs.finish_job(conn, job.id, "COMPLETED", error_message=next_step,
+                           error_details=details if counts.failed or issues or next_step else None)
+    if job.sync_id and (counts.failed or issues or next_step):
         sync_history.add_counts(conn, job.sync_id, details=details)
+    if job.sync_id and next_step:
+        sync_history.set_error_message(conn, job.sync_id, next_step)
     write_audit_entry(conn, action="EHR_BULK_EXPORT_INGESTED", resource="bulk_export_jobs",
                       resource_id=job.id,
                       details={"connectionId": job.connection_id, "files": counts.files,
                                "created": counts.created, "updated": counts.updated,
                                "skipped": counts.skipped, "failed": counts.failed, "deleted": counts.deleted,
-                               "bytes": counts.bytes})
+                               "bytes": counts.bytes, "outcome": delivery.outcome,
+                               "typesNotDelivered": list(delivery.failed)})
+    return delivery, next_step
 
 
 def normalise_stage(db_url: str, connection_id: str, keyring: Keyring, *,
@@ -289,7 +327,9 @@ def normalise_stage(db_url: str, connection_id: str, keyring: Keyring, *,
         try:
             with db.connect(db_url) as conn:
                 connection = connections.load_connection(conn, connection_id)
-                counts = normalise_connection(conn, keyring, connection)
+                delivery = export_jobs.latest_delivery(conn, connection_id) or {}
+                counts = normalise_connection(conn, keyring, connection,
+                                              patient_failed="Patient" in (delivery.get("failed") or ()))
                 sync_id = sync_history.open_sync_of(conn, connection_id)
                 if sync_id:
                     sync_history.finish_sync(conn, sync_id, "COMPLETED", metadata=_normalise_metadata(counts))
@@ -306,7 +346,8 @@ def _normalise_metadata(counts: NormaliseCounts) -> dict[str, Any]:
     return {"patientResources": counts.patient_resources,
             "otherPatientResources": counts.other_patient_resources,
             "unmapped": counts.unmapped, "patientResolved": counts.patient_resolved,
-            "repositoryCreated": counts.repository_created, "inserted": dict(counts.inserted),
+            "repositoryCreated": counts.repository_created, "waitingForPatient": counts.waiting_for_patient,
+            "inserted": dict(counts.inserted),
             "updated": dict(counts.updated), "removed": dict(counts.removed)}
 
 
@@ -315,6 +356,11 @@ class SyncOutcome:
     export: ExportOutcome
     ingest: IngestOutcome
     normalise: NormaliseOutcome
+
+    @property
+    def complete(self) -> bool:
+        """False when the export was ingested but the server did not deliver every type."""
+        return self.ingest.complete
 
 
 def run_sync(db_url: str, connection_id: str, keyring: Keyring, options: SyncOptions = SyncOptions(), *,

@@ -41,10 +41,16 @@ def add_counts(conn: psycopg.Connection, sync_id: str, *, queried: int = 0, crea
          json.dumps(details) if details is not None else None, sync_id))
 
 
+def set_error_message(conn: psycopg.Connection, sync_id: str, message: str) -> None:
+    """Say what went wrong in a sync that goes on (an incomplete export); closing it keeps the message."""
+    conn.execute("UPDATE sync_history SET error_message = %s WHERE id = %s", (message[:1000], sync_id))
+
+
 def finish_sync(conn: psycopg.Connection, sync_id: str, status: str, *, error_message: str | None = None,
                 metadata: dict[str, Any] | None = None) -> None:
     conn.execute(
-        """UPDATE sync_history SET status = %s::"SyncStatus", completed_at = now(), error_message = %s,
+        """UPDATE sync_history SET status = %s::"SyncStatus", completed_at = now(),
+                  error_message = COALESCE(%s, error_message),
                   duration = (extract(epoch FROM now() - started_at) * 1000)::integer,
                   metadata = COALESCE(%s, metadata) WHERE id = %s""",
         (status, error_message, json.dumps(metadata) if metadata is not None else None, sync_id))
