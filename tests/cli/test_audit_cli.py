@@ -96,3 +96,69 @@ def test_refusals_say_what_to_do(migrated_db: str, tmp_path: Path, hv, monkeypat
 
     out = hv("rehydrate", "--month", "2023-11", env=env)
     assert out.returncode == 1 and "no committed archive of 2023-11" in out.stderr
+
+
+FEBRUARY, MARCH = Month(2024, 2), Month(2024, 3)
+
+
+@pytest.fixture
+def february_and_march(migrated_db: str, tmp_path: Path, hv) -> dict[str, str]:
+    """February archived; March archived, then its late rows in a supplementary archive (#3)."""
+    user = make_user(migrated_db)
+    env = {"DATABASE_URL": migrated_db, "ENCRYPTION_KEY": generate_hex_key(),
+           "HV_OBJECT_STORE_URL": (tmp_path / "objects").as_uri()}
+    insert_audit_rows(migrated_db, FEBRUARY, 40, user)
+    insert_audit_rows(migrated_db, MARCH, 50, user)
+    assert hv("archive", "--month", "2024-02", env=env).returncode == 0
+    assert hv("archive", "--month", "2024-03", env=env).returncode == 0
+    insert_audit_rows(migrated_db, MARCH, 5, user, start=50)
+    out = hv("archive", "--month", "2024-03", env=env)
+    assert "archived 5 rows as supplementary archive #3" in out.stdout
+    return env
+
+
+def _manifests(env: dict[str, str]) -> list[Path]:
+    return sorted((Path(env["HV_OBJECT_STORE_URL"].removeprefix("file://")) / "audit-archive" / "manifests").glob("*"))
+
+
+def _exists(url: str, table: str) -> bool:
+    with db.connect(url) as conn:
+        return conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None
+
+
+def test_verify_reports_a_deleted_archive_record(february_and_march: dict[str, str], migrated_db: str, hv) -> None:
+    with db.connect(migrated_db) as conn:
+        conn.execute("""DELETE FROM audit_log_archives WHERE "storagePath" LIKE '%/2024-02/%'""")
+    out = hv("verify", env=february_and_march)
+    assert out.returncode == 1 and "ok:" not in out.stdout
+    assert "archive #1 (2024-02) was committed" in out.stderr and "audit_log_archives has no row for it" in out.stderr
+
+    out = hv("rehydrate", "--month", "2024-02", env=february_and_march)
+    assert out.returncode == 1 and "cannot be rehydrated whole" in out.stderr
+    assert not _exists(migrated_db, "audit_logs_rehydrated_2024_02")
+
+
+def test_rehydrate_refuses_a_manifest_copied_over_another_month(february_and_march: dict[str, str],
+                                                                migrated_db: str, hv) -> None:
+    february, march = _manifests(february_and_march)[:2]
+    february.write_bytes(march.read_bytes())
+
+    out = hv("rehydrate", "--month", "2024-02", env=february_and_march)
+
+    assert out.returncode == 1, out.stdout
+    assert "2024-02 cannot be rehydrated whole, so nothing was loaded" in out.stderr
+    assert "was copied or renamed over another" in out.stderr
+    assert not _exists(migrated_db, "audit_logs_rehydrated_2024_02")
+
+
+def test_rehydrate_refuses_a_month_missing_its_supplementary_archive(february_and_march: dict[str, str],
+                                                                     migrated_db: str, hv) -> None:
+    _manifests(february_and_march)[-1].unlink()
+
+    out = hv("rehydrate", "--month", "2024-03", env=february_and_march)
+
+    assert out.returncode == 1, out.stdout
+    assert "2024-03 cannot be rehydrated whole" in out.stderr and "its manifest was deleted" in out.stderr
+    assert not _exists(migrated_db, "audit_logs_rehydrated_2024_03")
+    out = hv("rehydrate", "--month", "2024-02", env=february_and_march)  # an intact month still loads
+    assert out.returncode == 0 and "40 rows from 1 archive(s)" in out.stdout

@@ -8,6 +8,13 @@ without that mark is refused. Everything happens in one transaction: each commit
 month is decrypted and COPYed into a temporary staging table while it is re-hashed, and only when
 every archive matched its manifest are the staged rows merged into the target (`ON CONFLICT (id)
 DO NOTHING`, so re-running, or a month with supplementary archives, never duplicates a row).
+
+Which archives make up the month is not taken from whatever sits under the month's name: first the
+same checks as `hv audit verify` run over the chain, the `audit_log_archives` rows and the audit
+trail (without reading objects), and any problem touching the month or the whole chain refuses the
+rehydrate. So a manifest copied over another month's, or a month missing one of its archives (a
+deleted supplementary manifest: its records and audit entry still name it), loads nothing rather
+than part of the month.
 """
 
 from __future__ import annotations
@@ -20,13 +27,13 @@ import psycopg
 from psycopg import sql
 
 from hv_pipelines.core import db
-from hv_pipelines.core.archival.manifest import ArchiveManifest, manifest_keys, read_link
+from hv_pipelines.core.archival.manifest import ArchiveManifest
 from hv_pipelines.core.archival.months import Month
 from hv_pipelines.core.archival.parts import read_archive
-from hv_pipelines.core.archival.records import load_records
 from hv_pipelines.core.archival.rows import ID_COLUMN, TABLE, TIME_COLUMN, Column
+from hv_pipelines.core.archival.verify import COMMITTED, LIST, verify_archives
 from hv_pipelines.core.arrow_copy import copy_arrow
-from hv_pipelines.core.errors import ConfigurationError, HVError
+from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
 
@@ -63,10 +70,14 @@ def _check_name(table: str) -> str:
 
 def committed_manifests(conn: psycopg.Connection, store: ObjectStore, keyring: Keyring,
                         month: Month) -> list[ArchiveManifest]:
-    """The month's archives whose deletes committed (uncommitted ones' rows are still in audit_logs)."""
-    recorded = {r.key for r in load_records(conn)}
-    links = [read_link(store, keyring, key) for key in manifest_keys(store) if f"-{month.label}-" in key]
-    return [link.manifest for link in links if all(p.key in recorded for p in link.manifest.parts)]
+    """The month's archives whose deletes committed (uncommitted ones' rows are still in audit_logs),
+    refused unless the chain, the records and the audit trail agree about the month."""
+    report = verify_archives(store, keyring, conn, depth=LIST)
+    if problems := report.problems_for(month.label):
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise IntegrityError(f"{month} cannot be rehydrated whole, so nothing was loaded: {problems[0]}{more}; run "
+                             "`hv audit verify` and resolve it first")
+    return [a.manifest for a in report.archives if a.month == month.label and a.state == COMMITTED]
 
 
 def _column_defs(columns: list[Column]) -> sql.Composed:

@@ -109,3 +109,58 @@ def test_an_edited_record_is_caught(archived, migrated_db: str, local_store, key
 def test_verify_needs_the_key_the_archives_were_sealed_with(archived, migrated_db: str, local_store) -> None:
     report = _verify(migrated_db, local_store, Keyring.from_hex(generate_hex_key()), LIST)
     assert len(report.problems) == 3 and all("not in the keyring" in p for p in report.problems)
+
+
+def _delete_record(url: str, part_key: str) -> None:
+    with db.connect(url) as conn:
+        conn.execute("""DELETE FROM audit_log_archives WHERE "storagePath" LIKE %s""", (f"%{part_key}",))
+
+
+def _delete_audit_entry(url: str, manifest_key: str) -> None:
+    with db.connect(url) as conn:
+        conn.execute("DELETE FROM audit_logs WHERE action = 'AUDIT_LOG_ARCHIVE' AND details LIKE %s",
+                     (f"%{manifest_key}%",))
+
+
+def test_a_deleted_archive_record_is_caught_by_the_audit_trail(archived, migrated_db: str, local_store,
+                                                               keyring) -> None:
+    _delete_record(migrated_db, archived[1].part_keys[0])
+
+    report = _verify(migrated_db, local_store, keyring, LIST)
+
+    assert report.problems == [
+        f"archive #2 (2023-07) was committed (its AUDIT_LOG_ARCHIVE entry in audit_logs names this manifest) but "
+        "audit_log_archives has no row for it: the rows were deleted; its objects are intact, restore the rows "
+        "from a backup of audit_log_archives"]
+    assert report.problems_for("2023-07") == report.problems and report.problems_for("2023-06") == []
+
+
+def test_a_deleted_record_and_audit_entry_are_caught_by_the_rows_that_left(archived, migrated_db: str,
+                                                                           local_store, keyring) -> None:
+    _delete_record(migrated_db, archived[0].part_keys[0])
+    _delete_audit_entry(migrated_db, archived[0].manifest_key)
+
+    [problem] = _verify(migrated_db, local_store, keyring, LIST).problems
+
+    assert problem.startswith("archive #1 (2023-06) has neither audit_log_archives rows nor an audit entry, yet "
+                              "fewer than its 60 rows are left in audit_logs")
+
+
+def test_a_deleted_audit_entry_is_caught_by_the_store_and_the_table(archived, migrated_db: str, local_store,
+                                                                    keyring) -> None:
+    _delete_audit_entry(migrated_db, archived[2].manifest_key)
+
+    [problem] = _verify(migrated_db, local_store, keyring, LIST).problems
+
+    assert problem.startswith("archive #3 (2023-08) has no AUDIT_LOG_ARCHIVE entry in audit_logs") \
+        and problem.endswith("the entry was deleted")
+
+
+def test_a_manifest_copied_over_another_is_caught(archived, migrated_db: str, local_store, keyring) -> None:
+    local_store.put_bytes(archived[0].manifest_key, local_store.read_bytes(archived[1].manifest_key))
+
+    report = _verify(migrated_db, local_store, keyring, LIST)
+
+    assert any(p.startswith(f"{archived[0].manifest_key} holds the manifest of #2 (2023-07") for p in report.problems)
+    assert any("no manifest lists" in p and archived[0].part_keys[0] in p for p in report.problems)
+    assert any("does not link to the manifest before it" in p for p in report.problems_for("2023-08"))
