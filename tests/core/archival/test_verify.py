@@ -129,7 +129,7 @@ def test_a_deleted_archive_record_is_caught_by_the_audit_trail(archived, migrate
     report = _verify(migrated_db, local_store, keyring, LIST)
 
     assert report.problems == [
-        f"archive #2 (2023-07) was committed (its AUDIT_LOG_ARCHIVE entry in audit_logs names this manifest) but "
+        "archive #2 (2023-07) was committed (its AUDIT_LOG_ARCHIVE entry in audit_logs names this manifest) but "
         "audit_log_archives has no row for it: the rows were deleted; its objects are intact, restore the rows "
         "from a backup of audit_log_archives"]
     assert report.problems_for("2023-07") == report.problems and report.problems_for("2023-06") == []
