@@ -40,21 +40,38 @@ def create(lock_days: int, compression_level: int) -> None:
 
 @command.command(name="list")
 @click.option("--database", help="Only backups of this database.")
-def list_(database: str | None) -> None:
-    """List backups in the object store, oldest first, with their state."""
+@click.option("--deep", is_flag=True, help="Also read every object back and check it against its manifest "
+              "(as `verify` does): slow, proportional to the stored size.")
+def list_(database: str | None, deep: bool) -> None:
+    """List backups in the object store, oldest first, with their state.
+
+    Without --deep the state comes from the manifests alone (authentic, bound to their backup, dump
+    object present); the objects themselves are not read.
+    """
     settings = load_settings()
-    entries = backup.list_backups(store_from(settings), keyring_from(settings), database)
+    store, keyring = store_from(settings), keyring_from(settings)
+    entries = backup.list_backups(store, keyring, database)
     if not entries:
         click.echo("no backups")
         return
+    click.echo("STATE read the objects back (--deep)" if deep else
+               "STATE from the manifests only; the objects were not read (--deep reads them)")
     click.echo(f"{'BACKUP ID':<26} {'DATABASE':<20} {'SIZE':>10} {'TABLES':>6} {'ROWS':>10}  {'KEY':<21} STATE")
     for e in entries:
         m = e.manifest
         size = human_size(m.object_bytes if m else (e.dump.size if e.dump else 0))
         tables, rows = (len(m.table_rows), m.total_rows) if m else ("-", "-")
-        state = "verified" if e.counts else f"{e.status}: {e.problem}"
+        state = ("verified" if not deep else _deep_state(store, keyring, m)) if e.counts else f"{e.status}: {e.problem}"
         click.echo(f"{e.backup_id:<26} {e.database:<20} {size:>10} {tables:>6} {rows:>10}  "
                    f"{m.key_id if m else '-':<21} {state}")
+
+
+def _deep_state(store, keyring, manifest: backup.Manifest) -> str:
+    try:
+        backup.verify_against(store, keyring, manifest)
+    except IntegrityError as exc:
+        return f"damaged: {exc}"
+    return "verified, object read back"
 
 
 @command.command()
@@ -74,16 +91,25 @@ def verify(backup_id: str) -> None:
               "backup contains.")
 @click.option("--keep-owners", is_flag=True, help="Keep the original owners and grants (the roles must exist).")
 @click.option("--yes", is_flag=True, help="Do not ask before --force replaces objects.")
-def restore(backup_id: str, target_url: str, force: bool, keep_owners: bool, yes: bool) -> None:
-    """Restore BACKUP_ID into --target-url and compare row counts with the manifest."""
+@click.option("--no-manifest", "no_manifest", is_flag=True, help="Restore from the object and the key alone "
+              "(the manifest is lost or refused): the object is still authenticated and bound to BACKUP_ID, but "
+              "nothing is compared with the backed-up database.")
+def restore(backup_id: str, target_url: str, force: bool, keep_owners: bool, yes: bool, no_manifest: bool) -> None:
+    """Restore BACKUP_ID into --target-url: the object is verified first, the result compared with the manifest."""
     settings = load_settings()
     shown = mask_url(target_url)
     if force and not yes:
         click.confirm(f"Replace the objects of {shown} with backup {backup_id}?", abort=True)
     result = backup.restore_backup(store_from(settings), keyring_from(settings), backup_id, target_url, force=force,
-                                   keep_owners=keep_owners)
+                                   keep_owners=keep_owners, use_manifest=not no_manifest)
     click.echo(f"restored backup {backup_id} into {shown} in {result.duration_s:.1f}s: "
                f"{len(result.table_rows)} tables, {sum(result.table_rows.values())} rows")
+    if result.unchecked:
+        click.echo("restored without the manifest: every chunk authenticated and the object is sealed as backup "
+                   f"{backup_id}, but NOT checked:", err=True)
+        for what in result.unchecked:
+            click.echo(f"  - {what}", err=True)
+        return
     if not result.matches:
         for mismatch in result.mismatches:
             click.echo(f"  MISMATCH {mismatch}", err=True)

@@ -17,6 +17,7 @@ from hv_pipelines.core.backup.create import (
     DEFAULT_LOCK_DAYS,
     BackupResult,
     create_backup,
+    verify_against,
     verify_backup,
     verify_object,
 )
@@ -41,6 +42,6 @@ from hv_pipelines.core.backup.streams import ToolError
 __all__ = [
     "DEFAULT_COMPRESSION_LEVEL", "DEFAULT_LOCK_DAYS", "BackupEntry", "BackupNotFound", "BackupResult", "DrillResult", "Manifest", "PruneResult", "RestoreResult",
     "RetentionPolicy", "TargetNotEmpty", "ToolError", "create_backup", "find_backup", "latest_backup",
-    "list_backups", "prune_backups", "restore_backup", "run_restore_drill", "select_kept", "verify_backup",
-    "verify_object",
+    "list_backups", "prune_backups", "restore_backup", "run_restore_drill", "select_kept", "verify_against",
+    "verify_backup", "verify_object",
 ]

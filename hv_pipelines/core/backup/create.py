@@ -8,10 +8,16 @@ are therefore exactly the rows in the archive — what a restore is later checke
 No plaintext byte touches disk: pg_dump writes to a pipe, compression and encryption happen in
 memory in ~1 MiB pieces, and the object store receives ciphertext only. If pg_dump or the upload
 fails, the upload is aborted (no object) and no manifest is written (no backup counts).
+
+The object is sealed as `backup/<id>` (its envelope header names the backup id) and the manifest
+records the header's digest, data-key id and nonce prefix: neither an object nor a manifest copied
+from another backup passes `verify_against`, which every verify and restore goes through.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +38,7 @@ from hv_pipelines.core.backup.streams import (
     prefetch,
 )
 from hv_pipelines.core.backup.tools import client_connection, find_tool, server_major
-from hv_pipelines.core.envelope import DEFAULT_CHUNK_SIZE, decrypt_stream, encrypt_stream, read_header
+from hv_pipelines.core.envelope import DEFAULT_CHUNK_SIZE, encrypt_stream, open_stream, read_header
 from hv_pipelines.core.errors import HVError, IntegrityError, StorageError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
@@ -85,19 +91,34 @@ class DumpFacts:
     alembic_revision: str | None
     schema_fingerprint: str
     table_rows: dict[str, int]
+    uploaded_header_sha256: str
     uploaded_sha256: str
     uploaded_bytes: int
 
 
 @dataclass(frozen=True)
 class ObjectCheck:
-    """What reading an encrypted dump back proved: every chunk authenticated, these sizes and checksum."""
+    """What reading an encrypted dump back proved: every chunk authenticated, this header, sizes and checksum."""
 
+    header_sha256: str
+    data_key_id: str
+    nonce_prefix: str
     object_bytes: int
     sha256: str
     compressed_bytes: int
     dump_bytes: int
     key_id: str
+
+    def differences(self, manifest: Manifest) -> list[str]:
+        """What differs between this object and the one `manifest` describes (names only, no values)."""
+        expected = {"header": manifest.header_sha256, "data-key id": manifest.data_key_id,
+                    "nonce prefix": manifest.nonce_prefix, "size": manifest.object_bytes,
+                    "sha256": manifest.object_sha256, "compressed size": manifest.compressed_bytes,
+                    "dump size": manifest.dump_bytes, "key id": manifest.key_id}
+        actual = {"header": self.header_sha256, "data-key id": self.data_key_id, "nonce prefix": self.nonce_prefix,
+                  "size": self.object_bytes, "sha256": self.sha256, "compressed size": self.compressed_bytes,
+                  "dump size": self.dump_bytes, "key id": self.key_id}
+        return [name for name, value in actual.items() if value != expected[name]]
 
 
 def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, partition: str | None = None,
@@ -112,11 +133,12 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
     retain_until = started + timedelta(days=lock_days) if lock_days > 0 and store.supports_object_lock() else None
     try:
         try:
-            facts = _dump_into_store(database_url, store, keyring, key, retain_until=retain_until,
-                                        level=compression_level, chunk_size=chunk_size)
+            facts = _dump_into_store(database_url, store, keyring, key, layout.envelope_context(backup_id),
+                                     retain_until=retain_until, level=compression_level, chunk_size=chunk_size)
             uploaded = time.monotonic()
-            check = verify_object(store, key, keyring)
-            if (check.sha256, check.object_bytes) != (facts.uploaded_sha256, facts.uploaded_bytes):
+            check = verify_object(store, key, keyring, backup_id)
+            if (check.header_sha256, check.sha256, check.object_bytes) != (
+                    facts.uploaded_header_sha256, facts.uploaded_sha256, facts.uploaded_bytes):
                 raise IntegrityError(f"backup {backup_id}: the stored object differs from what was uploaded; "
                                      "check the object store and run the backup again")
             verified = time.monotonic()
@@ -124,7 +146,8 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
                 backup_id=backup_id, database=database, created_at=started, completed_at=datetime.now(UTC),
                 object_key=key, object_bytes=check.object_bytes, object_sha256=check.sha256,
                 dump_bytes=check.dump_bytes, compressed_bytes=check.compressed_bytes, chunk_size=chunk_size,
-                key_id=check.key_id, pg_dump_version=facts.pg_dump_version, server_version=facts.server_version,
+                key_id=check.key_id, header_sha256=check.header_sha256, data_key_id=check.data_key_id,
+                nonce_prefix=check.nonce_prefix, pg_dump_version=facts.pg_dump_version, server_version=facts.server_version,
                 alembic_revision=facts.alembic_revision, schema_fingerprint=facts.schema_fingerprint,
                 table_rows=facts.table_rows,
                 durations={"dump_upload_s": round(uploaded - clock, 3), "verify_s": round(verified - uploaded, 3),
@@ -145,7 +168,7 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
     return BackupResult(manifest, store.location(key), entry)
 
 
-def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, key: str, *,
+def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, key: str, context: str, *,
                      retain_until: datetime | None, level: int, chunk_size: int) -> DumpFacts:
     """Stream pg_dump of an exported snapshot into `key`; return what the manifest needs about it."""
     with db.connect(database_url) as conn, ThreadPoolExecutor(1, thread_name_prefix="row-count") as pool:
@@ -156,19 +179,22 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
         tables = catalog.user_tables(conn)
         tool = find_tool("pg_dump", server_major(server_version))
         conninfo, env = client_connection(database_url)
+
+        def dump_pieces():  # runs once the upload pulls plaintext, by which time `dump` is running
+            yield from dump.read_stdout()
+            # Checked before the stream ends, so a failed pg_dump aborts the upload instead of completing it.
+            dump.finish("the backup was not stored; fix the cause above and run it again")
+
+        # The data key is wrapped (KMS may be called) and the header built before pg_dump starts.
+        encrypted = encrypt_stream(compress(dump_pieces(), level=level), keyring, chunk_size=chunk_size,
+                                   context=context)
+        header = next(encrypted)  # the envelope yields its header before it asks for any plaintext
         counting = pool.submit(catalog.row_counts, conn, tables)
         dump = ClientProcess([str(tool.path), "--format=custom", "--compress=0", "--no-password",
                               f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT}", f"--snapshot={snapshot_id}",
                               f"--dbname={conninfo}"], env, feeds_stdin=False)
         sealed = Meter(sha256=True)
-
-        def dump_pieces():
-            yield from dump.read_stdout()
-            # Checked before the stream ends, so a failed pg_dump aborts the upload instead of completing it.
-            dump.finish("the backup was not stored; fix the cause above and run it again")
-
-        stream = prefetch(sealed.through(encrypt_stream(compress(dump_pieces(), level=level), keyring,
-                                                        chunk_size=chunk_size)))
+        stream = prefetch(sealed.through(itertools.chain([header], encrypted)))
         try:
             store.put_stream(key, stream, retain_until=retain_until)
         except HVError:
@@ -180,34 +206,65 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
             dump.kill()  # first: a pg_dump still writing would keep the prefetch thread from stopping
             stream.close()
         table_rows = counting.result()
-    return DumpFacts(server_version, tool.version, revision, fingerprint, table_rows, sealed.sha256, sealed.bytes)
+    return DumpFacts(server_version, tool.version, revision, fingerprint, table_rows,
+                     hashlib.sha256(header).hexdigest(), sealed.sha256, sealed.bytes)
 
 
-def verify_object(store: ObjectStore, key: str, keyring: Keyring) -> ObjectCheck:
-    """Read an encrypted dump back: authenticate every chunk, decompress to the end, measure and hash it."""
-    with closing(store.open(key)) as head:
-        key_id = read_header(head).key_id
+def verify_object(store: ObjectStore, key: str, keyring: Keyring, backup_id: str) -> ObjectCheck:
+    """Read the encrypted dump of `backup_id` back: its header must name the backup; authenticate every
+    chunk, decompress to the end, measure and hash it."""
     cipher, packed, plain = Meter(sha256=True), Meter(), Meter()
     with closing(store.open(key)) as body:
-        plaintext = decompress(packed.through(decrypt_stream(MeteredReader(body, cipher), keyring)))
-        for index, piece in enumerate(plain.through(plaintext)):
+        try:
+            header, chunks = open_stream(MeteredReader(body, cipher), keyring,
+                                         context=layout.envelope_context(backup_id))
+        except IntegrityError as exc:
+            raise IntegrityError(f"object {key}: {exc}") from None
+        for index, piece in enumerate(plain.through(decompress(packed.through(chunks)))):
             if index == 0 and not piece.startswith(PG_DUMP_MAGIC):
                 raise IntegrityError(f"object {key} decrypts to something other than a pg_dump archive")
-    return ObjectCheck(cipher.bytes, cipher.sha256, packed.bytes, plain.bytes, key_id)
+    return ObjectCheck(header.sha256, header.data_key_id, header.nonce_prefix.hex(), cipher.bytes, cipher.sha256,
+                       packed.bytes, plain.bytes, header.key_id)
+
+
+def check_stored_header(store: ObjectStore, manifest: Manifest) -> None:
+    """The cheap half of `verify_against`: the object's size and header are the manifest's, read in one round trip.
+
+    An object swapped for another backup's is refused here, before a byte of it is decrypted.
+    """
+    stored = store.head(manifest.object_key)
+    if stored is None:
+        raise IntegrityError(f"backup {manifest.backup_id}: its object {manifest.object_key} is missing")
+    with closing(store.open(manifest.object_key)) as body:
+        header = read_header(body)
+    context = layout.envelope_context(manifest.backup_id)
+    if header.context != context:
+        found = repr(header.context) if header.context else "no backup id (written by an older release)"
+        raise IntegrityError(f"backup {manifest.backup_id}: its object is sealed as {found}, not {context!r}: "
+                             "another backup's object was put in its place; do not restore it — restore from "
+                             "another backup")
+    differs = [name for name, ok in (("header", header.sha256 == manifest.header_sha256),
+                                     ("size", stored.size == manifest.object_bytes)) if not ok]
+    if differs:
+        raise IntegrityError(f"backup {manifest.backup_id}: the object differs from its manifest in "
+                             f"{' and '.join(differs)}; do not restore it — restore from another backup")
+
+
+def verify_against(store: ObjectStore, keyring: Keyring, manifest: Manifest) -> ObjectCheck:
+    """Check the object `manifest` describes, end to end; IntegrityError says what differs."""
+    check_stored_header(store, manifest)
+    check = verify_object(store, manifest.object_key, keyring, manifest.backup_id)
+    differs = check.differences(manifest)
+    if differs:
+        raise IntegrityError(f"backup {manifest.backup_id}: the object differs from its manifest in "
+                             f"{', '.join(differs)}; do not restore it — restore from another backup")
+    return check
 
 
 def verify_backup(store: ObjectStore, keyring: Keyring, backup_id: str) -> Manifest:
     """Check a stored backup end to end against its manifest; IntegrityError says what differs."""
     manifest = find_backup(store, keyring, backup_id)
-    check = verify_object(store, manifest.object_key, keyring)
-    expected = (manifest.object_bytes, manifest.object_sha256, manifest.compressed_bytes, manifest.dump_bytes,
-                manifest.key_id)
-    actual = (check.object_bytes, check.sha256, check.compressed_bytes, check.dump_bytes, check.key_id)
-    if actual != expected:
-        names = ("size", "sha256", "compressed size", "dump size", "key id")
-        differs = [n for n, a, e in zip(names, actual, expected, strict=True) if a != e]
-        raise IntegrityError(f"backup {backup_id}: the object's {', '.join(differs)} differ from its manifest; "
-                             "do not restore it — restore from another backup")
+    verify_against(store, keyring, manifest)
     return manifest
 
 

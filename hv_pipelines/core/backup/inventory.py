@@ -85,6 +85,15 @@ def find_backup(store: ObjectStore, keyring: Keyring, backup_id: str) -> Manifes
     raise BackupNotFound(f"backup {backup_id} not found in {store.url}: see `hv backup list`")
 
 
+def find_dump_key(store: ObjectStore, backup_id: str) -> str:
+    """The key of `backup_id`'s encrypted object, found by listing, without reading its manifest."""
+    layout.started_at(backup_id)
+    for (_, found_id), objects in _objects_by_backup(store, layout.ROOT + "/").items():
+        if found_id == backup_id and layout.DUMP_SUFFIX in objects:
+            return objects[layout.DUMP_SUFFIX].key
+    raise BackupNotFound(f"backup {backup_id} has no object in {store.url}: see `hv backup list`")
+
+
 def latest_backup(store: ObjectStore, keyring: Keyring, database: str) -> Manifest:
     """The newest backup of `database` that counts (authenticated manifest, dump present)."""
     counted = [e.manifest for e in list_backups(store, keyring, database) if e.counts]

@@ -44,6 +44,11 @@ def backup_prefix(database: str, backup_id: str) -> str:
     return f"{database_prefix(database)}{started_at(backup_id):%Y/%m/%d}/{backup_id}"
 
 
+def envelope_context(backup_id: str) -> str:
+    """What a backup's encrypted object is sealed as (core.envelope): its header names the backup id."""
+    return f"backup/{backup_id}"
+
+
 def dump_key(database: str, backup_id: str) -> str:
     return backup_prefix(database, backup_id) + DUMP_SUFFIX
 

@@ -1,12 +1,25 @@
 """Restore a backup: object store → envelope decryption → zstd → `pg_restore` on stdin, all streaming.
 
-`pg_restore` runs with `--single-transaction`, and a chunk is handed to it only after its tag has
-been checked: if the object turns out to be tampered with or cut short, pg_restore is killed before
-it sees the end of the archive, its transaction rolls back, and the target is left as it was.
+Nothing reaches `pg_restore` before the object has been proved to be the backup asked for. A
+restore reads the object twice: first a verifying pass (the same as `hv backup verify`: the header
+names the backup id and is the one the manifest records, the size and SHA-256 match the manifest,
+every chunk authenticates, the zstd frame and the pg_dump archive are complete), then the restoring
+pass. The second pass must present the same header before pg_restore starts; the header pins the
+data key (fresh per object) and the nonce prefix, so every chunk that then authenticates is, byte for
+byte and in place, the verified object's, and its SHA-256 need not be taken twice. We chose this over restoring into a scratch database and
+swapping it in: a swap needs twice the space on the server, CREATEDB, and no session on the target,
+and under `--force` it would replace a live database (its OID, grants, settings) rather than the
+objects the backup holds. The verifying pass costs one extra read and decryption of the object
+(docs/backups.md gives the measured share), far less than pg_restore's own time.
 
-A restore needs only the object and the master key (the header names the key and carries the
-wrapped data key); the manifest adds the expectations the result is checked against: per-table row
-counts, the schema fingerprint and the Alembic revision.
+`pg_restore` runs with `--single-transaction`, and a chunk is handed to it only after its tag has
+been checked: if the object changes between the passes, pg_restore is killed before it sees the end
+of the archive, its transaction rolls back, and the target is left as it was.
+
+Without its manifest (`use_manifest=False`), a restore works from the object's header alone (the
+header names the master key, carries the wrapped data key and the backup id); what only the manifest
+could tell — the object's recorded size and checksum, row counts, schema, Alembic revision — is
+listed in `RestoreResult.unchecked` instead.
 """
 
 from __future__ import annotations
@@ -18,17 +31,24 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 
 from hv_pipelines.core import db
-from hv_pipelines.core.backup import audit, catalog
-from hv_pipelines.core.backup.inventory import find_backup, latest_backup
+from hv_pipelines.core.backup import audit, catalog, layout
+from hv_pipelines.core.backup.create import ObjectCheck, verify_against, verify_object
+from hv_pipelines.core.backup.inventory import find_backup, find_dump_key, latest_backup
 from hv_pipelines.core.backup.manifest import Manifest
 from hv_pipelines.core.backup.streams import ClientProcess, Meter, decompress
 from hv_pipelines.core.backup.tools import client_connection, find_tool, server_major
-from hv_pipelines.core.envelope import decrypt_stream
-from hv_pipelines.core.errors import HVError
+from hv_pipelines.core.envelope import open_stream
+from hv_pipelines.core.errors import HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
 
 log = logging.getLogger(__name__)
+
+# What a restore from the object alone cannot check, because only the manifest records it.
+UNCHECKED_WITHOUT_MANIFEST = (
+    "the object's size and SHA-256 against the recorded ones",
+    "row counts, schema catalog and Alembic revision against the backed-up database",
+)
 
 
 class TargetNotEmpty(HVError):
@@ -44,6 +64,7 @@ class RestoreResult:
     table_rows: dict[str, int]
     mismatches: list[str] = field(default_factory=list)
     audit_entry_id: str | None = None
+    unchecked: tuple[str, ...] = ()
 
     @property
     def matches(self) -> bool:
@@ -56,42 +77,62 @@ class RestoreResult:
 
 
 def restore_backup(store: ObjectStore, keyring: Keyring, backup_id: str, target_url: str, *,
-                   force: bool = False, keep_owners: bool = False, audit_target: bool = True) -> RestoreResult:
-    """Restore `backup_id` into the database at `target_url` and compare it with the manifest."""
-    manifest = find_backup(store, keyring, backup_id)
+                   force: bool = False, keep_owners: bool = False, audit_target: bool = True,
+                   use_manifest: bool = True) -> RestoreResult:
+    """Restore `backup_id` into the database at `target_url`, verified first, and compare it with the manifest.
+
+    With `use_manifest=False` the manifest is not read at all (it may be lost): see the module docstring.
+    """
+    manifest = find_backup(store, keyring, backup_id) if use_manifest else None
     started = time.monotonic()
     with db.connect(target_url) as conn:
-        target_version = conn.execute("SHOW server_version").fetchone()[0]
+        target_major = server_major(conn.execute("SHOW server_version").fetchone()[0])
         if not catalog.is_empty(conn) and not force:
             raise TargetNotEmpty(
                 f"database {db.database_name(target_url)} is not empty: restore into a new database "
                 "(`createdb`), or pass --force to replace the objects the backup contains")
-    major = max(server_major(target_version), server_major(manifest.pg_dump_version))
-    with closing(store.open(manifest.object_key)) as body:
-        dump_bytes = restore_stream(body, keyring, target_url, pg_restore_major=major, clean=force,
-                                    keep_owners=keep_owners)
+    if manifest is not None:
+        key, verified = manifest.object_key, verify_against(store, keyring, manifest)
+        major = max(target_major, server_major(manifest.pg_dump_version))
+    else:
+        key = find_dump_key(store, backup_id)
+        verified, major = verify_object(store, key, keyring, backup_id), target_major
+    with closing(store.open(key)) as body:
+        dump_bytes = restore_stream(body, keyring, target_url, verified, context=layout.envelope_context(backup_id),
+                                    pg_restore_major=major, clean=force, keep_owners=keep_owners)
     with db.connect(target_url) as conn:
-        present = set(catalog.user_tables(conn))
-        restored_rows = catalog.row_counts(
-            conn, [table for table in (tuple(name.split(".", 1)) for name in manifest.table_rows) if table in present])
-        mismatches = compare(manifest, restored_rows, catalog.schema_fingerprint(conn),
-                             catalog.alembic_revision(conn))
-    if dump_bytes != manifest.dump_bytes:
-        mismatches.append(f"archive size {dump_bytes} != manifest {manifest.dump_bytes}")
+        if manifest is None:
+            restored_rows, mismatches = catalog.row_counts(conn, catalog.user_tables(conn)), []
+        else:
+            present = set(catalog.user_tables(conn))
+            restored_rows = catalog.row_counts(conn, [table for table in (tuple(name.split(".", 1))
+                                                      for name in manifest.table_rows) if table in present])
+            mismatches = compare(manifest, restored_rows, catalog.schema_fingerprint(conn),
+                                 catalog.alembic_revision(conn))
     entry = None
     if audit_target:
         entry = audit.record(target_url, action="BACKUP_RESTORED", backup_id=backup_id,
-                             severity="INFO" if not mismatches else "WARNING",
+                             severity="INFO" if not mismatches and manifest else "WARNING",
                              details={"tables": len(restored_rows), "total_rows": sum(restored_rows.values()),
-                                      "mismatches": len(mismatches), "forced": force})
+                                      "mismatches": len(mismatches), "forced": force,
+                                      "manifest": manifest is not None})
     log.info("restored backup %s into %s: %d mismatches", backup_id, db.database_name(target_url), len(mismatches))
     return RestoreResult(backup_id, db.database_name(target_url), dump_bytes, time.monotonic() - started,
-                         restored_rows, mismatches, entry)
+                         restored_rows, mismatches, entry, () if manifest else UNCHECKED_WITHOUT_MANIFEST)
 
 
-def restore_stream(encrypted, keyring: Keyring, target_url: str, *, pg_restore_major: int,
-                   clean: bool = False, keep_owners: bool = False) -> int:
-    """Decrypt and decompress `encrypted` (a readable object) into pg_restore; return the archive size."""
+def restore_stream(encrypted, keyring: Keyring, target_url: str, verified: ObjectCheck, *, context: str,
+                   pg_restore_major: int, clean: bool = False, keep_owners: bool = False) -> int:
+    """Decrypt and decompress `encrypted` (a readable object) into pg_restore; return the archive size.
+
+    `verified` is what the verifying pass found: the header must be the same before pg_restore starts.
+    A chunk that fails afterwards kills pg_restore before its stdin closes, so its transaction rolls back.
+    """
+    plain = Meter()
+    header, chunks = open_stream(encrypted, keyring, context=context)
+    if header.sha256 != verified.header_sha256:
+        raise IntegrityError(f"the object of {context} changed after it was verified (another header): the "
+                             "target was not touched; verify the backup again")
     tool = find_tool("pg_restore", pg_restore_major)
     conninfo, env = client_connection(target_url)
     args = [str(tool.path), "--single-transaction", "--exit-on-error", "--no-password", f"--dbname={conninfo}"]
@@ -100,9 +141,8 @@ def restore_stream(encrypted, keyring: Keyring, target_url: str, *, pg_restore_m
     if not keep_owners:
         args += ["--no-owner", "--no-privileges"]
     restore = ClientProcess(args, env, feeds_stdin=True)
-    plain = Meter()
     try:
-        for piece in plain.through(decompress(decrypt_stream(encrypted, keyring))):
+        for piece in plain.through(decompress(chunks)):
             try:
                 restore.proc.stdin.write(piece)
             except BrokenPipeError:

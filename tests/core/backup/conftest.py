@@ -35,7 +35,7 @@ def populated_db(migrated_db: str) -> str:
     return migrated_db
 
 
-def _database_from_template(pg_server_url: str, migrated_template: str, prefix: str):
+def database_from_template(pg_server_url: str, migrated_template: str, prefix: str):
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     return name, db.create_database(pg_server_url, name, template=migrated_template)
 
@@ -43,7 +43,7 @@ def _database_from_template(pg_server_url: str, migrated_template: str, prefix: 
 @pytest.fixture
 def other_migrated_db(pg_server_url: str, migrated_template: str):
     """A second, separate database at Alembic head (no rows): a non-empty restore target."""
-    name, url = _database_from_template(pg_server_url, migrated_template, "hv_target")
+    name, url = database_from_template(pg_server_url, migrated_template, "hv_target")
     yield url
     db.drop_database(pg_server_url, name)
 
@@ -57,7 +57,7 @@ def module_keyring() -> Keyring:
 def module_backup(request, pg_server_url: str, migrated_template: str, module_keyring: Keyring,
                   tmp_path_factory) -> tuple[BackupResult, LocalStore]:
     """One backup of a populated database for the whole module (`BULK_ROWS`, `CHUNK` read from the module)."""
-    name, url = _database_from_template(pg_server_url, migrated_template, "hv_source")
+    name, url = database_from_template(pg_server_url, migrated_template, "hv_source")
     try:
         add_sample_rows(url, getattr(request.module, "BULK_ROWS", 0))
         store = LocalStore(tmp_path_factory.mktemp("module-store"))

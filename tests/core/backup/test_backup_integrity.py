@@ -21,6 +21,7 @@ from hv_pipelines.core.backup import (
 from hv_pipelines.core.envelope import TAG_SIZE, read_header
 from hv_pipelines.core.errors import IntegrityError, StorageError
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
+from tests.core.backup.faulty_stores import FlippingStore, ResealingStore
 
 CHUNK = 64 * 1024
 BULK_ROWS = 60_000  # ~4 MB of the module's backup is table data, well past pg_restore's DDL
@@ -70,8 +71,11 @@ def test_truncated_object_makes_restore_refuse(stored_backup, empty_db):
     index = late_chunk(data)
     path.write_bytes(data[:chunk_span(data, index).stop])
 
-    with pytest.raises(IntegrityError, match=f"truncated after chunk {index}"):
+    with pytest.raises(IntegrityError, match="differs from its manifest in size"):
         restore_backup(local_store, keyring, manifest.backup_id, empty_db)
+    assert_untouched(empty_db)
+    with pytest.raises(IntegrityError, match=f"truncated after chunk {index}"):
+        restore_backup(local_store, keyring, manifest.backup_id, empty_db, use_manifest=False)
     assert_untouched(empty_db)
 
 
@@ -157,14 +161,22 @@ def test_upload_failing_midway_aborts_the_multipart_upload(populated_db, s3_stor
     assert "Uploads" not in s3_store.client.list_multipart_uploads(Bucket=s3_store.bucket)
 
 
-def test_bad_dump_object_path_is_not_left_behind_locally(populated_db, local_store, keyring, monkeypatch):
-    """A failure after upload but before the manifest (here: read-back) removes the object it made."""
-    from hv_pipelines.core.backup import create
+def stored_files(store) -> list[Path]:
+    return [p for p in Path(store.root).rglob("*") if p.is_file()]
 
-    def corrupted_read_back(store, key, keyring):
-        raise IntegrityError("chunk 0 of the encrypted object failed authentication")
 
-    monkeypatch.setattr(create, "verify_object", corrupted_read_back)
-    with pytest.raises(IntegrityError, match="chunk 0"):
-        create_backup(populated_db, local_store, keyring)
-    assert [p for p in Path(local_store.root).rglob("*") if p.is_file()] == []
+def test_a_read_back_with_a_flipped_byte_fails_the_backup_and_leaves_nothing(populated_db, tmp_path, keyring):
+    store = FlippingStore(tmp_path / "objects")
+    with pytest.raises(IntegrityError, match="chunk .*failed authentication"):
+        create_backup(populated_db, store, keyring)
+    assert stored_files(store) == []
+
+
+def test_a_read_back_of_another_authentic_encryption_fails_the_backup(populated_db, tmp_path, keyring):
+    """Every chunk of the read-back authenticates: only its comparison with what was uploaded refuses it."""
+    store = ResealingStore(tmp_path / "objects", keyring)
+    with pytest.raises(IntegrityError, match="stored object differs from what was uploaded"):
+        create_backup(populated_db, store, keyring)
+    assert stored_files(store) == []
+    with db.connect(populated_db) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_logs WHERE action = 'BACKUP_CREATED'").fetchone()[0] == 0

@@ -27,7 +27,8 @@ def fabricate(store, keyring, created: datetime, *, retain_until: datetime | Non
         sealed = Manifest(
             backup_id=backup_id, database=DATABASE, created_at=created, completed_at=created, object_key=key,
             object_bytes=10, object_sha256="0" * 64, dump_bytes=10, compressed_bytes=10, chunk_size=1024,
-            key_id=keyring.active_key_id, pg_dump_version="16.2", server_version="16.2", alembic_revision=None,
+            key_id=keyring.active_key_id, header_sha256="0" * 64, data_key_id="0" * 16, nonce_prefix="0" * 14,
+            pg_dump_version="16.2", server_version="16.2", alembic_revision=None,
             schema_fingerprint="0" * 64, table_rows={}, durations={"total_s": 1.0}, verified_at=created,
             retain_until=retain_until).seal(keyring)
         store.put_bytes(layout.manifest_key(DATABASE, backup_id), sealed, retain_until=retain_until)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,16 +60,22 @@ def test_a_malformed_backup_id_points_to_the_listing():
 
 def sample_manifest() -> Manifest:
     now = datetime(2025, 1, 2, 2, 0, tzinfo=UTC)
+    backup_id = layout.new_backup_id(now)
     return Manifest(
-        backup_id=layout.new_backup_id(now), database="holovitals", created_at=now, completed_at=now,
-        object_key="k", object_bytes=10, object_sha256="ab" * 32, dump_bytes=30, compressed_bytes=9,
-        chunk_size=1024, key_id="hv1:x", pg_dump_version="16.2", server_version="16.2", alembic_revision="0001",
+        backup_id=backup_id, database="holovitals", created_at=now, completed_at=now,
+        object_key=layout.dump_key("holovitals", backup_id), object_bytes=10, object_sha256="ab" * 32, dump_bytes=30,
+        compressed_bytes=9, chunk_size=1024, key_id="hv1:x", header_sha256="ef" * 32, data_key_id="01" * 8,
+        nonce_prefix="02" * 7, pg_dump_version="16.2", server_version="16.2", alembic_revision="0001",
         schema_fingerprint="cd" * 32, table_rows={"public.users": 3}, durations={"total_s": 1.5}, verified_at=now)
+
+
+def own_key(manifest: Manifest) -> str:
+    return layout.manifest_key(manifest.database, manifest.backup_id)
 
 
 def test_manifest_round_trips_under_its_mac(keyring):
     manifest = sample_manifest()
-    assert Manifest.open(manifest.seal(keyring), keyring) == manifest
+    assert Manifest.open(manifest.seal(keyring), keyring, key=own_key(manifest)) == manifest
 
 
 def test_an_edited_manifest_fails_authentication(keyring):
@@ -76,12 +84,36 @@ def test_an_edited_manifest_fails_authentication(keyring):
         Manifest.open(sealed, keyring, key="m.json")
 
 
+def test_an_authentic_manifest_read_from_another_backups_key_is_refused(keyring):
+    a, b = sample_manifest(), sample_manifest()
+    with pytest.raises(IntegrityError, match=f"manifest of backup {a.backup_id} .*copied here"):
+        Manifest.open(a.seal(keyring), keyring, key=own_key(b))
+
+
+def test_a_manifest_naming_another_backups_object_is_refused(keyring):
+    """Sealed by the key holder, but its object key is not its own backup's: nothing may follow it."""
+    a, b = sample_manifest(), sample_manifest()
+    crossed = dataclasses.replace(a, object_key=b.object_key)
+    with pytest.raises(IntegrityError, match="copied here"):
+        Manifest.open(crossed.seal(keyring), keyring, key=own_key(a))
+
+
+def test_a_manifest_of_the_old_unbound_format_is_refused_with_what_to_do(keyring):
+    manifest = sample_manifest()
+    body = json.loads(manifest.seal(keyring))
+    body["format"] = "hv-backup-manifest/1"
+    body.pop("mac")
+    body["mac"] = keyring.mac(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    with pytest.raises(IntegrityError, match="old format .*take a new backup"):
+        Manifest.open(json.dumps(body).encode(), keyring, key=own_key(manifest))
+
+
 def test_a_manifest_sealed_before_rotation_opens_with_the_retired_key():
     old_hex, manifest = generate_hex_key(), sample_manifest()
     sealed = manifest.seal(Keyring.from_hex(old_hex))
-    assert Manifest.open(sealed, Keyring.from_hex(generate_hex_key(), [old_hex])) == manifest
+    assert Manifest.open(sealed, Keyring.from_hex(generate_hex_key(), [old_hex]), key=own_key(manifest)) == manifest
     with pytest.raises(IntegrityError, match="not in the keyring"):
-        Manifest.open(sealed, Keyring.from_hex(generate_hex_key()))
+        Manifest.open(sealed, Keyring.from_hex(generate_hex_key()), key=own_key(manifest))
 
 
 def test_something_that_is_not_a_manifest_is_refused(keyring):

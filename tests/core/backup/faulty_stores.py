@@ -1,0 +1,71 @@
+"""Real object stores that misbehave on read, for the checks that must catch them (no function under test is patched).
+
+Each is a `LocalStore` whose writes are honest and whose reads of a backup's encrypted object are not.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from hv_pipelines.core.backup import layout
+from hv_pipelines.core.envelope import encrypt_stream, open_stream, read_header
+from hv_pipelines.core.keyring import Keyring
+from hv_pipelines.core.storage import LocalStore
+
+
+class FlippingStore(LocalStore):
+    """Every read of a dump object returns it with one byte flipped near its end (a bad disk or cache)."""
+
+    def open(self, key: str) -> BinaryIO:
+        data = bytearray(self._path(key).read_bytes())
+        if key.endswith(layout.DUMP_SUFFIX):
+            data[-100] ^= 0x01
+        return io.BytesIO(bytes(data))
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.open(key).read()
+
+
+class ResealingStore(LocalStore):
+    """Reads of a dump object return another authentic encryption of the same backup (a stale replica).
+
+    Only someone holding the key can make one, so the test hands the store the keyring; every chunk of
+    what it returns authenticates and names the right backup id, so only a comparison with what was
+    uploaded (or with the manifest) can tell.
+    """
+
+    def __init__(self, root, keyring: Keyring) -> None:
+        super().__init__(root)
+        self.keyring = keyring
+
+    def open(self, key: str) -> BinaryIO:
+        raw = self._path(key).read_bytes()
+        if not key.endswith(layout.DUMP_SUFFIX):
+            return io.BytesIO(raw)
+        header = read_header(io.BytesIO(raw))
+        _, plaintext = open_stream(io.BytesIO(raw), self.keyring, context=header.context)
+        return io.BytesIO(b"".join(encrypt_stream(plaintext, self.keyring, chunk_size=header.chunk_size,
+                                                  context=header.context)))
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.open(key).read()
+
+
+class ChangingStore(LocalStore):
+    """The dump object changes after it has been read `honest_reads` times (replaced between verify and restore)."""
+
+    def __init__(self, root, tamper, honest_reads: int) -> None:
+        super().__init__(root)
+        self.tamper, self.honest_reads = tamper, honest_reads
+
+    def open(self, key: str) -> BinaryIO:
+        data = self._path(key).read_bytes()
+        if key.endswith(layout.DUMP_SUFFIX):
+            if self.honest_reads <= 0:
+                data = self.tamper(data)
+            self.honest_reads -= 1
+        return io.BytesIO(data)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.open(key).read()
