@@ -4,6 +4,8 @@ The URL is `config.attributes["url"]` when `hv_pipelines.core.migrations` drives
 `DATABASE_URL` (so plain `alembic upgrade head` works too). The whole command runs in ONE
 transaction with `lock_timeout` and `statement_timeout` set locally: PostgreSQL's DDL is
 transactional, so a failing migration leaves the database at the revision it started from.
+Once the roles migration (0002) has handed the schema to `hv_owner`, every command runs as it
+(`SET LOCAL ROLE hv_owner`): the migrating login must be a member of `hv_owner`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from hv_pipelines.core import db
+from hv_pipelines.core import db, roles
 from hv_pipelines.core.migrations import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_STATEMENT_TIMEOUT,
@@ -53,6 +55,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{lock_timeout}'")
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{statement_timeout}'")
+            roles.assume_owner(connection.connection.driver_connection)
             context.run_migrations()
     engine.dispose()
 

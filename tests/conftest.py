@@ -100,6 +100,29 @@ def migrated_db(pg_server_url: str, migrated_template: str):
     db.drop_database(pg_server_url, name)
 
 
+@pytest.fixture
+def login_url(migrated_db: str):
+    """`login_url(role)`: URL of `migrated_db` for a new LOGIN role that is a member of group `role`
+    (the test server authenticates local connections by name); the logins are dropped afterwards."""
+    from hv_pipelines.core import logins
+
+    created: list[str] = []
+
+    def make(role: str) -> str:
+        name = _fresh_name(f"t_{role}")
+        with db.connect(migrated_db) as conn:
+            logins.create_login(conn, name, role, logins.generate_password())
+        created.append(name)
+        return db.sqlalchemy_url(migrated_db).set(username=name, password=None).render_as_string(
+            hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1)
+
+    yield make
+    with db.connect(migrated_db) as conn:
+        for name in created:
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     from moto.server import ThreadedMotoServer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from hv_pipelines.cli import roles
 from hv_pipelines.core import migrations
 from hv_pipelines.core.settings import load_settings, mask_url
 
@@ -27,7 +28,10 @@ def with_timeouts(fn):
 
 @click.group(name="db")
 def command() -> None:
-    """Schema migrations: upgrade, downgrade, status, check, adopt."""
+    """Schema migrations: upgrade, downgrade, status, check, adopt; database roles."""
+
+
+command.add_command(roles.command)
 
 
 @command.command()

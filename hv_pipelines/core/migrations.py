@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -122,6 +124,12 @@ def current_revision(url: str) -> str | None:
     try:
         with engine.connect() as conn:
             revs = MigrationContext.configure(conn).get_current_heads()
+    except sa.exc.ProgrammingError as exc:
+        if not isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            raise
+        raise MigrationError(f"the login of {mask_url(url)} may not read alembic_version: migrations run as a "
+                             "member of hv_owner (set HV_DATABASE_URL_MIGRATIONS to such a login; "
+                             "docs/security.md)") from None
     finally:
         engine.dispose()
     return revs[0] if revs else None

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     shadow_database_url: SecretStr | None = Field(default=None, validation_alias="SHADOW_DATABASE_URL")
+    # The login each kind of job connects as (docs/security.md); an unset one falls back to DATABASE_URL.
+    database_url_migrations: SecretStr | None = Field(default=None, validation_alias="HV_DATABASE_URL_MIGRATIONS")
+    database_url_terminology: SecretStr | None = Field(default=None, validation_alias="HV_DATABASE_URL_TERMINOLOGY")
+    database_url_ehr: SecretStr | None = Field(default=None, validation_alias="HV_DATABASE_URL_EHR")
+    database_url_archival: SecretStr | None = Field(default=None, validation_alias="HV_DATABASE_URL_ARCHIVAL")
+    database_url_backup: SecretStr | None = Field(default=None, validation_alias="HV_DATABASE_URL_BACKUP")
     encryption_key: SecretStr | None = Field(default=None, validation_alias="ENCRYPTION_KEY")
     retired_encryption_keys: SecretStr | None = Field(
         default=None,
@@ -100,6 +106,14 @@ class Settings(BaseSettings):
         url = self.database_url.get_secret_value()
         split_database_url(url)
         return url
+
+    def database_url_for(self, domain: str) -> str:
+        """The URL of the login that `domain`'s jobs connect as (`HV_DATABASE_URL_<DOMAIN>`), else DATABASE_URL."""
+        own = getattr(self, f"database_url_{domain}")
+        if own is None:
+            return self.require_database_url()
+        split_database_url(own.get_secret_value())
+        return own.get_secret_value()
 
     def __repr__(self) -> str:
         shown = {

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hv_pipelines.core import db
+from hv_pipelines.core import db, migrations
 
 PRISMA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "holovitals_prisma.sql"
+HEAD = migrations.heads()[0]
 
 
 def hv(*args: str, url: str) -> subprocess.CompletedProcess:
@@ -27,7 +28,7 @@ def test_upgrade_status_check_downgrade(empty_db: str) -> None:
     assert "applied 0001_baseline" in out.stdout
 
     out = hv("db", "status", url=empty_db)
-    assert "current:  0001_baseline" in out.stdout and "drift:    no" in out.stdout
+    assert f"current:  {HEAD}" in out.stdout and "drift:    no" in out.stdout
     assert hv("db", "check", url=empty_db).returncode == 0
 
     with db.connect(empty_db) as conn:
@@ -38,7 +39,7 @@ def test_upgrade_status_check_downgrade(empty_db: str) -> None:
 
     out = hv("db", "downgrade", "base", url=empty_db)
     assert out.returncode == 0, out.stderr
-    assert "0001_baseline -> base" in out.stdout
+    assert f"{HEAD} -> base" in out.stdout
 
 
 def test_adopt_refuses_with_differences_then_accepts(empty_db: str) -> None:
@@ -83,3 +84,44 @@ def test_upgrade_refuses_an_existing_enum_type(empty_db: str) -> None:
     with db.connect(empty_db) as conn:
         assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is None
         assert conn.execute("""SELECT enum_range(NULL::"FHIRResourceType")::text""").fetchone()[0] == "{X}"
+
+
+
+def test_roles_create_login_prints_the_password_once_and_list_shows_the_member(migrated_db: str) -> None:
+    out = hv("db", "roles", "create-login", "ci_reporting", "--role", "hv_readonly", url=migrated_db)
+    try:
+        assert out.returncode == 0, out.stderr
+        password = out.stdout.split("password (shown once, store it in your secret manager now): ")[1].strip()
+        assert len(password) >= 32
+        with db.connect(migrated_db) as conn:
+            stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'ci_reporting'").fetchone()[0]
+        assert stored.startswith("SCRAM-SHA-256$") and password not in stored
+
+        listing = hv("db", "roles", "list", url=migrated_db)
+        assert listing.returncode == 0, listing.stderr
+        [row] = [line for line in listing.stdout.splitlines() if line.startswith("hv_readonly ")]
+        assert row.split()[1] == "21" and row.rstrip().endswith("ci_reporting")  # 20 without PHI + alembic_version
+
+        again = hv("db", "roles", "create-login", "ci_reporting", "--role", "hv_readonly", url=migrated_db)
+        assert again.returncode == 1 and again.stderr.startswith("error: a role named ci_reporting already exists")
+    finally:
+        with db.connect(migrated_db) as conn:
+            conn.execute("DROP ROLE IF EXISTS ci_reporting")
+
+
+def test_roles_create_login_takes_the_password_from_a_variable(migrated_db: str) -> None:
+    env_url = migrated_db
+    out = subprocess.run([sys.executable, "-m", "hv_pipelines.cli", "db", "roles", "create-login", "ci_app",
+                          "--role", "hv_app", "--password-env", "CI_APP_PASSWORD"],
+                         env={**os.environ, "DATABASE_URL": env_url, "CI_APP_PASSWORD": "s3cret-from-vault"},
+                         capture_output=True, text=True, timeout=120)
+    try:
+        assert out.returncode == 0, out.stderr
+        assert "s3cret-from-vault" not in out.stdout + out.stderr and "password (shown once" not in out.stdout
+        with db.connect(migrated_db) as conn:
+            assert conn.execute("SELECT pg_has_role('ci_app', 'hv_app', 'MEMBER')").fetchone()[0]
+    finally:
+        with db.connect(migrated_db) as conn:
+            conn.execute("DROP ROLE IF EXISTS ci_app")
+    missing = hv("db", "roles", "create-login", "ci_app", "--role", "hv_nobody", url=migrated_db)
+    assert missing.returncode == 1 and "unknown role 'hv_nobody'" in missing.stderr

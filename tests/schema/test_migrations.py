@@ -13,6 +13,7 @@ from hv_pipelines.core import db, migrations
 from hv_pipelines.core.migrations import BASELINE, DriftError, MigrationError, UnknownRevisionError
 
 PRISMA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "holovitals_prisma.sql"
+HEAD = migrations.heads()[0]
 
 
 def _tables_and_types(url: str) -> tuple[int, int]:
@@ -24,12 +25,12 @@ def _tables_and_types(url: str) -> tuple[int, int]:
     return tables, types
 
 
-def _scripts_with(tmp_path: Path, body: str, revision: str = "0002_probe") -> Path:
-    """A copy of the project's scripts plus one extra revision on top of the baseline."""
+def _scripts_with(tmp_path: Path, body: str, revision: str = "9999_probe") -> Path:
+    """A copy of the project's scripts plus one extra revision on top of their head."""
     location = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
     (location / "versions" / f"{revision}.py").write_text(
-        f'revision = "{revision}"\ndown_revision = "{BASELINE}"\nbranch_labels = None\ndepends_on = None\n\n'
+        f'revision = "{revision}"\ndown_revision = "{HEAD}"\nbranch_labels = None\ndepends_on = None\n\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n\n"
         f"def upgrade():\n{body}\n\n\ndef downgrade():\n    op.drop_table('hv_probe')\n")
     return location
@@ -37,17 +38,17 @@ def _scripts_with(tmp_path: Path, body: str, revision: str = "0002_probe") -> Pa
 
 def test_upgrade_reports_what_it_applied_and_leaves_no_drift(empty_db: str) -> None:
     result = migrations.upgrade(empty_db)
-    assert (result.before, result.after, result.applied) == (None, BASELINE, [BASELINE])
+    assert (result.before, result.after, result.applied[0], result.applied[-1]) == (None, HEAD, BASELINE, HEAD)
     assert _tables_and_types(empty_db) == (93, 45)
     assert migrations.drift(empty_db) == []
     command.check(migrations.alembic_config(empty_db))  # `alembic check`: nothing to autogenerate
     again = migrations.upgrade(empty_db)
-    assert again.applied == [] and again.after == BASELINE
+    assert again.applied == [] and again.after == HEAD
 
 
 def test_downgrade_base_removes_everything_and_upgrade_works_again(migrated_db: str) -> None:
     result = migrations.downgrade(migrated_db, "base")
-    assert (result.before, result.after) == (BASELINE, None)
+    assert (result.before, result.after) == (HEAD, None)
     assert _tables_and_types(migrated_db) == (0, 0)
     migrations.upgrade(migrated_db)
     assert _tables_and_types(migrated_db) == (93, 45)
@@ -58,9 +59,9 @@ def test_failed_migration_leaves_the_previous_revision_intact(migrated_db: str, 
     scripts = _scripts_with(tmp_path, "    op.create_table('hv_probe', sa.Column('id', sa.Integer))\n"
                                       "    op.add_column('users', sa.Column('probe', sa.Text))\n"
                                       "    op.execute('SELECT 1 / 0')")
-    with pytest.raises(MigrationError, match=f"still at {BASELINE}"):
+    with pytest.raises(MigrationError, match=f"still at {HEAD}"):
         migrations.upgrade(migrated_db, script_location=scripts)
-    assert migrations.current_revision(migrated_db) == BASELINE
+    assert migrations.current_revision(migrated_db) == HEAD
     with db.connect(migrated_db) as conn:
         assert conn.execute("SELECT to_regclass('hv_probe')").fetchone()[0] is None
         assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
@@ -75,7 +76,7 @@ def test_lock_timeout_stops_a_migration_blocked_by_a_lock(migrated_db: str, tmp_
         blocker.execute("LOCK TABLE users IN ACCESS SHARE MODE")
         with pytest.raises(MigrationError, match="lock timeout"):
             migrations.upgrade(migrated_db, script_location=scripts, lock_timeout="200ms")
-    assert migrations.current_revision(migrated_db) == BASELINE
+    assert migrations.current_revision(migrated_db) == HEAD
 
 
 def test_shadow_rehearsal_failure_never_touches_the_target(migrated_db: str, empty_db: str,
@@ -84,18 +85,18 @@ def test_shadow_rehearsal_failure_never_touches_the_target(migrated_db: str, emp
                                       "    op.execute('SELECT 1 / 0')")
     with pytest.raises(MigrationError, match="shadow database"):
         migrations.upgrade(migrated_db, shadow_url=empty_db, script_location=scripts)
-    assert migrations.current_revision(migrated_db) == BASELINE
+    assert migrations.current_revision(migrated_db) == HEAD
 
     good = _scripts_with(tmp_path / "good", "    op.create_table('hv_probe', sa.Column('id', sa.Integer))")
     result = migrations.upgrade(migrated_db, shadow_url=empty_db, script_location=good)
-    assert result.rehearsed_on_shadow and result.applied == ["0002_probe"]
-    assert migrations.current_revision(empty_db) == "0002_probe"
+    assert result.rehearsed_on_shadow and result.applied == ["9999_probe"]
+    assert migrations.current_revision(empty_db) == "9999_probe"
 
 
 def test_status_reports_pending_revisions_and_hand_made_drift(migrated_db: str, tmp_path: Path) -> None:
     scripts = _scripts_with(tmp_path, "    op.create_table('hv_probe', sa.Column('id', sa.Integer))")
     st = migrations.status(migrated_db, script_location=scripts)
-    assert (st.current, st.pending, st.up_to_date) == (BASELINE, ["0002_probe"], False)
+    assert (st.current, st.pending, st.up_to_date) == (HEAD, ["9999_probe"], False)
 
     assert migrations.status(migrated_db).up_to_date
     with db.connect(migrated_db) as conn:
@@ -106,9 +107,9 @@ def test_status_reports_pending_revisions_and_hand_made_drift(migrated_db: str, 
 
 def test_two_heads_are_reported(migrated_db: str, tmp_path: Path) -> None:
     scripts = _scripts_with(tmp_path, "    pass")
-    (scripts / "versions" / "0002_other.py").write_text(
-        (scripts / "versions" / "0002_probe.py").read_text().replace('"0002_probe"', '"0002_other"'))
-    assert sorted(migrations.heads(script_location=scripts)) == ["0002_other", "0002_probe"]
+    (scripts / "versions" / "9999_other.py").write_text(
+        (scripts / "versions" / "9999_probe.py").read_text().replace('"9999_probe"', '"9999_other"'))
+    assert sorted(migrations.heads(script_location=scripts)) == ["9999_other", "9999_probe"]
     with pytest.raises(MigrationError, match="2 heads"):
         migrations.upgrade(migrated_db, script_location=scripts)
 
@@ -119,6 +120,8 @@ def test_adopt_stamps_a_prisma_database_without_touching_data(empty_db: str) -> 
         conn.execute("INSERT INTO roles (id, name, \"displayName\", \"updatedAt\") VALUES ('r1', 'OWNER', 'Owner', now())")
     assert migrations.adopt(empty_db) == BASELINE
     assert migrations.current_revision(empty_db) == BASELINE
+    assert BASELINE not in migrations.status(empty_db).pending  # the revisions after it, roles first
+    migrations.upgrade(empty_db)
     assert migrations.status(empty_db).up_to_date
     with db.connect(empty_db) as conn:
         assert conn.execute("SELECT name FROM roles").fetchall() == [("OWNER",)]

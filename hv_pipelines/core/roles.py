@@ -1,0 +1,198 @@
+"""The database roles and their grants, applied from the matrix in `schema/access.py` and compared with it.
+
+`sync` is what the roles migration runs, idempotent and without passwords: it creates the NOLOGIN
+group roles that are missing, hands every object of the `public` schema to `hv_owner`, replaces
+the `hv_*` grants of every table with the matrix's, sets `ALTER DEFAULT PRIVILEGES` for what
+`hv_owner` creates later, and revokes `CREATE ON SCHEMA public` from PUBLIC. `grant_drift` lists
+how the live grants differ from the matrix: the posture check reports it as schema drift is reported.
+
+Roles are cluster-wide, so creating one tolerates a concurrent migration of another database on
+the same server creating it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+from psycopg import sql
+
+from hv_pipelines.schema import access
+
+SCHEMA = "public"
+VERSION_TABLE = "alembic_version"
+# The version table is the migrations' own: analysts and backups may read it, nobody else.
+VERSION_TABLE_GRANTS = {access.BACKUP: access.READ, access.READONLY: access.READ}
+
+_CREATE_ROLE = """
+DO $$ BEGIN
+    CREATE ROLE {role} NOLOGIN;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$"""
+
+
+def _ident(*names: str) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def _privileges(privileges: Iterable[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.SQL(p) for p in sorted(privileges))
+
+
+def public_tables(conn: psycopg.Connection) -> list[str]:
+    """Tables, views and partitioned tables of `public`, the version table excluded."""
+    return [r[0] for r in conn.execute(
+        "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace AND relkind IN ('r', 'p', 'v', 'm') "
+        "AND relname <> %s ORDER BY relname", (SCHEMA, VERSION_TABLE))]
+
+
+def is_superuser(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
+
+
+def create_roles(conn: psycopg.Connection) -> None:
+    for role in access.ROLES:
+        conn.execute(sql.SQL(_CREATE_ROLE).format(role=sql.Identifier(role)))
+    if not is_superuser(conn) and not conn.execute(
+            "SELECT pg_has_role(current_user, %s, 'MEMBER')", (access.OWNER,)).fetchone()[0]:
+        # A CREATEROLE login administers the roles it created but must be a member to SET ROLE.
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(access.OWNER)))
+    may_grant_read_all = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_read_all_data') "
+        "AND (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)").fetchone()[0]
+    if may_grant_read_all:  # PostgreSQL 14+: also covers schemas outside `public` (hv_pipelines)
+        conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(access.BACKUP)))
+
+
+def transfer_ownership(conn: psycopg.Connection) -> None:
+    """Every table, view, sequence and type of `public` (and the version table) to `hv_owner`."""
+    objects = conn.execute(
+        """
+        SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' WHEN c.relkind IN ('v') THEN 'VIEW'
+                    WHEN c.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, c.relname
+        FROM pg_class c WHERE c.relnamespace = %(s)s::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+          AND c.relowner <> %(o)s::regrole AND NOT EXISTS (  -- identity sequences follow their table
+              SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')
+        UNION ALL
+        SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.typname
+        FROM pg_type t WHERE t.typnamespace = %(s)s::regnamespace AND t.typtype IN ('e', 'd')
+          AND t.typowner <> %(o)s::regrole
+        """, {"s": SCHEMA, "o": access.OWNER}).fetchall()
+    for kind, name in objects:
+        conn.execute(sql.SQL("ALTER {} {}.{} OWNER TO {}").format(
+            sql.SQL(kind), sql.Identifier(SCHEMA), sql.Identifier(name), sql.Identifier(access.OWNER)))
+
+
+def _grant_tables(conn: psycopg.Connection, tables: list[str]) -> None:
+    granted = _ident(*access.GRANTED_ROLES)
+    conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC, {}").format(
+        sql.Identifier(SCHEMA), granted))
+    by_grant: dict[tuple[str, frozenset[str]], list[str]] = {}
+    for (role, table), privileges in access.expected_grants(tables).items():
+        by_grant.setdefault((role, privileges), []).append(table)
+    for role, privileges in VERSION_TABLE_GRANTS.items():
+        by_grant.setdefault((role, privileges), []).append(VERSION_TABLE)
+    for (role, privileges), names in sorted(by_grant.items(), key=lambda item: (item[0][0], sorted(item[0][1]))):
+        conn.execute(sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+            _privileges(privileges), sql.SQL(", ").join(sql.Identifier(SCHEMA, n) for n in sorted(names)),
+            sql.Identifier(role)))
+
+
+def _grant_sequences(conn: psycopg.Connection) -> None:
+    conn.execute(sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {} FROM PUBLIC, {}").format(
+        sql.Identifier(SCHEMA), _ident(*access.GRANTED_ROLES)))
+    for role, privileges in access.NEW_SEQUENCE_GRANTS.items():
+        conn.execute(sql.SQL("GRANT {} ON ALL SEQUENCES IN SCHEMA {} TO {}").format(
+            _privileges(privileges), sql.Identifier(SCHEMA), sql.Identifier(role)))
+
+
+def _default_privileges(conn: psycopg.Connection) -> None:
+    prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {}").format(
+        sql.Identifier(access.OWNER), sql.Identifier(SCHEMA))
+    for kind, grants in (("TABLES", access.NEW_TABLE_GRANTS), ("SEQUENCES", access.NEW_SEQUENCE_GRANTS)):
+        conn.execute(sql.SQL("{} REVOKE ALL ON {} FROM PUBLIC, {}").format(
+            prefix, sql.SQL(kind), _ident(*access.GRANTED_ROLES)))
+        for role, privileges in grants.items():
+            conn.execute(sql.SQL("{} GRANT {} ON {} TO {}").format(
+                prefix, _privileges(privileges), sql.SQL(kind), sql.Identifier(role)))
+
+
+def _schema_privileges(conn: psycopg.Connection) -> None:
+    schema = sql.Identifier(SCHEMA)
+    conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(schema))
+    conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, sql.Identifier(access.OWNER)))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, _ident(*access.GRANTED_ROLES)))
+    # Terminology loads keep their history in schema hv_pipelines and stage RxNorm in a schema of
+    # their own (core/terminology/history.py, shared_stage.py): both need CREATE on the database.
+    conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+        sql.Identifier(conn.info.dbname), sql.Identifier(access.TERMINOLOGY)))
+
+
+def sync(conn: psycopg.Connection) -> None:
+    """Make roles, ownership and grants exactly the matrix's (in the caller's transaction)."""
+    create_roles(conn)
+    transfer_ownership(conn)
+    _schema_privileges(conn)
+    _grant_tables(conn, public_tables(conn))
+    _grant_sequences(conn)
+    _default_privileges(conn)
+
+
+def assume_owner(conn: psycopg.Connection) -> bool:
+    """`SET LOCAL ROLE hv_owner` once the roles migration has handed the schema to it, so that
+    what a migration creates belongs to `hv_owner` and inherits the default privileges. False
+    (nothing done) before that."""
+    owned = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_class WHERE oid = to_regclass(%s) AND relowner = "
+        "(SELECT oid FROM pg_roles WHERE rolname = %s))", (f"{SCHEMA}.{VERSION_TABLE}", access.OWNER)).fetchone()[0]
+    if owned:
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(access.OWNER)))
+    return owned
+
+
+def unsync(conn: psycopg.Connection) -> None:
+    """Undo `sync` in this database (the roles themselves stay: other databases may use them).
+    What `hv_owner` owns goes back to the session's login."""
+    conn.execute("RESET ROLE")
+    granted = _ident(*access.GRANTED_ROLES)
+    schema = sql.Identifier(SCHEMA)
+    for kind in ("TABLES", "SEQUENCES"):
+        conn.execute(sql.SQL("REVOKE ALL ON ALL {} IN SCHEMA {} FROM {}").format(sql.SQL(kind), schema, granted))
+        conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} REVOKE ALL ON {} FROM {}").format(
+            sql.Identifier(access.OWNER), schema, sql.SQL(kind), granted))
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}, {}").format(schema, sql.Identifier(access.OWNER), granted))
+    conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(
+        sql.Identifier(conn.info.dbname), sql.Identifier(access.TERMINOLOGY)))
+    conn.execute(sql.SQL("REASSIGN OWNED BY {} TO SESSION_USER").format(sql.Identifier(access.OWNER)))
+
+
+def live_grants(conn: psycopg.Connection) -> dict[tuple[str, str], frozenset[str]]:
+    """(grantee, table) -> privileges on every table of `public`, owners' own rights left out;
+    PUBLIC appears as `PUBLIC`. Read from the catalog, so any login can run it."""
+    rows = conn.execute(
+        """
+        SELECT coalesce(r.rolname, 'PUBLIC'), c.relname, array_agg(DISTINCT a.privilege_type)
+        FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+        LEFT JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') AND a.grantee <> c.relowner
+          AND c.relname <> %s
+        GROUP BY 1, 2
+        """, (SCHEMA, VERSION_TABLE)).fetchall()
+    return {(grantee, table): frozenset(privileges) for grantee, table, privileges in rows}
+
+
+def grant_drift(conn: psycopg.Connection) -> list[str]:
+    """How the live table grants differ from the matrix, one line per (grantee, table), saying what to do."""
+    live = live_grants(conn)
+    expected = access.expected_grants(public_tables(conn))
+    problems = []
+    for grantee, table in sorted(set(live) | set(expected)):
+        have, want = live.get((grantee, table), frozenset()), expected.get((grantee, table), frozenset())
+        if extra := have - want:
+            problems.append(f"{grantee} has {', '.join(sorted(extra))} on {table}, which the matrix "
+                            f"(schema/access.py) does not grant: REVOKE {', '.join(sorted(extra))} ON "
+                            f'"{table}" FROM {grantee}')
+        if missing := want - have:
+            problems.append(f"{grantee} lacks {', '.join(sorted(missing))} on {table}: run `hv db upgrade` "
+                            "(the roles migration re-applies the matrix)")
+    return problems
