@@ -44,7 +44,7 @@ class BackupConfig(dg.Config):
 def database_backup(context: dg.AssetExecutionContext, config: BackupConfig, db: Database,
                     object_store: ObjectStoreResource, keys: KeyringResource) -> dg.MaterializeResult:
     store, keyring = object_store.open(), keys.keyring()
-    result = backup.create_backup(db.url, store, keyring, partition=context.partition_key,
+    result = backup.create_backup(db.url_for("backup"), store, keyring, partition=context.partition_key,
                                   lock_days=config.lock_days, compression_level=config.compression_level)
     manifest = result.manifest
     context.log.info(f"backup {manifest.backup_id}: {manifest.object_bytes} bytes, {len(manifest.table_rows)} "
@@ -54,7 +54,7 @@ def database_backup(context: dg.AssetExecutionContext, config: BackupConfig, db:
     metadata: dict[str, object] = {**result.as_metadata(), "location": dg.MetadataValue.path(result.location)}
     if config.prune:
         policy = backup.RetentionPolicy(config.keep_daily, config.keep_weekly, config.keep_monthly)
-        pruned = backup.prune_backups(store, keyring, manifest.database, policy, audit_url=db.url)
+        pruned = backup.prune_backups(store, keyring, manifest.database, policy, audit_url=db.url_for("backup"))
         context.log.info(f"retention: kept {len(pruned.kept)}, deleted {len(pruned.deleted)} "
                          f"({', '.join(pruned.deleted) or 'none'}), locked {len(pruned.locked)}")
         if pruned.suspect:

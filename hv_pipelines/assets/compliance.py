@@ -45,7 +45,7 @@ def _keys(keys: list[str]) -> dg.MarkdownMetadataValue:
 def audit_log_archive(context: dg.AssetExecutionContext, config: ArchiveConfig, db: Database,
                       object_store: ObjectStoreResource, keys: KeyringResource) -> dg.MaterializeResult:
     month = archival.Month.parse(context.partition_key)
-    result = archival.archive_month(db.url, object_store.open(), keys.keyring(), month,
+    result = archival.archive_month(db.url_for("archival"), object_store.open(), keys.keyring(), month,
                                     options=archival.ArchiveOptions(index_cleanup=config.index_cleanup))
     context.log.info(result.summary())
     for note in result.notes:
@@ -65,7 +65,7 @@ def audit_log_archive(context: dg.AssetExecutionContext, config: ArchiveConfig, 
 )
 def archive_retention_purge(context: dg.AssetExecutionContext, db: Database, object_store: ObjectStoreResource,
                             keys: KeyringResource) -> dg.MaterializeResult:
-    result = archival.purge_expired(db.url, object_store.open(), keys.keyring())
+    result = archival.purge_expired(db.url_for("archival"), object_store.open(), keys.keyring())
     context.log.info(result.summary())
     for problem in result.skipped:
         context.log.warning(f"not purged: {problem}")

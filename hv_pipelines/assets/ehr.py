@@ -35,7 +35,7 @@ def _options(config: EHRSyncConfig, ehr: EHRIngestResource, log) -> SyncOptions:
 )
 def ehr_bulk_exports(context: dg.AssetExecutionContext, config: EHRSyncConfig, db: Database,
                      keys: KeyringResource, ehr: EHRIngestResource) -> dg.MaterializeResult:
-    outcome = export_stage(db.url, context.partition_key, keys.keyring(), _options(config, ehr, context.log))
+    outcome = export_stage(db.url_for("ehr"), context.partition_key, keys.keyring(), _options(config, ehr, context.log))
     return dg.MaterializeResult(metadata={
         "export_job_id": outcome.job_id or "", "resumed": outcome.resumed,
         "files": sum(outcome.files_by_type.values()),
@@ -58,7 +58,7 @@ def ehr_bulk_exports(context: dg.AssetExecutionContext, config: EHRSyncConfig, d
 def fhir_resources(context: dg.AssetExecutionContext, config: EHRSyncConfig, db: Database,
                    keys: KeyringResource, ehr: EHRIngestResource) -> dg.MaterializeResult:
     with ehr.validation_pool() as pool:
-        outcome = ingest_stage(db.url, context.partition_key, keys.keyring(),
+        outcome = ingest_stage(db.url_for("ehr"), context.partition_key, keys.keyring(),
                                _options(config, ehr, context.log), pool=pool)
     counts = outcome.counts
     if counts.failed:
@@ -107,7 +107,7 @@ def _export_complete(outcome: IngestOutcome) -> dg.AssetCheckResult:
 )
 def customer_clinical_records(context: dg.AssetExecutionContext, db: Database,
                               keys: KeyringResource) -> dg.MaterializeResult:
-    outcome = normalise_stage(db.url, context.partition_key, keys.keyring())
+    outcome = normalise_stage(db.url_for("ehr"), context.partition_key, keys.keyring())
     counts = outcome.counts
     if not counts.patient_resolved:
         context.log.warning("the connection names no patient and its exports hold several: set "

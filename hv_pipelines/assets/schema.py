@@ -27,7 +27,7 @@ def _bullets(lines: list[str]) -> dg.MarkdownMetadataValue:
     "SHADOW_DATABASE_URL when it is set — so a failure leaves the previous revision intact.",
 )
 def database_schema(context: dg.AssetExecutionContext, db: Database) -> dg.MaterializeResult:
-    result = migrations.upgrade(db.url, shadow_url=db.shadow_url())
+    result = migrations.upgrade(db.url_for("migrations"), shadow_url=db.shadow_url())
     context.log.info(f"{db.display_url}: {result.before or 'empty'} -> {result.after}, "
                      f"{len(result.applied)} migration(s) applied")
     return dg.MaterializeResult(metadata={
@@ -44,7 +44,7 @@ def database_schema(context: dg.AssetExecutionContext, db: Database) -> dg.Mater
 @dg.asset_check(asset=database_schema, description="The live schema matches the SQLAlchemy models: no "
                 "table, column, type, default, index, constraint or enum label differs.")
 def schema_matches_models(db: Database) -> dg.AssetCheckResult:
-    st = migrations.status(db.url)
+    st = migrations.status(db.url_for("migrations"))
     if st.current is None:
         return dg.AssetCheckResult(passed=False, description="the database is not managed by Alembic yet: "
                                    "materialise database_schema (empty database) or run `hv db adopt`",
@@ -61,7 +61,7 @@ def schema_matches_models(db: Database) -> dg.AssetCheckResult:
 @dg.asset_check(asset=database_schema, description="The database is at the head revision and the migration "
                 "scripts have a single head.")
 def no_pending_migrations(db: Database) -> dg.AssetCheckResult:
-    st = migrations.status(db.url)
+    st = migrations.status(db.url_for("migrations"))
     return dg.AssetCheckResult(
         passed=not st.pending and len(st.heads) == 1 and st.current is not None,
         severity=dg.AssetCheckSeverity.WARN,

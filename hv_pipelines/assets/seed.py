@@ -52,7 +52,7 @@ def seed_tables(
     context: dg.AssetExecutionContext, config: SeedConfig, db: Database
 ) -> Iterator[dg.MaterializeResult]:
     seed = load_seed(config.file)
-    with db.connect() as conn:
+    with db.connect(domain="migrations") as conn:
         report = apply_seed(conn, seed, prune=config.prune)
     context.log.info(f"seed {seed.path.name} ({seed.sha256[:12]}): {report.changes} change(s) in "
                      f"{report.seconds:.2f} s")
@@ -67,7 +67,7 @@ def seed_tables(
 )
 def seed_matches_database(db: Database) -> Iterator[dg.AssetCheckResult]:
     seed = load_seed()
-    with db.connect() as conn:
+    with db.connect(domain="migrations") as conn:
         report = plan_seed(conn, seed)
     for key, table in SEED_ASSETS.items():
         plan = report.plans[table]

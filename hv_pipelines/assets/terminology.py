@@ -78,7 +78,7 @@ def _terminology_asset(system: str) -> dg.AssetsDefinition:
                object_store: ObjectStoreResource):
         with _release_paths(system, config.release) as paths:
             try:
-                result = load_release(db.url, system, paths, version=config.version or None,
+                result = load_release(db.url_for("terminology"), system, paths, version=config.version or None,
                                       store=object_store.open(), force=config.force, count_band=config.count_band)
             except ReleaseCheckError as failure:
                 for check in failure.checks:

@@ -35,7 +35,7 @@ def command() -> None:
 def archive(month: archival.Month, index_cleanup: bool) -> None:
     """Archive the rows audit_logs still holds for MONTH (a no-op when there are none)."""
     settings = load_settings()
-    result = archival.archive_month(settings.require_database_url(), store_from(settings), keyring_from(settings),
+    result = archival.archive_month(settings.database_url_for("archival"), store_from(settings), keyring_from(settings),
                                     month, options=archival.ArchiveOptions(index_cleanup=index_cleanup))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -49,7 +49,7 @@ def list_archives() -> None:
     """List every archive in the chain with its state (reads manifests and records, not objects)."""
     settings = load_settings()
     store, keyring = store_from(settings), keyring_from(settings)
-    with db.connect(settings.require_database_url()) as conn:
+    with db.connect(settings.database_url_for("archival")) as conn:
         report = archival.verify_archives(store, keyring, conn, depth=archival.LIST)
     if not report.archives:
         click.echo("no archives")
@@ -71,7 +71,7 @@ def verify(decrypt: bool) -> None:
     """Walk the hash chain, every archive object and every record; exit 1 on any problem."""
     settings = load_settings()
     store, keyring = store_from(settings), keyring_from(settings)
-    with db.connect(settings.require_database_url()) as conn:
+    with db.connect(settings.database_url_for("archival")) as conn:
         report = archival.verify_archives(store, keyring, conn,
                                           depth=archival.DECRYPT if decrypt else archival.DIGEST)
     for a in report.archives:
@@ -95,7 +95,7 @@ def verify(decrypt: bool) -> None:
 def rehydrate(month: archival.Month, table: str | None) -> None:
     """Verify MONTH's archives, then load their rows into a query table for an investigation."""
     settings = load_settings()
-    result = archival.rehydrate_month(settings.require_database_url(), store_from(settings), keyring_from(settings), month,
+    result = archival.rehydrate_month(settings.database_url_for("archival"), store_from(settings), keyring_from(settings), month,
                                       into=table)
     click.echo(result.summary())
 
@@ -104,7 +104,7 @@ def rehydrate(month: archival.Month, table: str | None) -> None:
 def purge() -> None:
     """Delete archives past the AUDIT_LOGS policy's deleteAfterDays where Object Lock allows."""
     settings = load_settings()
-    result = archival.purge_expired(settings.require_database_url(), store_from(settings), keyring_from(settings))
+    result = archival.purge_expired(settings.database_url_for("archival"), store_from(settings), keyring_from(settings))
     for key in result.purged:
         click.echo(f"purged {key}")
     for key, until in result.locked:

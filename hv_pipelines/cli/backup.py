@@ -29,7 +29,7 @@ def command() -> None:
 def create(lock_days: int, compression_level: int) -> None:
     """Back up DATABASE_URL into the object store, verify it, and seal its manifest."""
     settings = load_settings()
-    result = backup.create_backup(settings.require_database_url(), store_from(settings), keyring_from(settings),
+    result = backup.create_backup(settings.database_url_for("backup"), store_from(settings), keyring_from(settings),
                                   lock_days=lock_days, compression_level=compression_level)
     m = result.manifest
     click.echo(f"backup {m.backup_id}: {human_size(m.object_bytes)} ({human_size(m.dump_bytes)} dump), "

@@ -40,7 +40,7 @@ command.add_command(roles.command)
 def upgrade(revision: str, lock_timeout: str, statement_timeout: str) -> None:
     """Upgrade the database to REVISION (default: head), in one transaction."""
     settings = load_settings()
-    url = settings.require_database_url()
+    url = settings.database_url_for("migrations")
     shadow = settings.shadow_database_url.get_secret_value() if settings.shadow_database_url else None
     if shadow:
         click.echo(f"rehearsing on the shadow database {mask_url(shadow)} first")
@@ -59,7 +59,7 @@ def upgrade(revision: str, lock_timeout: str, statement_timeout: str) -> None:
 @with_timeouts
 def downgrade(revision: str, lock_timeout: str, statement_timeout: str) -> None:
     """Downgrade the database to REVISION (`base` removes every table and type)."""
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("migrations")
     result = migrations.downgrade(url, revision, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
     for rev in result.applied:
         click.echo(f"reverted {rev}")
@@ -79,14 +79,14 @@ def _print_status(url: str, status: migrations.Status) -> None:
 @command.command()
 def status() -> None:
     """Current revision, pending revisions, and whether the schema drifted from the models."""
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("migrations")
     _print_status(url, migrations.status(url))
 
 
 @command.command()
 def check() -> None:
     """Exit non-zero on drift, pending revisions or more than one migration head (for CI)."""
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("migrations")
     st = migrations.status(url)
     _print_status(url, st)
     problems = []
@@ -107,7 +107,7 @@ def check() -> None:
 def adopt() -> None:
     """Take over a database created by `prisma migrate`: stamp it at the baseline if identical."""
     settings = load_settings()
-    url = settings.require_database_url()
+    url = settings.database_url_for("migrations")
     shadow = settings.shadow_database_url.get_secret_value() if settings.shadow_database_url else None
     revision = migrations.adopt(url, shadow_url=shadow)
     click.echo(f"{mask_url(url)} matches the baseline: stamped at {revision}; no data was touched")

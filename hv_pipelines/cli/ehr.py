@@ -55,7 +55,7 @@ def connect(provider: str, base_url: str, user_email: str, client_id: str | None
             sync_frequency: int) -> None:
     """Create an EHR connection for a HoloVitals user."""
     settings = load_settings()
-    url = settings.require_database_url()
+    url = settings.database_url_for("ehr")
     with db.connect(url) as conn:
         connection_id = ehr_connections.create_connection(
             conn, keyring_from(settings), user_email=user_email, provider=provider, base_url=base_url,
@@ -94,7 +94,7 @@ def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, 
     every type (those are asked again by the next sync), 1 on an error.
     """
     settings = load_settings()
-    url = settings.require_database_url()
+    url = settings.database_url_for("ehr")
     type_list = tuple(t.strip() for t in types.split(",") if t.strip()) if types else None
     options = SyncOptions(full=full, types=type_list, type_filters=type_filters,
                           download_workers=download_workers,
@@ -146,7 +146,7 @@ def _summary(outcome: SyncOutcome) -> str:
 @click.argument("connection_id", required=False)
 def status(connection_id: str | None) -> None:
     """Connections, or one connection's recent exports and syncs with their counts and errors."""
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("ehr")
     with db.connect(url) as conn:
         if connection_id is None:
             for c in ehr_connections.list_connections(conn):
@@ -191,5 +191,5 @@ def _watermarks(upcoming: NextExport) -> str:
 def cancel(connection_id: str) -> None:
     """Cancel the connection's unfinished export at the EHR (DELETE on its status URL)."""
     settings = load_settings()
-    job_id = cancel_export(settings.require_database_url(), connection_id, keyring_from(settings))
+    job_id = cancel_export(settings.database_url_for("ehr"), connection_id, keyring_from(settings))
     click.echo(f"cancelled export {job_id}" if job_id else "no unfinished export to cancel")

@@ -26,7 +26,7 @@ _LISTED = (("insert", "insert"), ("update", "update"), ("extra", "extra (not in 
               help="Seed file (default: HV_SEED_FILE, else the packaged holovitals.yaml).")
 def command(dry_run: bool, prune: bool, seed_file: Path | None) -> None:
     """Seed roles, permissions, retention policies and security configuration (idempotent)."""
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("migrations")
     seed = load_seed(seed_file)
     click.echo(f"seed file {seed.path} (sha256 {seed.sha256[:12]}) -> {mask_url(url)}")
     with db.connect(url) as conn:

@@ -40,7 +40,7 @@ def load(system: str, paths: tuple[Path, ...], release_version: str | None, forc
     """Load one release of SYSTEM from PATHS (the release zip, folder or file; for cpt, optionally also a
     licensee's LONGULT.txt)."""
     settings = load_settings()
-    url = settings.require_database_url()
+    url = settings.database_url_for("terminology")
     store = _rejects_store(settings)
     title = code_system(system).title
     total = release_bytes(system, paths, release_version)
@@ -68,7 +68,7 @@ def load(system: str, paths: tuple[Path, ...], release_version: str | None, forc
 @command.command(name="status")
 def show_status() -> None:
     """Which release of each code system is loaded, and the code tables' rows by status."""
-    for row in status(load_settings().require_database_url()):
+    for row in status(load_settings().database_url_for("terminology")):
         loaded = (f"{row['version']} (loaded {row['loaded_at']:%Y-%m-%d %H:%M})" if row["version"]
                   else "no release loaded")
         counts = ", ".join(f"{k} {v}" for k, v in row["rows_by_status"].items()) or "empty"

@@ -65,7 +65,14 @@ def create_roles(conn: psycopg.Connection) -> None:
 
 
 def transfer_ownership(conn: psycopg.Connection) -> None:
-    """Every table, view, sequence and type of `public` (and the version table) to `hv_owner`."""
+    """Every table, view, sequence and type of `public` and of the pipeline's schema to `hv_owner`."""
+    conn.execute(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(
+        sql.Identifier(access.PIPELINE_SCHEMA), sql.Identifier(access.OWNER)))
+    for schema in (SCHEMA, access.PIPELINE_SCHEMA):
+        _transfer_schema_objects(conn, schema)
+
+
+def _transfer_schema_objects(conn: psycopg.Connection, schema: str) -> None:
     objects = conn.execute(
         """
         SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' WHEN c.relkind IN ('v') THEN 'VIEW'
@@ -77,10 +84,10 @@ def transfer_ownership(conn: psycopg.Connection) -> None:
         SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.typname
         FROM pg_type t WHERE t.typnamespace = %(s)s::regnamespace AND t.typtype IN ('e', 'd')
           AND t.typowner <> %(o)s::regrole
-        """, {"s": SCHEMA, "o": access.OWNER}).fetchall()
+        """, {"s": schema, "o": access.OWNER}).fetchall()
     for kind, name in objects:
         conn.execute(sql.SQL("ALTER {} {}.{} OWNER TO {}").format(
-            sql.SQL(kind), sql.Identifier(SCHEMA), sql.Identifier(name), sql.Identifier(access.OWNER)))
+            sql.SQL(kind), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(access.OWNER)))
 
 
 def _grant_tables(conn: psycopg.Connection, tables: list[str]) -> None:
@@ -122,14 +129,23 @@ def _schema_privileges(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(schema))
     conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, sql.Identifier(access.OWNER)))
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, _ident(*access.GRANTED_ROLES)))
-    # Terminology loads keep their history in schema hv_pipelines and stage RxNorm in a schema of
-    # their own (core/terminology/history.py, shared_stage.py): both need CREATE on the database.
+    pipeline = sql.Identifier(access.PIPELINE_SCHEMA)
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(pipeline))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(pipeline, _ident(*access.GRANTED_ROLES)))
+    for table, grants in access.PIPELINE_TABLE_GRANTS.items():
+        target = sql.Identifier(access.PIPELINE_SCHEMA, table)
+        conn.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(target, _ident(*access.GRANTED_ROLES)))
+        for role, privileges in grants.items():
+            conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(_privileges(privileges), target, sql.Identifier(role)))
+    # RxNorm stages in a schema of its own when it may create one (core/terminology/shared_stage.py):
+    # faster, not needed. A database cloned or restored elsewhere does not carry this grant.
     conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
         sql.Identifier(conn.info.dbname), sql.Identifier(access.TERMINOLOGY)))
 
 
 def sync(conn: psycopg.Connection) -> None:
-    """Make roles, ownership and grants exactly the matrix's (in the caller's transaction)."""
+    """Make roles, ownership and grants exactly the matrix's (in the caller's transaction). The
+    pipeline's schema and its tables must exist (the migration creates them)."""
     create_roles(conn)
     transfer_ownership(conn)
     _schema_privileges(conn)
@@ -161,6 +177,9 @@ def unsync(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} REVOKE ALL ON {} FROM {}").format(
             sql.Identifier(access.OWNER), schema, sql.SQL(kind), granted))
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}, {}").format(schema, sql.Identifier(access.OWNER), granted))
+    pipeline = sql.Identifier(access.PIPELINE_SCHEMA)
+    conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(pipeline, granted))
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(pipeline, granted))
     conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(
         sql.Identifier(conn.info.dbname), sql.Identifier(access.TERMINOLOGY)))
     conn.execute(sql.SQL("REASSIGN OWNED BY {} TO SESSION_USER").format(sql.Identifier(access.OWNER)))

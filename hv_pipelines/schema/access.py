@@ -110,6 +110,13 @@ _ROLE_TABLES: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+# The pipeline's own schema (outside the application's `public`): its tables and who may use them.
+PIPELINE_SCHEMA = "hv_pipelines"
+PIPELINE_TABLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
+    "terminology_releases": {TERMINOLOGY: READ | APPEND, BACKUP: READ, READONLY: READ},
+}
+
+
 def table_grants(table: str) -> dict[str, frozenset[str]]:
     """The privileges each granted role holds on `table` (roles without any are left out)."""
     grants = dict(NEW_TABLE_GRANTS)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 from hv_pipelines.core import roles
+from hv_pipelines.core.terminology import history
 
 revision: str = "0002_database_roles"
 down_revision: str | None = "0001_baseline"
@@ -28,6 +29,7 @@ def _psycopg():
 
 def upgrade() -> None:
     conn = _psycopg()
+    conn.execute(history.DDL)  # the terminology history, created here so that hv_owner owns it
     roles.sync(conn)
     roles.assume_owner(conn)  # the revisions after this one, in the same run, create as hv_owner
 

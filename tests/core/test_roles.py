@@ -13,9 +13,11 @@ from hv_pipelines.core import db, migrations, roles
 from hv_pipelines.core.archival import Month, archive_month
 from hv_pipelines.core.audit_trail import system_user_id
 from hv_pipelines.core.backup import catalog, create_backup, restore_backup
+from hv_pipelines.core.terminology import load_release
 from hv_pipelines.schema import access
 from tests.core.archival.audit_rows import count_rows, insert_audit_rows, make_user, month_rows
 from tests.core.backup.conftest import add_sample_rows
+from tests.core.terminology.conftest import RELEASES
 
 REFUSED = psycopg.errors.InsufficientPrivilege
 
@@ -153,3 +155,12 @@ def test_migrations_refuse_a_login_that_is_not_a_member_of_hv_owner(migrated_db:
         migrations.downgrade(url, "0001_baseline")
     with db.connect(migrated_db) as conn:
         assert conn.execute(sql.SQL("SELECT version_num FROM alembic_version")).fetchone()[0] == migrations.heads()[0]
+
+
+def test_the_terminology_role_loads_a_release_on_its_own(migrated_db: str, login_url, local_store) -> None:
+    url = login_url(access.TERMINOLOGY)
+    result = load_release(url, "loinc", [RELEASES / "loinc" / "Loinc_2.77.zip"], store=local_store)
+    assert result.counts.new == 13
+    assert result.as_metadata()["rebuilt_indexes"] == "-"  # only hv_owner may drop the tables' indexes
+    again = load_release(url, "loinc", [RELEASES / "loinc" / "Loinc_2.77.zip"], store=local_store)
+    assert again.counts.new == 0

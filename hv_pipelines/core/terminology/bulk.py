@@ -6,7 +6,8 @@ over rows already in the table is one sort, and adding a foreign key is one join
 "Populating a Database" advice. A code table is empty exactly once, on the first load of its code
 system, and that load writes every row, so that is when `set_aside` does it:
 
-- only for tables that are empty once locked (ACCESS EXCLUSIVE until the load commits: an empty
+- only for tables the session's role owns (a load as `hv_terminology` takes the ordinary path), and
+  only for tables that are empty once locked (ACCESS EXCLUSIVE until the load commits: an empty
   table has nothing for readers, and nobody can add rows behind the load's back); a table another
   session holds for more than `LOCK_WAIT` is filled the ordinary way instead;
 - the tables' own foreign keys, primary keys (over the ids the load generates) and non-unique
@@ -49,6 +50,13 @@ class _SetAside:
 
 def _empty(conn: psycopg.Connection, table: str) -> bool:
     return conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.Identifier(table))).fetchone()[0]
+
+
+def _owned(conn: psycopg.Connection, table: str) -> bool:
+    """Whether this session may drop the table's indexes: only its owner (`hv_owner`) may, so a load
+    running as `hv_terminology` fills even an empty table the ordinary way."""
+    return conn.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE relname = %s "
+                        "AND relnamespace = 'public'::regnamespace", (table,)).fetchone()[0]
 
 
 def _locked(conn: psycopg.Connection, table: str) -> bool:
@@ -100,7 +108,7 @@ def set_aside(conn: psycopg.Connection, tables: Sequence[str], *, keys: Sequence
     empty (and the unique indexes of those also in `keys`), let the block fill them, then recreate
     everything (indexes first, then foreign keys, which need the referenced unique indexes). Yields
     the tables it set aside."""
-    empty = [t for t in tables if _empty(conn, t) and _locked(conn, t)]
+    empty = [t for t in tables if _owned(conn, t) and _empty(conn, t) and _locked(conn, t)]
     empty = [t for t in empty if _empty(conn, t)]
     plan = _set_aside_plan(conn, empty, keys) if empty else []
     for step in plan:
