@@ -20,6 +20,7 @@ GROUPS = {
     "backup": "hv_pipelines.cli.backup",
     "audit": "hv_pipelines.cli.audit",
     "wal": "hv_pipelines.cli.wal",
+    "pitr": "hv_pipelines.cli.pitr",
     "dev": "hv_pipelines.cli.dev",
     "run": "hv_pipelines.cli.run",
 }

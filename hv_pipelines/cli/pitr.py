@@ -1,0 +1,85 @@
+"""`hv pitr`: point-in-time recovery — base backups, the window, verification, restore, retention.
+
+The WAL archive itself is written by PostgreSQL's archive_command (`hv wal push`). The store is
+`HV_OBJECT_STORE_URL`, the key `ENCRYPTION_KEY`; `base-backup` also needs `DATABASE_URL` (a role
+with REPLICATION). Everything else works from the store and the key alone, as after a disaster.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from hv_pipelines.cli.common import keyring_from, store_from
+from hv_pipelines.core.errors import ConfigurationError
+from hv_pipelines.core.pitr import basebackup, restore
+from hv_pipelines.core.settings import load_settings
+from hv_pipelines.core.units import human_size
+
+# What restore_command needs when no --env-file is given: copied into a 0600 file in the data directory.
+RESTORE_ENV_NAMES = ("HV_OBJECT_STORE_URL", "ENCRYPTION_KEY", "HV_ENCRYPTION_KEYS_RETIRED", "HV_KMS_KEY_ID",
+                     "HV_S3_ENDPOINT_URL", "HV_S3_SSE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                     "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE")
+SYSTEM = click.option("--system-identifier", help="The cluster to act on when the store holds several.")
+
+
+@click.group(name="pitr")
+def command() -> None:
+    """Point-in-time recovery: base-backup, status, verify, restore, prune."""
+
+
+@command.command(name="base-backup")
+@click.option("--level", default=3, show_default=True, type=click.IntRange(1, 19), help="zstd compression level.")
+def base_backup(level: int) -> None:
+    """Take a base backup of DATABASE_URL's cluster (pg_basebackup) into the object store."""
+    settings = load_settings()
+    b = basebackup.take_base_backup(settings.require_database_url(), store_from(settings), keyring_from(settings),
+                                    level=level)
+    click.echo(f"base backup {b.backup_id}: {human_size(b.object_bytes)} ({human_size(b.tar_bytes)} tar) "
+               f"in {b.durations['total_s']:.1f}s")
+    click.echo(f"  start LSN {b.start_lsn}  stop LSN {b.stop_lsn}  timeline {b.timeline}  "
+               f"cluster {b.system_identifier}")
+    click.echo(f"  {b.object_key}  sha256 {b.object_sha256}")
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time like 2025-01-02T03:04:05Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@command.command(name="restore")
+@click.option("--target-time", help="Recover up to this time (ISO 8601; UTC unless it says otherwise).")
+@click.option("--target-lsn", help="Recover up to this WAL position (like 0/3000028).")
+@click.option("--latest", is_flag=True, help="Recover everything the archive holds.")
+@click.option("--data-dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="New or empty directory for the recovered cluster.")
+@click.option("--env-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="0600 env file for restore_command (default: one written into the data directory, removed "
+                   "after recovery).")
+@click.option("--start", is_flag=True, help="Leave the recovered server running (on --port) and print its URL.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port for the recovered server (default: a free one).")
+@click.option("--archive", is_flag=True, help="Let the recovered server go on archiving its WAL (it becomes "
+              "the primary); by default it does not, so a test restore cannot fork the archive.")
+@SYSTEM
+def restore_(target_time: str | None, target_lsn: str | None, latest: bool, data_dir: Path, env_file: Path | None,
+             start: bool, port: int | None, archive: bool, system_identifier: str | None) -> None:
+    """Restore the archived cluster into --data-dir at a point in time, and recover it."""
+    if sum(x is not None and x is not False for x in (target_time, target_lsn, latest)) != 1:
+        raise click.UsageError("give exactly one of --target-time, --target-lsn, --latest")
+    settings = load_settings()
+    target = restore.Target(time=_parse_time(target_time) if target_time else None, lsn=target_lsn, latest=latest)
+    env = {name: os.environ[name] for name in RESTORE_ENV_NAMES if os.environ.get(name)}
+    if env_file is None and "HV_OBJECT_STORE_URL" not in env:
+        raise ConfigurationError("HV_OBJECT_STORE_URL is not set: restore_command needs it (or pass --env-file)")
+    result = restore.restore(store_from(settings), keyring_from(settings), data_dir, target, env_file=env_file,
+                             env=env, system_identifier=system_identifier, start=start, port=port, archive=archive)
+    click.echo(f"restored base backup {result.backup_id} into {result.data_dir} and recovered to "
+               f"{result.target} in {result.seconds:.1f}s (last transaction replayed: {result.reached or 'unknown'})")
+    if result.url:
+        click.echo(f"  running: {result.url}  (stop: pg_ctl -D {result.data_dir} stop)")
