@@ -11,8 +11,9 @@ and nothing is overwritten.
 
 A segment names its cluster itself (the system identifier in its first page's header), which is
 checked against its file name; history files are small text, and take the identifier from the
-data directory's `global/pg_control`. `fetch` authenticates the whole file, checks that the object
-is the one asked for (name and cluster, see sealed.py) and its SHA-256, and only then writes DEST.
+data directory's `global/pg_control`. Each object is sealed as `wal/<system-identifier>/<name>`
+(see sealed.py): `fetch` refuses an object sealed as anything else, authenticates the whole file,
+checks its SHA-256, and only then writes DEST.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def wal_prefix(system_identifier: int | str) -> str:
 
 def wal_key(system_identifier: int | str, name: str) -> str:
     return f"{wal_prefix(system_identifier)}{parse_name(name).timeline:08X}/{name}{SUFFIX}"
+
+
+def wal_context(system_identifier: int | str, name: str) -> str:
+    """What a WAL object is sealed as: an authentic object under any other name or cluster is refused."""
+    return f"{ROOT}/{system_identifier}/{name}"
 
 
 def name_of_key(key: str) -> str | None:
@@ -109,7 +115,8 @@ def push(path: Path, store: ObjectStore, keyring: Keyring) -> PushResult:
         if store.head(key) is not None:
             _check_same(store, key, keyring, binding)
             return PushResult(path.name, key, system_identifier, len(content), True, time.monotonic() - started)
-        store.put_stream(key, sealed.seal(binding, [content], keyring, level=WAL_COMPRESSION_LEVEL))
+        store.put_stream(key, sealed.seal(wal_context(system_identifier, path.name), binding, [content], keyring,
+                                          level=WAL_COMPRESSION_LEVEL))
     return PushResult(path.name, key, system_identifier, len(content), False, time.monotonic() - started)
 
 
@@ -125,8 +132,7 @@ def _store_errors(what: str, consequence: str) -> Iterator[None]:
 
 
 def _check_same(store: ObjectStore, key: str, keyring: Keyring, binding: dict) -> None:
-    expected = {"name": binding["name"], "system_identifier": binding["system_identifier"]}
-    stored = sealed.authenticate(store, key, keyring, expected)
+    stored = sealed.authenticate(store, key, keyring, wal_context(binding["system_identifier"], binding["name"]))
     if (stored.get("sha256"), stored.get("bytes")) != (binding["sha256"], binding["bytes"]):
         raise ArchiveConflict(
             f"{binding['name']} is already archived at {key} with different content (sha256 "
@@ -141,9 +147,8 @@ def fetch(name: str, dest: Path, store: ObjectStore, keyring: Keyring, system_id
     with _store_errors(f"fetching {name} from {store.url}", "recovery cannot go on past this file"):
         if store.head(key) is None:
             raise WalNotFound(f"{name} is not in the archive ({key})")
-        expected = {"kind": KIND, "name": name, "system_identifier": str(system_identifier)}
         with closing(store.open(key)) as body:
-            binding, content = sealed.open_sealed(body, keyring, expected, what=key)
+            binding, content = sealed.open_sealed(body, keyring, wal_context(system_identifier, name), what=key)
             data = b"".join(content)  # one segment at most; DEST sees nothing until all of it is authentic
     if hashlib.sha256(data).hexdigest() != binding.get("sha256") or len(data) != binding.get("bytes"):
         raise IntegrityError(f"{key} decrypts to content whose checksum differs from its binding; do not use it")

@@ -84,7 +84,8 @@ def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *,
         process.finish("the base backup was not stored; fix the cause above and run it again")
 
     binding = {"kind": KIND, "backup_id": backup_id, "system_identifier": facts.system_identifier}
-    stream = prefetch(cipher.through(sealed.seal(binding, tap.through(tar_pieces()), keyring, level=level,
+    stream = prefetch(cipher.through(sealed.seal(descriptor.object_context(facts.system_identifier, backup_id),
+                                                 binding, tap.through(tar_pieces()), keyring, level=level,
                                                  chunk_size=chunk_size)))
     try:
         store.put_stream(key, stream)

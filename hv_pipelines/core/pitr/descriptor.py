@@ -33,6 +33,11 @@ def object_key(system_identifier: int | str, backup_id: str) -> str:
     return f"{base_prefix(system_identifier)}{backup_id}{OBJECT_SUFFIX}"
 
 
+def object_context(system_identifier: int | str, backup_id: str) -> str:
+    """What a base backup object is sealed as (the envelope's context): its cluster and id."""
+    return f"basebackup/{system_identifier}/{backup_id}"
+
+
 def descriptor_key(system_identifier: int | str, backup_id: str) -> str:
     return f"{base_prefix(system_identifier)}{backup_id}{DESCRIPTOR_SUFFIX}"
 

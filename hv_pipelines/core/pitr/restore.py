@@ -33,7 +33,7 @@ from hv_pipelines.core.backup.tools import find_tool, server_major
 from hv_pipelines.core.envelope import IterReader
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.pitr import basebackup, sealed
+from hv_pipelines.core.pitr import descriptor, sealed
 from hv_pipelines.core.pitr.cluster import Cluster, ClusterError, hand_over, let_server_run, write_settings
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.envfile import write_env_file
@@ -116,10 +116,9 @@ def check_chain(state: ArchiveState, backup: BaseBackup) -> None:
 
 def extract(store: ObjectStore, keyring: Keyring, backup: BaseBackup, data_dir: Path) -> str:
     """Decrypt the base backup into `data_dir`; return the SHA-256 of its backup_manifest."""
-    expected = {"kind": basebackup.KIND, "backup_id": backup.backup_id,
-                "system_identifier": backup.system_identifier}
+    context = descriptor.object_context(backup.system_identifier, backup.backup_id)
     with closing(store.open(backup.object_key)) as body:
-        _, content = sealed.open_sealed(body, keyring, expected, what=backup.object_key)
+        _, content = sealed.open_sealed(body, keyring, context, what=backup.object_key)
         with tarfile.open(fileobj=IterReader(content), mode="r|") as tar:
             tar.extractall(data_dir, filter="data")
     manifest = data_dir / "backup_manifest"

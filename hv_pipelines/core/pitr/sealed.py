@@ -1,13 +1,14 @@
-"""Sealed PITR objects: zstd inside the envelope, with an authenticated binding in front.
+"""Sealed PITR objects: zstd inside the envelope, sealed under a context, with a binding in front.
 
 Every WAL file and base backup is stored as
 
-    envelope( BINDING_MAGIC | JSON binding | "\\n" | zstd(content) )
+    envelope[context]( BINDING_MAGIC | JSON binding | "\\n" | zstd(content) )
 
-The binding names what the object claims to be (the WAL file name or backup id, and the cluster's
-system identifier). It is inside the ciphertext, so the envelope authenticates it with the first
-chunk; a reader states what it expects and is refused before it sees a byte of content if an
-authentic object was swapped in from another name or another cluster.
+The envelope's context (in the header, so in every chunk's associated data) names what the object
+is — `wal/<system-identifier>/<file name>` or `basebackup/<system-identifier>/<backup id>` — and
+the reader states the context it expects: an authentic object swapped in from another name or
+another cluster is refused before a byte of it is decrypted. The binding, authenticated with the
+first chunk, carries what the content should hash to (and when it was archived).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ BINDING_MAGIC = b"HVPITR1\n"
 MAX_BINDING = 64 * 1024
 
 
-def seal(binding: dict[str, str | int], content: Iterable[bytes], keyring: Keyring, *, level: int = 3,
-         chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+def seal(context: str, binding: dict[str, str | int], content: Iterable[bytes], keyring: Keyring, *,
+         level: int = 3, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
     """The sealed object's bytes: the binding, then `content` compressed, all under a fresh data key."""
     head = BINDING_MAGIC + json.dumps(binding, sort_keys=True).encode() + b"\n"
 
@@ -35,19 +36,15 @@ def seal(binding: dict[str, str | int], content: Iterable[bytes], keyring: Keyri
         yield head
         yield from compress(content, level=level)
 
-    return encrypt_stream(plaintext(), keyring, chunk_size=chunk_size)
+    return encrypt_stream(plaintext(), keyring, chunk_size=chunk_size, context=context)
 
 
-def open_sealed(source: Readable, keyring: Keyring, expected: dict[str, str | int], *,
-                what: str) -> tuple[dict, Iterator[bytes]]:
-    """(binding, content pieces) of a sealed object, after checking the binding says `expected`.
-
-    `what` names the object in errors (its key). Content pieces are authenticated chunk by chunk;
-    a failure part-way raises IntegrityError naming `what`.
-    """
-    plain = decrypt_stream(source, keyring)
+def open_sealed(source: Readable, keyring: Keyring, context: str, *, what: str) -> tuple[dict, Iterator[bytes]]:
+    """(binding, content pieces) of an object sealed as `context`; IntegrityError naming `what` (its key)
+    for another context, or for any chunk that fails authentication, even part-way through."""
     buffer = bytearray()
     try:
+        plain = decrypt_stream(source, keyring, context=context)
         while b"\n" not in buffer[len(BINDING_MAGIC):] and len(buffer) < MAX_BINDING:
             piece = next(plain, None)
             if piece is None:
@@ -59,11 +56,6 @@ def open_sealed(source: Readable, keyring: Keyring, expected: dict[str, str | in
         raise IntegrityError(f"{what} is not a PITR object (no binding): it was replaced; do not use it")
     end = buffer.index(b"\n", len(BINDING_MAGIC))
     binding = json.loads(buffer[len(BINDING_MAGIC):end])
-    wrong = {k: binding.get(k) for k, v in expected.items() if str(binding.get(k)) != str(v)}
-    if wrong:
-        claims = ", ".join(f"{k}={v}" for k, v in wrong.items())
-        raise IntegrityError(f"{what} is an authentic object for {claims}, not for this name/cluster: it was "
-                             "swapped in from elsewhere; do not use it")
     rest = bytes(buffer[end + 1:])
 
     def content() -> Iterator[bytes]:
@@ -80,10 +72,10 @@ def open_sealed(source: Readable, keyring: Keyring, expected: dict[str, str | in
     return binding, content()
 
 
-def authenticate(store: ObjectStore, key: str, keyring: Keyring, expected: dict[str, str | int]) -> dict:
+def authenticate(store: ObjectStore, key: str, keyring: Keyring, context: str) -> dict:
     """Read `key` to the end (every chunk authenticated, the zstd frame complete); return its binding."""
     with closing(store.open(key)) as body:
-        binding, content = open_sealed(body, keyring, expected, what=key)
+        binding, content = open_sealed(body, keyring, context, what=key)
         for _ in content:
             pass
     return binding

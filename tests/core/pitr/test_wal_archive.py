@@ -110,7 +110,7 @@ def test_fetch_refuses_an_authentic_segment_swapped_in_under_another_name(archiv
     store = local_archive.store
     store.put_bytes(archive.wal_key(system, other), store.read_bytes(archive.wal_key(system, name)))
     dest = tmp_path / "RECOVERYXLOG"
-    with pytest.raises(IntegrityError, match=f"name={name}.*swapped"):
+    with pytest.raises(IntegrityError, match=f"sealed as 'wal/{system}/{name}', not 'wal/{system}/{other}'"):
         archive.fetch(other, dest, store, local_archive.keyring, system)
     assert not dest.exists()
 
@@ -119,7 +119,7 @@ def test_fetch_refuses_a_segment_of_another_cluster(archived, local_archive, tmp
     cluster, name, copy, system = archived
     store, impostor = local_archive.store, system + 1
     store.put_bytes(archive.wal_key(impostor, name), store.read_bytes(archive.wal_key(system, name)))
-    with pytest.raises(IntegrityError, match=f"system_identifier={system}"):
+    with pytest.raises(IntegrityError, match=f"sealed as 'wal/{system}/{name}', not 'wal/{impostor}/{name}'"):
         archive.fetch(name, tmp_path / "RECOVERYXLOG", store, local_archive.keyring, impostor)
     assert not (tmp_path / "RECOVERYXLOG").exists()
 
@@ -148,6 +148,6 @@ def test_an_env_file_others_can_read_is_refused(archived, local_archive):
 def test_a_segment_is_bound_to_its_content_hash(archived, local_archive):
     cluster, name, copy, system = archived
     binding = archive.sealed.authenticate(local_archive.store, archive.wal_key(system, name),
-                                          local_archive.keyring, {"name": name})
+                                          local_archive.keyring, archive.wal_context(system, name))
     assert binding["sha256"] == hashlib.sha256(copy.read_bytes()).hexdigest()
     assert binding["system_identifier"] == str(system)
