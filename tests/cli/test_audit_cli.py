@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,21 @@ def test_rehydrate_refuses_a_month_missing_its_supplementary_archive(february_an
     assert not _exists(migrated_db, "audit_logs_rehydrated_2024_03")
     out = hv("rehydrate", "--month", "2024-02", env=february_and_march)  # an intact month still loads
     assert out.returncode == 0 and "40 rows from 1 archive(s)" in out.stdout
+
+
+def test_every_audit_command_sweeps_an_older_releases_decrypted_leftovers(
+        february_and_march: dict[str, str], tmp_path: Path, hv, monkeypatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    for command in (("verify", "--all"), ("rehydrate", "--month", "2024-02"), ("archive", "--month", "2024-02"),
+                    ("purge",)):
+        leftover = scratch / "hv-archive-k1ll3d"
+        leftover.mkdir()
+        (leftover / "part.parquet").write_bytes(b"PAR1 decrypted rows PAR1")
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+        out = hv(*command, env=february_and_march)
+        assert out.returncode == 0, (command, out.stderr)
+        assert os.listdir(scratch) == [], command
+        if command[0] == "verify":
+            assert "note: removed 1 decrypted read-back file(s) an older release left" in out.stdout

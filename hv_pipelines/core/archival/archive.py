@@ -48,7 +48,7 @@ from hv_pipelines.core.archival.manifest import (
     sha256_hex,
 )
 from hv_pipelines.core.archival.months import Month, RetentionPolicy, load_policy, utc_naive
-from hv_pipelines.core.archival.parts import MAX_PART_BYTES, PartWriter, read_archive
+from hv_pipelines.core.archival.parts import MAX_PART_BYTES, PartWriter, read_archive, sweep_stale_scratch
 from hv_pipelines.core.archival.records import insert_records, load_records
 from hv_pipelines.core.archival.rows import (
     ROW_ENCODING,
@@ -146,6 +146,7 @@ def archive_month(database_url: str, store: ObjectStore, keyring: Keyring, month
     """Archive the rows `audit_logs` still holds for `month`; see the module docstring for the steps."""
     now = now or datetime.now(UTC)
     started = time.monotonic()
+    swept = sweep_stale_scratch()
     with db.connect(database_url, autocommit=True) as conn:
         conn.execute("SET datestyle = 'ISO, MDY'; SET client_encoding = 'UTF8'; SET work_mem = '256MB'")
         # As pg_dump does: a maintenance run is not a runaway query. Server-wide timeouts must not end
@@ -159,6 +160,8 @@ def archive_month(database_url: str, store: ObjectStore, keyring: Keyring, month
                     f"{policy.archive_after_days} days after their month ends ({policy.source})")
             result = _MonthRun(conn, store, keyring, month, policy, now, options or ArchiveOptions()).execute()
     result.seconds = time.monotonic() - started
+    if swept:
+        result.notes.append(f"removed {len(swept)} decrypted read-back file(s) an older release left in the temporary directory")
     return result
 
 

@@ -9,13 +9,20 @@ the largest row group yet + footer and encryption overhead) is checked, and the 
 checked again afterwards.
 
 Parquet needs its footer before it can be read, so reading back decrypts a part into a temporary
-file (disk, not memory) and iterates its row groups from there.
+file (disk, not memory) and iterates its row groups from there. That file never has a name: it is
+opened with O_TMPFILE (or, where the filesystem lacks it, unlinked as soon as it is created), so a
+crash or kill -9 mid read-back leaves no decrypted rows behind — the kernel frees the file with the
+process. Releases before this one used a named `hv-archive-*` directory; `sweep_stale_scratch`
+removes any such leftover when a command starts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -193,12 +200,36 @@ def object_digest(store: ObjectStore, key: str) -> tuple[int, str]:
     return reader.size, reader.sha.hexdigest()
 
 
+SCRATCH_PREFIX = "hv-archive-"
+STALE_AFTER_SECONDS = 60
+
+
+def sweep_stale_scratch(older_than: float = STALE_AFTER_SECONDS) -> list[str]:
+    """Remove named `hv-archive-*` entries an older release left in the temporary directory (a killed
+    read-back's decrypted part): this release writes none, so any untouched for `older_than` seconds
+    is a leftover. Returns the names removed (no contents are read)."""
+    removed = []
+    root = Path(tempfile.gettempdir())
+    for entry in root.glob(f"{SCRATCH_PREFIX}*"):
+        try:
+            if entry.lstat().st_uid != os.getuid() or time.time() - entry.lstat().st_mtime < older_than:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:
+            continue  # another command swept it first
+        removed.append(entry.name)
+    return removed
+
+
 @contextmanager
 def decrypted_part(store: ObjectStore, keyring: Keyring, part: PartEntry) -> Iterator[pq.ParquetFile]:
-    """The part decrypted into a temporary file, after its size and object SHA-256 were checked."""
-    with tempfile.TemporaryDirectory(prefix="hv-archive-") as tmp:
-        path = Path(tmp) / "part.parquet"
-        with closing(store.open(part.key)) as source, path.open("wb") as out:
+    """The part decrypted into an unnamed temporary file (see the module docstring), after its size
+    and object SHA-256 were checked."""
+    with tempfile.TemporaryFile(prefix=SCRATCH_PREFIX) as out:
+        with closing(store.open(part.key)) as source:
             reader = _HashingReader(source)
             try:
                 for piece in decrypt_stream(reader, keyring):
@@ -212,8 +243,9 @@ def decrypted_part(store: ObjectStore, keyring: Keyring, part: PartEntry) -> Ite
         if reader.size != part.bytes or reader.sha.hexdigest() != part.object_sha256:
             raise IntegrityError(f"archive object {part.key} is not the object its manifest sealed "
                                  f"({reader.size} bytes, manifest says {part.bytes}): it was replaced")
+        out.flush()
         try:
-            parquet = pq.ParquetFile(path)
+            parquet = pq.ParquetFile(out)
         except pa.ArrowException:
             raise IntegrityError(f"archive object {part.key} decrypted but is not a Parquet file") from None
         yield parquet

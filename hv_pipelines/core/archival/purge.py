@@ -33,6 +33,7 @@ from hv_pipelines.core.archival.manifest import (
     tombstone_key,
 )
 from hv_pipelines.core.archival.months import Month, RetentionPolicy, load_policy
+from hv_pipelines.core.archival.parts import sweep_stale_scratch
 from hv_pipelines.core.archival.records import ArchiveRecord, delete_records, load_records
 from hv_pipelines.core.audit_trail import write_audit_entry
 from hv_pipelines.core.errors import IntegrityError, StorageError
@@ -89,6 +90,7 @@ def purge_expired(database_url: str, store: ObjectStore, keyring: Keyring, *, no
     """Purge every archive past the policy's deleteAfterDays that no retention still protects."""
     now = now or datetime.now(UTC)
     started = time.monotonic()
+    sweep_stale_scratch()
     result = PurgeResult()
     with db.connect(database_url, autocommit=True) as conn, archive_lock(conn, lock_timeout):
         policy = load_policy(conn)

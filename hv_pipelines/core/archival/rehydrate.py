@@ -29,7 +29,7 @@ from psycopg import sql
 from hv_pipelines.core import db
 from hv_pipelines.core.archival.manifest import ArchiveManifest
 from hv_pipelines.core.archival.months import Month
-from hv_pipelines.core.archival.parts import read_archive
+from hv_pipelines.core.archival.parts import read_archive, sweep_stale_scratch
 from hv_pipelines.core.archival.rows import ID_COLUMN, TABLE, TIME_COLUMN, Column
 from hv_pipelines.core.archival.verify import COMMITTED, LIST, verify_archives
 from hv_pipelines.core.arrow_copy import copy_arrow
@@ -125,6 +125,7 @@ def rehydrate_month(database_url: str, store: ObjectStore, keyring: Keyring, mon
                     into: str | None = None) -> RehydrateResult:
     """Verify every committed archive of `month` and load its rows into `into`, in one transaction."""
     started = time.monotonic()
+    sweep_stale_scratch()
     table = _check_name(into or default_table(month))
     rows_read = rows_inserted = 0
     with db.connect(database_url) as conn:

@@ -40,7 +40,7 @@ from hv_pipelines.core.archival.manifest import (
     sha256_hex,
 )
 from hv_pipelines.core.archival.months import Month
-from hv_pipelines.core.archival.parts import object_digest, read_archive
+from hv_pipelines.core.archival.parts import object_digest, read_archive, sweep_stale_scratch
 from hv_pipelines.core.archival.records import ArchiveRecord, load_records
 from hv_pipelines.core.archival.rows import TABLE, month_filter
 from hv_pipelines.core.errors import HVError, IntegrityError
@@ -269,6 +269,8 @@ def verify_archives(store: ObjectStore, keyring: Keyring, conn: psycopg.Connecti
     object and compares its SHA-256; DECRYPT also decrypts every part and re-hashes its rows.
     """
     report = VerifyReport()
+    if swept := sweep_stale_scratch():
+        report.notes.append(f"removed {len(swept)} decrypted read-back file(s) an older release left in the temporary directory")
     record_list = load_records(conn) if conn is not None else []
     db = _Database({r.key: r for r in record_list if r.key}, _audit_trail_claims(conn) if conn is not None else {})
     hashes = _walk_chain(store, keyring, db, depth, report)
