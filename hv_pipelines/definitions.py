@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import backups, compliance, ehr, operations, schema, seed, terminology
+from hv_pipelines.jobs import backups, compliance, ehr, operations, schema, seed, standardization, terminology
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -26,6 +26,7 @@ defs = dg.Definitions.merge(
     backups.defs,
     terminology.defs,
     ehr.defs,
+    standardization.defs,
     compliance.defs,
     operations.defs,
 )

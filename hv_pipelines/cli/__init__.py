@@ -17,6 +17,7 @@ GROUPS = {
     "seed": "hv_pipelines.cli.seed",
     "terminology": "hv_pipelines.cli.terminology",
     "ehr": "hv_pipelines.cli.ehr",
+    "standardize": "hv_pipelines.cli.standardize",
     "backup": "hv_pipelines.cli.backup",
     "audit": "hv_pipelines.cli.audit",
     "wal": "hv_pipelines.cli.wal",

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from hv_pipelines.cli.common import keyring_from
+from hv_pipelines.cli.standardize import summary as standardized_summary
 from hv_pipelines.core import db
 from hv_pipelines.core.bulkdata import ExportLevel
 from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, start_validation_pool
@@ -20,6 +21,7 @@ from hv_pipelines.core.fhir_ingest.export_jobs import recent_jobs
 from hv_pipelines.core.fhir_ingest.sync import NextExport, SyncOutcome, next_export
 from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
 from hv_pipelines.core.settings import load_settings
+from hv_pipelines.core.standardize import standardize_stage
 from hv_pipelines.core.units import human_size
 
 EXIT_INCOMPLETE = 3  # `hv ehr sync`: ingested, but the server did not deliver every type (README)
@@ -107,6 +109,7 @@ def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, 
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     click.echo(_summary(outcome))
+    click.echo(standardized_summary(standardize_stage(url, connection_id)))
     if outcome.ingest.counts.failed:
         click.echo(f"{outcome.ingest.counts.failed} resources quarantined: `hv ehr status {connection_id}` "
                    "lists them", err=True)

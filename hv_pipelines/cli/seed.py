@@ -14,6 +14,7 @@ import click
 from hv_pipelines.core import db
 from hv_pipelines.core.seed import SeedReport, apply_seed, load_seed, plan_seed
 from hv_pipelines.core.settings import load_settings, mask_url
+from hv_pipelines.core.standardize import sync_curated
 
 _STATES = ("insert", "update", "unchanged", "extra")
 _LISTED = (("insert", "insert"), ("update", "update"), ("extra", "extra (not in the file)"))
@@ -31,7 +32,14 @@ def command(dry_run: bool, prune: bool, seed_file: Path | None) -> None:
     click.echo(f"seed file {seed.path} (sha256 {seed.sha256[:12]}) -> {mask_url(url)}")
     with db.connect(url) as conn:
         report = plan_seed(conn, seed) if dry_run else apply_seed(conn, seed, prune=prune)
+        ranges = None if dry_run else sync_curated(conn)
     click.echo(render_plan(report, prune=prune))
+    if ranges is not None:
+        click.echo(f"reference ranges: {ranges.inserted} inserted, {ranges.updated} updated, {ranges.removed} "
+                   f"removed, {ranges.molar_masses_set} molar masses set"
+                   + (f"; {len(ranges.waiting_for_loinc)} LOINC codes not loaded yet (their ranges are added "
+                      "by the next standardization or `hv seed` after the LOINC load)"
+                      if ranges.waiting_for_loinc else ""))
     if dry_run:
         click.echo("dry run: nothing written")
         return

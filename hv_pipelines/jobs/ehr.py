@@ -20,10 +20,10 @@ PROVIDER_TAG = "hv/ehr-provider"
 
 ehr_sync = dg.define_asset_job(
     "ehr_sync",
-    selection=dg.AssetSelection.groups("ehr"),
+    selection=dg.AssetSelection.groups("ehr") | dg.AssetSelection.assets("lab_result_standardizations"),
     partitions_def=ehr_connection_partitions,
     description="Sync one EHR connection: bulk export, ingest into fhir_resources, normalise into the "
-    "customer repository. Resumes an interrupted export instead of starting a new one.",
+    "customer repository, then standardize its lab results. Resumes an interrupted export instead of starting a new one.",
 )
 
 

@@ -49,11 +49,14 @@ def test_a_unit_that_cannot_be_converted_gets_a_flag_not_a_number(lab_connection
     store(lab_connection.db_url, lab_connection.id, [
         observation("odd", "718-7", quantity(14, "smidgens", ucum=False)),
         observation("creat-si", "2160-0", quantity(80, "umol/L")),
+        observation("sodium-mass", "2951-2", quantity(320, "mg/dL")),  # sodium: no molar mass is shipped
     ])
     standardize_stage(lab_connection.db_url, lab_connection.id)
     rows = results(lab_connection.db_url)
     assert rows["odd", "718-7"]["standardizedValue"] is None
     assert "unit:unit-not-ucum" in rows["odd", "718-7"]["flags"]
+    assert rows["sodium-mass", "2951-2"]["standardizedValue"] is None
+    assert "unit:molar-mass-unknown" in rows["sodium-mass", "2951-2"]["flags"]
     # creatinine's molar mass is shipped, so µmol/L converts; its value lands in mg/dL
     assert rows["creat-si", "2160-0"]["standardizedValue"] == pytest.approx(80 * 113.12 / 10_000)
 
