@@ -58,7 +58,8 @@ def summary(outcome: StandardizeOutcome) -> str:
              f"{counts.converted} of {counts.quantitative} quantitative converted to UCUM"]
     if counts.unmapped:
         listed = ", ".join(f"{system or '-'}|{code}" for (code, system), _ in counts.unmapped.most_common(10))
-        lines.append(f"  no LOINC code for {sum(counts.unmapped.values())} result(s): {listed}")
+        lines.append(f"  no LOINC term for {sum(counts.unmapped.values())} result(s) (not in the loaded LOINC "
+                     f"release nor in CodeMapping): {listed}")
     if counts.not_converted:
         lines.append("  not converted: " + ", ".join(f"{flag.removeprefix('unit:')} {n}"
                                                     for flag, n in counts.not_converted.most_common()))

@@ -56,6 +56,8 @@ def test_connect_sync_and_status(env, rsa_pem, tmp_path):
     assert synced.exit_code == 0, synced.output
     assert "[11/11 files]" in synced.output and "36 created" in synced.output
     assert "customer records: 28 inserted" in synced.output and "Shaw" not in synced.output
+    # standardization is the last stage: no LOINC release is loaded here, so every lab result is unmapped
+    assert "lab results: " in synced.output and "no LOINC term for" in synced.output
 
     status = hv(env, "status", connection_id)
     assert status.exit_code == 0 and "COMPLETED" in status.output and "created 36" in status.output
