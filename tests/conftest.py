@@ -113,8 +113,7 @@ def login_url(migrated_db: str):
         with db.connect(migrated_db) as conn:
             logins.create_login(conn, name, role, logins.generate_password())
         created.append(name)
-        return db.sqlalchemy_url(migrated_db).set(username=name, password=None).render_as_string(
-            hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1)
+        return db.with_login(migrated_db, name)
 
     yield make
     with db.connect(migrated_db) as conn:

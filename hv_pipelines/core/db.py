@@ -123,6 +123,12 @@ def with_database(url: str, name: str) -> str:
         "postgresql+psycopg://", "postgresql://", 1)
 
 
+def with_login(url: str, user: str, password: str | None = None) -> str:
+    """The same server and database as `url`, as login `user`."""
+    return sqlalchemy_url(url).set(username=user, password=password).render_as_string(
+        hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def create_database(url: str, name: str, *, template: str | None = None) -> str:
     """Create database `name` on the server of `url` (optionally from `template`); return its URL."""
     with connect(with_database(url, "postgres"), autocommit=True) as conn:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hv_pipelines.core import db
 from hv_pipelines.core.keyring import generate_hex_key
+from hv_pipelines.core.logins import ensure_dev_logins
 
 EMBEDDED_DATABASE = "holovitals"
 
@@ -32,10 +33,13 @@ class EmbeddedStack:
     database_url: str
     object_store_url: str
     encryption_key: str
+    job_urls: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        """Environment variables that point every hv/Dagster process at this stack."""
+        """Environment variables that point every hv/Dagster process at this stack: DATABASE_URL is
+        the server's superuser (migrations, seed), each job domain has its own login (docs/security.md)."""
         return {
+            **{f"HV_DATABASE_URL_{domain.upper()}": url for domain, url in self.job_urls.items()},
             "DATABASE_URL": self.database_url,
             "HV_OBJECT_STORE_URL": self.object_store_url,
             "ENCRYPTION_KEY": self.encryption_key,
@@ -77,8 +81,10 @@ def start_stack(home: Path) -> EmbeddedStack:
     home = home.resolve()
     server = start_postgres(home / "pg")
     url = ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+    with db.connect(url) as conn:
+        job_urls = {domain: db.with_login(url, login) for domain, login in ensure_dev_logins(conn).items()}
     objects = home / "objects"
     objects.mkdir(parents=True, exist_ok=True)
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     key = os.environ.get("ENCRYPTION_KEY") or development_key(home)
-    return EmbeddedStack(home, server, url, objects.as_uri(), key)
+    return EmbeddedStack(home, server, url, objects.as_uri(), key, job_urls)

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from hv_pipelines.core.errors import ConfigurationError
+from hv_pipelines.core.roles import create_roles
 from hv_pipelines.schema import access
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -63,6 +64,27 @@ def create_login(conn: psycopg.Connection, name: str, role: str, password: str) 
             notes.append(f"{name} has no REPLICATION, which base backups need: as a superuser run "
                          f"ALTER ROLE {name} REPLICATION")
     return notes
+
+
+# The login each kind of job uses on the embedded development server (trust authentication on its
+# private socket, so no password): development meets the permission errors production would.
+DEV_LOGINS = {
+    "terminology": ("hv_dev_terminology", access.TERMINOLOGY),
+    "ehr": ("hv_dev_ehr", access.EHR_INGEST),
+    "archival": ("hv_dev_archival", access.ARCHIVER),
+    "backup": ("hv_dev_backup", access.BACKUP),
+}
+
+
+def ensure_dev_logins(conn: psycopg.Connection) -> dict[str, str]:
+    """Create the group roles and the development logins that are missing; domain -> login name."""
+    create_roles(conn)
+    for name, role in DEV_LOGINS.values():
+        conn.execute(sql.SQL("DO $$ BEGIN CREATE ROLE {} LOGIN IN ROLE {}; "
+                             "EXCEPTION WHEN duplicate_object THEN NULL; END $$").format(
+            sql.Identifier(name), sql.Identifier(role)))
+    conn.execute(sql.SQL("ALTER ROLE {} REPLICATION").format(sql.Identifier(DEV_LOGINS["backup"][0])))
+    return {domain: name for domain, (name, _role) in DEV_LOGINS.items()}
 
 
 def summaries(conn: psycopg.Connection) -> list[RoleSummary]:
