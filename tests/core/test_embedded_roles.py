@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -12,8 +14,10 @@ from hv_pipelines.core.embedded import start_stack
 
 
 @pytest.mark.slow
-def test_the_embedded_stack_gives_each_job_its_own_login(tmp_path: Path) -> None:
-    stack = start_stack(tmp_path / "hv")
+def test_the_embedded_stack_gives_each_job_its_own_login() -> None:
+    # Not under pytest's basetemp, which only root may enter: pgserver runs as its own OS user.
+    home = Path(tempfile.mkdtemp(prefix="hv-embedded-"))
+    stack = start_stack(home)
     try:
         env = stack.env()
         migrations.upgrade(env["DATABASE_URL"])
@@ -27,7 +31,8 @@ def test_the_embedded_stack_gives_each_job_its_own_login(tmp_path: Path) -> None
         with db.connect(env["HV_DATABASE_URL_TERMINOLOGY"]) as conn, pytest.raises(
                 psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT FROM users")
-        again = start_stack(tmp_path / "hv")  # a second start finds the logins in place
+        again = start_stack(home)  # a second start finds the logins in place
         assert again.env()["HV_DATABASE_URL_EHR"] == env["HV_DATABASE_URL_EHR"]
     finally:
         stack.stop()
+        shutil.rmtree(home, ignore_errors=True)
