@@ -1,0 +1,155 @@
+"""The shared blocking checks, fed real damaged releases: a code listed twice, a release far outside the
+row-count band. Each is refused before the merge, and the database is exactly as it was: every row of
+the code tables (ids and `updatedAt` included) and the release history.
+
+Duplicates are possible where a code row is staged as the publisher's file lists it: LOINC's
+Loinc.csv, ICD-10-CM's order file, SNOMED CT's Concept snapshot and CPT's PPRRVU global rows. RxNorm's
+staged codes are one `DISTINCT ON (rxcui)` per concept, so a repeated RXNCONSO line cannot duplicate one.
+A duplicate of a code that is already loaded is the dangerous case: the merge's UPDATE would take
+one of the two lines, whichever the join meets first, without any error.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.core import db
+from hv_pipelines.core.terminology import load_release
+from hv_pipelines.core.terminology.loader import ReleaseCheckError
+
+TABLES = {"loinc": ("LOINCCode", "LOINCUnit", "CodeMapping"), "icd10cm": ("ICD10Code",),
+          "snomed": ("SNOMEDCode",), "cpt": ("CPTCode",)}
+SNOMED_JULY = "SnomedCT_InternationalRF2_PRODUCTION_20250701T120000Z.zip"
+SNOMED_JANUARY = "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z.zip"
+
+
+def database_state(url: str, system: str) -> dict[str, list[tuple]]:
+    """Every row of the system's tables, as text, and its release history (once a load created it)."""
+    with db.connect(url) as conn:
+        state = {table: conn.execute(f'SELECT t::text FROM "{table}" t ORDER BY 1').fetchall()
+                 for table in TABLES[system]}
+        if conn.execute("SELECT to_regclass('hv_pipelines.terminology_releases')").fetchone()[0]:
+            state["history"] = conn.execute(
+                "SELECT h::text FROM hv_pipelines.terminology_releases h WHERE system = %s ORDER BY id",
+                (system,)).fetchall()
+    return state
+
+
+def rezip(source: Path, target: Path, member_suffix: str, edit) -> Path:
+    """`source` with the member ending in `member_suffix` passed through `edit` (bytes -> bytes)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            out.writestr(info, edit(data) if info.filename.endswith(member_suffix) else data)
+    return target
+
+
+def line_starting(data: bytes, prefix: bytes) -> bytes:
+    [line] = [line for line in data.splitlines(keepends=True) if line.startswith(prefix)]
+    return line
+
+
+def refused(url: str, system: str, paths: list[Path], check: str) -> ReleaseCheckError:
+    """Load `paths`, expecting only `check` to fail and the database to be left exactly as it was."""
+    before = database_state(url, system)
+    with pytest.raises(ReleaseCheckError, match=f"failed {check}: nothing was merged") as failure:
+        load_release(url, system, paths)
+    assert [c.name for c in failure.value.checks if not c.passed] == [check]
+    assert database_state(url, system) == before
+    return failure.value
+
+
+def duplicates_of(error: ReleaseCheckError) -> list[str]:
+    return {c.name: c for c in error.checks}["no_duplicate_codes"].metadata["examples"]
+
+
+def test_loinc_release_listing_a_loaded_code_twice_is_refused(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "loinc", [releases / "loinc" / "Loinc_2.77.zip"])
+
+    def twice(data: bytes) -> bytes:
+        glucose = line_starting(data, b'"2345-7"')
+        return data + glucose.replace(b"(2.78 wording)", b"(a second wording)")
+
+    bad = rezip(releases / "loinc" / "Loinc_2.78.zip", tmp_path / "Loinc_2.78.zip", "Loinc.csv", twice)
+    assert duplicates_of(refused(migrated_db, "loinc", [bad], "no_duplicate_codes")) == ["2345-7"]
+
+
+def test_icd10cm_order_file_listing_a_code_twice_is_refused(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
+    bad = tmp_path / "icd10cm_order_2026.txt"
+    bad.write_bytes(text + line_starting(text, b"00004 E119 ").replace(b"00004", b"99999"))
+
+    assert duplicates_of(refused(migrated_db, "icd10cm", [bad], "no_duplicate_codes")) == ["E11.9"]
+
+
+def test_snomed_concept_snapshot_listing_a_concept_twice_is_refused(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "snomed", [releases / "snomed" / SNOMED_JANUARY])
+
+    def full_row_in_snapshot(data: bytes) -> bytes:  # an older state of the concept, as a Full file holds
+        return data + b"73211009\t20020131\t0\t900000000000207008\t900000000000074008\n"
+
+    bad = rezip(releases / "snomed" / SNOMED_JULY, tmp_path / SNOMED_JULY, "sct2_Concept_Snapshot_INT_20250701.txt",
+                full_row_in_snapshot)
+    assert duplicates_of(refused(migrated_db, "snomed", [bad], "no_duplicate_codes")) == ["73211009"]
+
+
+def test_cpt_rvu_file_listing_a_global_row_twice_is_refused(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "cpt", [releases / "cpt" / "PPRRVU25_JAN.csv"])
+    text = (releases / "cpt" / "PPRRVU25_APR.csv").read_bytes()
+    bad = tmp_path / "PPRRVU25_APR.csv"
+    bad.write_bytes(text + line_starting(text, b"99213,,").replace(b"1.31", b"9.99"))
+
+    assert duplicates_of(refused(migrated_db, "cpt", [bad], "no_duplicate_codes")) == ["99213"]
+
+
+def test_a_first_release_with_a_code_twice_is_refused_too(migrated_db, releases, tmp_path):
+    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
+    bad = tmp_path / "icd10cm_order_2026.txt"
+    bad.write_bytes(text + line_starting(text, b"00001 A00 ").replace(b"00001", b"99999"))
+
+    assert duplicates_of(refused(migrated_db, "icd10cm", [bad], "no_duplicate_codes")) == ["A00"]
+
+
+def _icd10cm_lines(count: int) -> bytes:
+    """`count` well-formed order-file lines for codes the fixtures do not hold (Z99.0 ...)."""
+    lines = []
+    for index in range(count):
+        code = f"Z9{index // 100}{index % 100:02d}"  # Z90.00, Z90.01, ...: the dotted form is valid
+        short = f"Synthetic code {index}"
+        lines.append(f"{90000 + index:05d} {code:<7} 1 {short:<60} {short} (long)\n")
+    return "".join(lines).encode()
+
+
+def test_a_release_far_larger_than_the_loaded_one_is_refused(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
+    bloated = tmp_path / "icd10cm_order_2026.txt"
+    bloated.write_bytes(text + _icd10cm_lines(200))  # a release concatenated with another file
+
+    error = refused(migrated_db, "icd10cm", [bloated], "row_count_within_band")
+    band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
+    assert band["staged"] > band["high"] and band["previous"] < 20
+
+
+def test_a_release_far_smaller_than_the_loaded_one_is_refused(migrated_db, releases, tmp_path):
+    load_release(migrated_db, "loinc", [releases / "loinc" / "Loinc_2.77.zip"])
+
+    def cut_short(data: bytes) -> bytes:  # the table ends after its first two records, as a cut download
+        return data[:data.index(b'"2160-0"')]
+
+    short = rezip(releases / "loinc" / "Loinc_2.78.zip", tmp_path / "Loinc_2.78.zip", "Loinc.csv", cut_short)
+    error = refused(migrated_db, "loinc", [short], "row_count_within_band")
+    band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
+    assert band["staged"] == 2 and band["staged"] < band["low"]
+
+
+def test_a_first_release_without_a_single_code_is_refused(migrated_db, releases, tmp_path):
+    empty = tmp_path / "Loinc_2.78.zip"
+    rezip(releases / "loinc" / "Loinc_2.78.zip", empty, "Loinc.csv", lambda data: data.splitlines(True)[0])
+
+    error = refused(migrated_db, "loinc", [empty], "row_count_within_band")
+    assert {c.name: c for c in error.checks}["row_count_within_band"].metadata["staged"] == 0
