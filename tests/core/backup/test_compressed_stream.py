@@ -8,16 +8,13 @@ decompressor's end-of-frame check tells "the whole dump" from "a dump that stopp
 
 from __future__ import annotations
 
-import io
 from contextlib import closing
 
 import pytest
 
 from hv_pipelines.core import db
-from hv_pipelines.core.backup import catalog
-from hv_pipelines.core.backup.restore import restore_stream
+from hv_pipelines.core.backup import catalog, layout, restore_backup
 from hv_pipelines.core.backup.streams import compress, decompress
-from hv_pipelines.core.backup.tools import server_major
 from hv_pipelines.core.envelope import decrypt_stream, encrypt_stream
 from hv_pipelines.core.errors import IntegrityError
 
@@ -54,12 +51,14 @@ def test_a_frame_with_no_block_at_all_is_refused():
         b"".join(decompress([frame[:6]]))  # magic number and the start of the frame header
 
 
-def _sealed_dump(module_backup, keyring, cut: int) -> bytes:
-    """The module backup's zstd frame less its last `cut` bytes, sealed again with the real envelope."""
-    result, store = module_backup
-    with closing(store.open(result.manifest.object_key)) as body:
-        frame = b"".join(decrypt_stream(body, keyring))
-    return b"".join(encrypt_stream([frame[:len(frame) - cut]], keyring))
+def _frame_and_reseal(stored, keyring):
+    """The stored object's zstd frame, and a function that replaces the object with a frame sealed again
+    by the real envelope under the backup's own name: authentic, and bound to the backup it claims to be."""
+    result, store = stored
+    key, context = result.manifest.object_key, layout.envelope_context(result.manifest.backup_id)
+    with closing(store.open(key)) as body:
+        frame = b"".join(decrypt_stream(body, keyring, context=context))
+    return frame, lambda data: store.put_bytes(key, b"".join(encrypt_stream([data], keyring, context=context)))
 
 
 def _is_empty(url: str) -> bool:
@@ -67,15 +66,18 @@ def _is_empty(url: str) -> bool:
         return catalog.is_empty(conn)
 
 
-def test_a_resealed_dump_missing_its_frame_end_leaves_the_target_untouched(module_backup, module_keyring,
-                                                                          empty_db):
+def test_a_resealed_dump_missing_its_frame_end_is_refused_and_the_target_untouched(backup_copy, module_keyring,
+                                                                                  empty_db):
     # Every byte of the pg_dump archive is inside the short frame: pg_restore alone would commit it.
-    truncated = _sealed_dump(module_backup, module_keyring, CHECKSUM)
-    major = server_major(module_backup[0].manifest.pg_dump_version)
+    # Without the manifest (lost), the object and the key are all a restore has to go by.
+    result, store = backup_copy
+    backup_id = result.manifest.backup_id
+    frame, reseal = _frame_and_reseal(backup_copy, module_keyring)
+    reseal(frame[:-CHECKSUM])
     with pytest.raises(IntegrityError, match="incomplete"):
-        restore_stream(io.BytesIO(truncated), module_keyring, empty_db, pg_restore_major=major)
-    assert _is_empty(empty_db), "the restore was stopped before pg_restore saw the end of its input"
+        restore_backup(store, module_keyring, backup_id, empty_db, use_manifest=False, audit_target=False)
+    assert _is_empty(empty_db), "the restore was refused before pg_restore saw the end of its input"
 
-    whole = _sealed_dump(module_backup, module_keyring, 0)
-    restored = restore_stream(io.BytesIO(whole), module_keyring, empty_db, pg_restore_major=major)
-    assert restored == module_backup[0].manifest.dump_bytes and not _is_empty(empty_db)
+    reseal(frame)  # the same frame, whole: restores
+    restored = restore_backup(store, module_keyring, backup_id, empty_db, use_manifest=False, audit_target=False)
+    assert restored.dump_bytes == result.manifest.dump_bytes and not _is_empty(empty_db)
