@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.rss import peak_rss_mib  # noqa: E402
 from hv_pipelines.core import db  # noqa: E402
 from hv_pipelines.core.archival.months import Month  # noqa: E402
 
@@ -94,7 +94,7 @@ def child(url: str, month: str, objects: str, index_cleanup: bool) -> None:
             'SELECT sum(pg_column_size(a.*)), count(*) FROM audit_logs a WHERE "timestamp" >= %s AND '
             '"timestamp" < %s', (m.start, m.end)).fetchone()
     keyring = Keyring.from_hex(os.environ["BENCH_KEY"])
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = peak_rss_mib()
     started = time.monotonic()
     result = archival.archive_month(url, LocalStore(objects), keyring, m,
                                     options=archival.ArchiveOptions(index_cleanup=index_cleanup))
@@ -105,7 +105,7 @@ def child(url: str, month: str, objects: str, index_cleanup: bool) -> None:
         "rows_per_s_before_vacuum": result.rows / (seconds - result.timings.get("vacuum", 0.0)),
         "baseline_rss_mib": baseline,
         "pg_row_bytes": int(pg_bytes or 0), "csv_bytes": result.source_bytes, "timings": result.timings,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "arrow_peak_mib": pyarrow.default_memory_pool().max_memory() / 2**20,
     }))
 

@@ -4,10 +4,12 @@ Fills a scratch HoloVitals database (FHIR Observation JSON in `fhir_resources`, 
 server-side generate_series, then prints from one run:
 
 - wall time of an encrypted backup (pg_dump → zstd → AES-256-GCM STREAM → local object store, then the
-  read-back verification) vs a plain `pg_dump -Fc > file` (goal ≤ 1.15×), plus `pg_dump -Fc -Z0 >
-  /dev/null` as the floor (what pg_dump and the server cost on their own);
-- peak RSS of the backup process (goal ≤ 256 MB), at a quarter of the size and at full size (bounded
-  if the two are about equal);
+  read-back verification) against the honest floor `pg_dump -Fc -Z0 | zstd -3 -T1 > /dev/null`: the same
+  dump and the same compressor as ours, minus encryption, upload and verification (goal ≤ 1.3×). The old
+  baseline, `pg_dump -Fc > file` (pg_dump's own gzip, a weaker compressor than zstd -3), is printed beside
+  it for one release so the change of floor is visible;
+- peak RSS of the backup process (goal ≤ 256 MB), its own VmHWM (not ru_maxrss, which Linux carries
+  over exec from the bench), at a quarter of the size and at full size (bounded if about equal);
 - wall time of a restore (decrypt → decompress → pg_restore, then the row-count comparison) vs a plain
   `pg_restore` of the plain archive into an empty database.
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.rss import peak_rss_mib  # noqa: E402
 from hv_pipelines.core import db  # noqa: E402
 from hv_pipelines.core.backup.tools import client_connection, find_tool, server_major  # noqa: E402
 
@@ -101,6 +103,18 @@ def timed(args: list[str], env: dict[str, str], stdout) -> float:
     return time.monotonic() - started
 
 
+def timed_pipe(producer: list[str], consumer: list[str], env: dict[str, str]) -> float:
+    """`producer | consumer > /dev/null`, timed from the producer's start to the consumer's exit."""
+    started = time.monotonic()
+    with open(os.devnull, "wb") as sink:
+        first = subprocess.Popen(producer, env=env, stdout=subprocess.PIPE)
+        second = subprocess.Popen(consumer, stdin=first.stdout, stdout=sink)
+        first.stdout.close()
+        if second.wait() or first.wait():
+            raise RuntimeError(f"{producer[0]} | {consumer[0]} failed")
+    return time.monotonic() - started
+
+
 def run_child(mode: str, env_extra: dict[str, str]) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", mode], env={**os.environ, **env_extra},
                          capture_output=True, text=True, check=True)
@@ -123,7 +137,7 @@ def child(mode: str) -> None:
         result = backup.restore_backup(store, keyring, os.environ["BENCH_BACKUP_ID"], os.environ["BENCH_TARGET"])
         report = {"matches": result.matches, "rows": sum(result.table_rows.values())}
     report["seconds"] = time.monotonic() - started
-    report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(report))
 
 
@@ -164,7 +178,13 @@ def main() -> None:
         fill(url, int(args.gb * 1e9), g)
         size = database_bytes(url)
 
-        print("timing ...", flush=True)
+        print(f"timing ... (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
+        with db.connect(base, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+        # The floor does what ours does but encryption: pg_dump uncompressed, the same compressor (zstd -3,
+        # one thread) as the pipeline's, nothing written.
+        zstd_floor = timed_pipe([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"], ["zstd", "-3", "-T1", "-c"],
+                                tool_env)
         with open(os.devnull, "wb") as sink:
             floor = timed([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"], tool_env, sink)
         plain_file = work / "plain.dump"
@@ -185,9 +205,16 @@ def main() -> None:
     print()
     print(f"database {size / 1e9:.2f} GB; plain archive {plain_bytes / 1e9:.2f} GB; "
           f"encrypted object {big['bytes'] / 1e9:.2f} GB (dump {big['dump_bytes'] / 1e9:.2f} GB uncompressed)")
-    print(f"{'':44} {'seconds':>8} {'ratio':>7}")
+    load_end = os.getloadavg()[0]
+    noisy = load_end > (os.cpu_count() or 1)
+    print(f"{'':44} {'seconds':>8} {'ratio':>7}" + ("   (noisy: load above the core count)" if noisy else ""))
+    print(f"{'pg_dump -Fc -Z0 | zstd -3 -T1 (honest floor)':44} {zstd_floor:>8.1f} {1.0:>6.2f}x")
+    print(f"{'encrypted backup + verify / honest floor':44} {big['seconds']:>8.1f} "
+          f"{big['seconds'] / zstd_floor:>6.2f}x   goal <= 1.3x "
+          f"({'met' if big['seconds'] / zstd_floor <= 1.3 else 'NOT met'})")
+    print("ratios against the old baseline (pg_dump's own gzip), kept for one release:")
     rows = [
-        ("pg_dump -Fc -Z0 > /dev/null (floor)", floor, floor / plain),
+        ("pg_dump -Fc -Z0 > /dev/null", floor, floor / plain),
         ("pg_dump -Fc > file (baseline)", plain, 1.0),
         ("encrypted backup: dump + upload", big["dump_upload_s"], big["dump_upload_s"] / plain),
         ("encrypted backup: + read-back verify (total)", big["seconds"], big["seconds"] / plain),

@@ -41,11 +41,14 @@ from pathlib import Path
 
 import psycopg
 
-from hv_pipelines.core import db
-from hv_pipelines.core.embedded import pg_bin_dir, start_postgres
-from hv_pipelines.core.migrations import upgrade
-from hv_pipelines.core.terminology import code_system, load_release
-from hv_pipelines.core.terminology.checks import loinc_check_digit, verhoeff_digit
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.rss import peak_rss_mib  # noqa: E402
+from hv_pipelines.core import db  # noqa: E402
+from hv_pipelines.core.embedded import pg_bin_dir, start_postgres  # noqa: E402
+from hv_pipelines.core.migrations import upgrade  # noqa: E402
+from hv_pipelines.core.terminology import code_system, load_release  # noqa: E402
+from hv_pipelines.core.terminology.checks import loinc_check_digit, verhoeff_digit  # noqa: E402
 
 # Real release sizes (issue 5): LOINC ~105k terms, SNOMED ~370k active concepts / ~1.6M descriptions /
 # ~3M relationships, RxNorm ~1.1M RXNCONSO rows, ICD-10-CM FY2026 ~98k codes, PPRRVU ~19k lines.
@@ -212,16 +215,8 @@ def _load_in_child(url: str, system: str, paths: list[Path]) -> tuple[float, flo
     started = time.perf_counter()
     result = load_release(url, system, paths, count_band=1.0)
     seconds = time.perf_counter() - started
-    return seconds, _peak_rss_mb(), result.counts.as_dict(), result.rows_staged
+    return seconds, peak_rss_mib(), result.counts.as_dict(), result.rows_staged
 
-
-def _peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that over exec
-    from the forking parent, so a child would report the generator's peak instead of the load's."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def _measured_load(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int]:
