@@ -8,9 +8,15 @@ resources by type, bytes, rejects, durations. State between the stages lives in 
 import dagster as dg
 
 from hv_pipelines.assets import compute
-from hv_pipelines.core.fhir_ingest import SyncOptions, export_stage, ingest_stage, normalise_stage
+from hv_pipelines.core.fhir_ingest import (
+    SyncOptions,
+    attachment_stage,
+    export_stage,
+    ingest_stage,
+    normalise_stage,
+)
 from hv_pipelines.core.fhir_ingest.sync import IngestOutcome
-from hv_pipelines.resources import Database, KeyringResource
+from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 from hv_pipelines.resources.ehr import EHRIngestResource
 
 OWNERS = ["team:data-platform"]
@@ -48,7 +54,8 @@ def ehr_bulk_exports(context: dg.AssetExecutionContext, config: EHRSyncConfig, d
     group_name="ehr", partitions_def=ehr_connection_partitions, deps=[ehr_bulk_exports], owners=OWNERS,
     kinds={"fhir", "postgres"}, pool="ehr_bulk_data", op_tags=compute.EHR_INGEST,
     description="The export's NDJSON files streamed, validated against FHIR R4 in a process pool, and merged "
-    "into fhir_resources (COPY + one merge per file); deletions applied, bad lines quarantined.",
+    "into fhir_resources (COPY + one merge per file); deletions applied, bad lines quarantined; then the "
+    "attachments of DocumentReferences and DiagnosticReports fetched into the encrypted object store.",
     check_specs=[dg.AssetCheckSpec(
         "export_complete", asset="fhir_resources",
         description="The server delivered every requested type: no fatal/error OperationOutcome in error[] "
@@ -56,15 +63,20 @@ def ehr_bulk_exports(context: dg.AssetExecutionContext, config: EHRSyncConfig, d
         "is asked again by the next sync.")],
 )
 def fhir_resources(context: dg.AssetExecutionContext, config: EHRSyncConfig, db: Database,
-                   keys: KeyringResource, ehr: EHRIngestResource) -> dg.MaterializeResult:
+                   keys: KeyringResource, ehr: EHRIngestResource,
+                   object_store: ObjectStoreResource) -> dg.MaterializeResult:
+    options = _options(config, ehr, context.log)
     with ehr.validation_pool() as pool:
-        outcome = ingest_stage(db.url_for("ehr"), context.partition_key, keys.keyring(),
-                               _options(config, ehr, context.log), pool=pool)
+        outcome = ingest_stage(db.url_for("ehr"), context.partition_key, keys.keyring(), options, pool=pool)
+    attachments = attachment_stage(db.url_for("ehr"), context.partition_key, keys.keyring(), object_store.open(),
+                                   options, policy=ehr.attachment_policy())
     counts = outcome.counts
     if counts.failed:
         context.log.warning(f"{counts.failed} resources quarantined: see sync_history.error_details")
     if not outcome.complete:
         context.log.warning(outcome.next_step)
+    if attachments.failed:
+        context.log.warning(f"{attachments.failed} attachments failed: they are tried again next sync")
     return dg.MaterializeResult(metadata={
         "export_job_id": outcome.job_id or "", "files": counts.files, "resumed_files": counts.resumed_files,
         "resources_by_type": dg.MetadataValue.json(dict(counts.by_type)), "resources_read": counts.lines,
@@ -72,6 +84,10 @@ def fhir_resources(context: dg.AssetExecutionContext, config: EHRSyncConfig, db:
         "rejected": counts.failed, "deleted": counts.deleted, "bytes_downloaded": counts.bytes,
         "server_issues": dg.MetadataValue.json(dict(counts.server_issues)), "re_exports": outcome.reexports,
         "duration_seconds": round(outcome.duration, 2), **_delivery_metadata(outcome),
+        "attachments_stored": attachments.stored, "attachments_deduplicated": attachments.deduplicated,
+        "attachments_skipped": attachments.skipped, "attachments_failed": attachments.failed,
+        "attachment_bytes": attachments.bytes,
+        "attachment_skip_reasons": dg.MetadataValue.json(dict(attachments.skip_reasons)),
     }, check_results=[_export_complete(outcome)])
 
 

@@ -1,8 +1,9 @@
 """`hv ehr`: connect EHRs and run FHIR Bulk Data syncs outside Dagster (cron, break-glass, first load).
 
 `connect` creates the `ehr_connections` row (a private key given as a file is sealed with ENCRYPTION_KEY
-and never printed); `sync` runs export → ingest → normalise with a progress display; `status` shows
-recent exports and syncs; `cancel` stops an unfinished export at the EHR. Same core calls as the assets.
+and never printed); `sync` runs export → ingest → attachments → normalise with a progress display;
+`status` shows recent exports and syncs; `cancel` stops an unfinished export at the EHR; `attachment get`
+decrypts one stored attachment for an operator (audited). Same core calls as the assets.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from pathlib import Path
 
 import click
 
-from hv_pipelines.cli.common import keyring_from
+from hv_pipelines.cli.common import keyring_from, store_from
 from hv_pipelines.cli.standardize import summary as standardized_summary
 from hv_pipelines.core import db
 from hv_pipelines.core.bulkdata import ExportLevel
 from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, start_validation_pool
 from hv_pipelines.core.fhir_ingest import connections as ehr_connections
+from hv_pipelines.core.fhir_ingest.attachments import DEFAULT_MAX_BYTES, AttachmentCounts, AttachmentPolicy
+from hv_pipelines.core.fhir_ingest.document_export import decrypt_attachment
 from hv_pipelines.core.fhir_ingest.export_jobs import recent_jobs
 from hv_pipelines.core.fhir_ingest.sync import NextExport, SyncOutcome, next_export
 from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
@@ -87,11 +90,15 @@ def connect(provider: str, base_url: str, user_email: str, client_id: str | None
 @click.option("--download-workers", type=click.IntRange(1, 32), help="Files downloaded in parallel.")
 @click.option("--validation-workers", type=click.IntRange(0, 256),
               help="Validation processes (default: one per core; 0 validates in this process).")
+@click.option("--attachment-max-mb", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_MAX_BYTES / 1e6, show_default=True,
+              help="Largest attachment stored (MB); larger ones are skipped with a reason.")
 @click.pass_context
 def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, type_filters: tuple[str, ...],
-         download_workers: int | None, validation_workers: int | None) -> None:
-    """Sync one connection now: export (or resume the saved one), ingest, normalise.
+         download_workers: int | None, validation_workers: int | None, attachment_max_mb: float) -> None:
+    """Sync one connection now: export (or resume the saved one), ingest, attachments, normalise.
 
+    Attachments go to HV_OBJECT_STORE_URL, encrypted; without it they are fetched by a later sync.
     Exit status 0 when the export was complete, 3 when it was ingested but the server did not deliver
     every type (those are asked again by the next sync), 1 on an error.
     """
@@ -104,7 +111,9 @@ def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, 
     click.echo(f"syncing {connection_id} ({'full' if full else 'incremental when possible'})")
     pool = start_validation_pool(validation_workers)
     try:
-        outcome = run_sync(url, connection_id, keyring_from(settings), options, pool=pool)
+        outcome = run_sync(url, connection_id, keyring_from(settings), options, pool=pool,
+                           store=store_from(settings) if settings.object_store_url else None,
+                           policy=AttachmentPolicy(max_bytes=int(attachment_max_mb * 1e6)))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -131,6 +140,7 @@ def _summary(outcome: SyncOutcome) -> str:
     if delivery is not None and not delivery.complete:
         lines.append(f"INCOMPLETE: not delivered {', '.join(delivery.failed)}; delivered "
                      f"{', '.join(delivery.delivered) or 'nothing'}")
+    lines.append(_attachment_summary(outcome.attachments))
     if normalised.waiting_for_patient:
         lines.append("customer records: not written yet — the server did not deliver the user's Patient; the "
                      "next sync asks it again and writes them")
@@ -143,6 +153,18 @@ def _summary(outcome: SyncOutcome) -> str:
         lines.append("customer records: not written — the connection names no patient and the export holds "
                      "several; set ehr_connections.customer_id to the user's patient id")
     return "\n".join(lines)
+
+
+def _attachment_summary(counts: AttachmentCounts) -> str:
+    if not counts.store_configured:
+        return "attachments: not fetched (HV_OBJECT_STORE_URL is not set); a sync with a store fetches them"
+    line = (f"attachments: {counts.stored} stored ({counts.deduplicated} already held), "
+            f"{human_size(counts.bytes)}, {counts.skipped} skipped, {counts.failed} failed")
+    if counts.skip_reasons:
+        line += " — skipped: " + "; ".join(f"{reason} ×{n}" for reason, n in counts.skip_reasons.most_common())
+    if counts.failed:
+        line += " — failed ones are tried again next sync"
+    return line
 
 
 @command.command()
@@ -196,3 +218,21 @@ def cancel(connection_id: str) -> None:
     settings = load_settings()
     job_id = cancel_export(settings.database_url_for("ehr"), connection_id, keyring_from(settings))
     click.echo(f"cancelled export {job_id}" if job_id else "no unfinished export to cancel")
+
+
+@command.group()
+def attachment() -> None:
+    """Stored EHR attachments (encrypted in the object store)."""
+
+
+@attachment.command(name="get")
+@click.argument("resource_id")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write the decrypted attachment to (must not exist).")
+def attachment_get(resource_id: str, out: Path) -> None:
+    """Decrypt RESOURCE_ID's attachment (a fhir_resources id) into --out; audited."""
+    settings = load_settings()
+    document = decrypt_attachment(settings.require_database_url(), store_from(settings), keyring_from(settings),
+                                  resource_id, out)
+    click.echo(f"wrote {document.path}: {human_size(document.size)} {document.content_type or ''}, "
+               f"sha256 {document.sha256} (verified, audited)")

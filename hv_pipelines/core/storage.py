@@ -43,6 +43,7 @@ class ObjectStore(Protocol):
     def head(self, key: str) -> StoredObject | None: ...
     def list(self, prefix: str = "") -> Iterator[StoredObject]: ...
     def delete(self, key: str) -> None: ...
+    def move(self, source: str, target: str) -> None: ...
     def supports_object_lock(self) -> bool: ...
     def location(self, key: str) -> str: ...
 
@@ -122,6 +123,12 @@ class LocalStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def move(self, source: str, target: str) -> None:
+        """Publish `source` under `target` (replacing it) atomically: a reader sees one or the other."""
+        path = self._path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(source), path)
 
     def supports_object_lock(self) -> bool:
         return False
@@ -230,6 +237,13 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
+
+    def move(self, source: str, target: str) -> None:
+        """Server-side copy, then delete the source (objects up to 5 GB: S3's single-copy limit)."""
+        self.client.copy_object(Bucket=self.bucket, Key=self._full(target),
+                                CopySource={"Bucket": self.bucket, "Key": self._full(source)},
+                                **self._write_args(None))
+        self.delete(source)
 
     def supports_object_lock(self) -> bool:
         if self._lock_enabled is None:

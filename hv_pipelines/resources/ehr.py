@@ -1,4 +1,4 @@
-"""How EHR syncs run on this deployment: validation processes and parallel downloads."""
+"""How EHR syncs run on this deployment: validation processes, parallel downloads, attachment caps."""
 
 
 from collections.abc import Iterator
@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from hv_pipelines.core.fhir_ingest import start_validation_pool
+from hv_pipelines.core.fhir_ingest.attachments import DEFAULT_MAX_BYTES, AttachmentPolicy
 
 
 class EHRIngestResource(dg.ConfigurableResource):
@@ -20,6 +21,13 @@ class EHRIngestResource(dg.ConfigurableResource):
     download_workers: int | None = Field(
         default=None, description="Files downloaded and ingested in parallel; default the provider "
         "profile's.")
+
+    attachment_max_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, gt=0, description="Largest attachment stored; larger ones are skipped "
+        "with a reason (checked against the declared size, Content-Length and while streaming).")
+
+    def attachment_policy(self) -> AttachmentPolicy:
+        return AttachmentPolicy(max_bytes=self.attachment_max_bytes)
 
     @contextmanager
     def validation_pool(self) -> Iterator[Executor | None]:

@@ -53,6 +53,14 @@ def test_object_lock_is_detected_and_applied(s3_locked_store, s3_store, s3_clien
     assert head["ObjectLockMode"] == "GOVERNANCE"
 
 
+def test_move_publishes_the_object_under_its_new_key_only(any_store):
+    any_store.put_bytes("documents/incoming/x", b"sealed bytes")
+    any_store.move("documents/incoming/x", "documents/ab/abcdef")
+    assert any_store.read_bytes("documents/ab/abcdef") == b"sealed bytes"
+    assert any_store.head("documents/incoming/x") is None
+    assert [o.key for o in any_store.list("documents/")] == ["documents/ab/abcdef"]
+
+
 def test_missing_object_names_the_key(any_store):
     with pytest.raises(StorageError, match="nothing.bin"):
         any_store.read_bytes("nothing.bin")

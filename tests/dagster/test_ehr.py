@@ -12,7 +12,7 @@ from hv_pipelines.core import db
 from hv_pipelines.core.fhir_ingest.connections import load_connection, mark_synced
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from hv_pipelines.jobs.ehr import defs, ehr_connections_due
-from hv_pipelines.resources import Database, KeyringResource
+from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 from hv_pipelines.resources.ehr import EHRIngestResource
 from tests.fakes.ehr_bulk_server import FakeBulkDataServer, generate_private_key_pem
 from tests.fakes.ehr_fixtures import create_connection, create_user, sample_resources, scalar
@@ -43,7 +43,7 @@ def connection_id(migrated_db, master_hex, server, rsa_pem) -> str:
 
 
 def test_domain_defs_expose_the_contracted_names():
-    placeholders = {"db": Database(url="postgresql://unused"),
+    placeholders = {"db": Database(url="postgresql://unused"), "object_store": ObjectStoreResource(url="/unused"),
                     "keys": KeyringResource(encryption_key="0" * 64)}
     repository = dg.Definitions.merge(dg.Definitions(resources=placeholders), defs).get_repository_def()
     keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
@@ -55,17 +55,20 @@ def test_domain_defs_expose_the_contracted_names():
     assert export_deps == {"database_schema"}
 
 
-def materialize_partition(db_url: str, master_hex: str, connection_id: str) -> dg.ExecuteInProcessResult:
+def materialize_partition(db_url: str, master_hex: str, connection_id: str,
+                          objects: str) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("ehr_connections", [connection_id])
     return dg.materialize(
         ehr_assets, partition_key=connection_id, instance=instance,
         resources={"db": Database(url=db_url), "keys": KeyringResource(encryption_key=master_hex),
-                   "ehr": EHRIngestResource(validation_workers=0, download_workers=2)})
+                   "ehr": EHRIngestResource(validation_workers=0, download_workers=2),
+                   "object_store": ObjectStoreResource(url=objects)})
 
 
-def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex, server, connection_id):
-    result = materialize_partition(migrated_db, master_hex, connection_id)
+def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex, server, connection_id,
+                                                        tmp_path):
+    result = materialize_partition(migrated_db, master_hex, connection_id, str(tmp_path / "objects"))
     assert result.success
     metadata = {name: result.asset_materializations_for_node(name)[0].metadata
                 for name in (a.key.to_user_string() for a in ehr_assets)}
@@ -74,6 +77,8 @@ def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex
     assert ingested["created"].value == 36 and ingested["rejected"].value == 0
     assert ingested["resources_by_type"].value["Observation"] == 11
     assert ingested["bytes_downloaded"].value > 10_000
+    # The sample's one attachment lives on a host tests cannot reach: counted, and the run still succeeds.
+    assert ingested["attachments_failed"].value == 1 and ingested["attachments_stored"].value == 0
     records = metadata["customer_clinical_records"]
     assert records["rows_inserted"].value == 28 and records["other_patient_resources"].value == 5
     assert server.kickoffs[0]["level"] == "group"
@@ -84,9 +89,9 @@ def test_materialising_one_connection_partition_syncs_it(migrated_db, master_hex
 
 
 def test_an_incomplete_export_warns_through_the_export_complete_check(migrated_db, master_hex, server,
-                                                                   connection_id):
+                                                                   connection_id, tmp_path):
     server.withheld_types = {"Condition"}
-    result = materialize_partition(migrated_db, master_hex, connection_id)
+    result = materialize_partition(migrated_db, master_hex, connection_id, str(tmp_path / "objects"))
     assert result.success  # a WARN check does not fail the run
     check = result.get_asset_check_evaluations()[0]
     assert check.check_name == "export_complete" and not check.passed

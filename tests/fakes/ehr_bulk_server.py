@@ -89,6 +89,7 @@ class FakeBulkDataServer:
     drops: dict[str, int] = field(default_factory=dict)  # download name -> times its connection is cut
     binaries: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # Binary id -> (type, bytes)
     redirects: dict[str, str] = field(default_factory=dict)  # Binary id -> URL it redirects to
+    unsized: set[str] = field(default_factory=set)  # downloads sent without Content-Length (until close)
 
     def __post_init__(self) -> None:
         self.clients: dict[str, Any] = {}
@@ -394,7 +395,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body) - start))
+        if name not in fake.unsized:
+            self.send_header("Content-Length", str(len(body) - start))
         self.send_header("ETag", etag)
         if fake.ranges:
             self.send_header("Accept-Ranges", "bytes")

@@ -7,6 +7,7 @@ Drives `core.bulkdata` and records its progress in `bulk_export_jobs` and `sync_
 from hv_pipelines.core.fhir_ingest.blocks import start_validation_pool
 from hv_pipelines.core.fhir_ingest.sync import (
     SyncOptions,
+    attachment_stage,
     cancel_export,
     export_stage,
     ingest_stage,
@@ -14,5 +15,5 @@ from hv_pipelines.core.fhir_ingest.sync import (
     run_sync,
 )
 
-__all__ = ["SyncOptions", "cancel_export", "export_stage", "ingest_stage", "normalise_stage", "run_sync",
+__all__ = ["SyncOptions", "attachment_stage", "cancel_export", "export_stage", "ingest_stage", "normalise_stage", "run_sync",
            "start_validation_pool"]

@@ -1,8 +1,9 @@
 """Set-based writes to `fhir_resources`: COPY into a temporary staging table, then one merge.
 
 The merge inserts new resources, rewrites changed ones (and marks them unprocessed so normalisation
-picks them up again) and skips resources whose version tag is already stored; when one file holds a
-resource twice, its last line wins. Deletions (the manifest's `deleted[]`) remove the resource and
+picks them up again, and not downloaded so their attachments are fetched again; `local_file_path`
+keeps the previous file until the new one is stored) and skips resources whose version tag is
+already stored; when one file holds a resource twice, its last line wins. Deletions (the manifest's `deleted[]`) remove the resource and
 every customer-repository row derived from it.
 """
 
@@ -51,7 +52,7 @@ WITH latest AS (
         date = EXCLUDED.date, category = EXCLUDED.category, status = EXCLUDED.status,
         content_type = EXCLUDED.content_type, content_url = EXCLUDED.content_url,
         content_size = EXCLUDED.content_size, metadata = EXCLUDED.metadata, processed = false,
-        processed_at = NULL, updated_at = now()
+        processed_at = NULL, document_downloaded = false, updated_at = now()
     WHERE fr.metadata IS DISTINCT FROM EXCLUDED.metadata
     RETURNING (xmax = 0) AS created
 )

@@ -1,15 +1,18 @@
-"""A sync of one EHR connection in three stages, each resumable and runnable on its own.
+"""A sync of one EHR connection in four stages, each resumable and runnable on its own.
 
 1. `export_stage`: resume the connection's unfinished export, or kick off a new one (incremental from
    the types' watermarks unless `full`, see `watermarks`), poll it to completion, save the manifest.
 2. `ingest_stage`: download and ingest the manifest's files (see `ingest`), replacing the export with
    a fresh one when the server let its files expire; record what the export delivered, which is what
    moves the watermarks (an export whose server failed some types is COMPLETED_WITH_ERRORS).
-3. `normalise_stage`: map the patient's new and changed resources into the customer repository, then
+3. `attachment_stage`: fetch the attachments of new and changed DocumentReferences and
+   DiagnosticReports into the encrypted object store (see `attachments`); failures are counted, retried
+   next sync, and never fail the sync.
+4. `normalise_stage`: map the patient's new and changed resources into the customer repository, then
    close the sync (`sync_history`) and schedule the next one (`ehr_connections.next_sync_at`).
 
-Dagster runs them as three assets; `hv ehr sync` runs `run_sync`. A per-connection advisory lock
-keeps two syncs of one connection from interleaving. A failure marks the sync FAILED with a message
+Dagster runs them as three assets (attachments within `fhir_resources`); `hv ehr sync` runs `run_sync`.
+A per-connection advisory lock keeps two syncs of one connection from interleaving. A failure marks the sync FAILED with a message
 saying what to do and keeps the export for the next run to resume (unless the server itself failed or
 expired it); an authorization failure also puts the connection in ERROR.
 """
@@ -38,11 +41,13 @@ from hv_pipelines.core.bulkdata import (
 )
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.fhir_ingest import connections, export_jobs, sync_history, watermarks
+from hv_pipelines.core.fhir_ingest.attachments import AttachmentCounts, AttachmentPolicy, fetch_attachments
 from hv_pipelines.core.fhir_ingest.connections import EHRConnection
 from hv_pipelines.core.fhir_ingest.ingest import ExportContext, IngestCounts, ingest_export
 from hv_pipelines.core.fhir_ingest.normalise import NormaliseCounts, normalise_connection
 from hv_pipelines.core.fhir_ingest.watermarks import Delivery
 from hv_pipelines.core.keyring import Keyring
+from hv_pipelines.core.storage import ObjectStore
 
 MAX_REEXPORTS = 2  # fresh kick-offs after expired files, per sync
 
@@ -320,6 +325,33 @@ def _finish_export(conn: psycopg.Connection, job: export_jobs.ExportJob,
     return delivery, next_step
 
 
+def attachment_stage(db_url: str, connection_id: str, keyring: Keyring, store: ObjectStore | None,
+                     options: SyncOptions = SyncOptions(), *, policy: AttachmentPolicy = AttachmentPolicy(),
+                     client_factory: ClientFactory | None = None,
+                     client: BulkDataClient | None = None) -> AttachmentCounts:
+    """Fetch pending attachments; without an object store they wait (still pending) for a sync that has one."""
+    if store is None:
+        return AttachmentCounts(store_configured=False)
+    with connection_lock(db_url, connection_id):
+        try:
+            with db.connect(db_url) as conn:
+                connection = connections.load_connection(conn, connection_id)
+            with _client_for(connection, keyring, client_factory, client) as bulk:
+                counts = fetch_attachments(db_url, connection_id=connection_id, user_id=connection.user_id,
+                                           client=bulk, keyring=keyring, store=store, policy=policy,
+                                           progress=options.progress)
+            with db.connect(db_url) as conn:
+                sync_id = sync_history.open_sync_of(conn, connection_id)
+                if sync_id:
+                    sync_history.add_counts(conn, sync_id, documents=counts.stored)
+                    if counts.resources:
+                        sync_history.merge_details(conn, sync_id, "attachments", counts.as_details())
+        except BaseException as exc:
+            _fail(db_url, connection_id, exc)
+            raise
+    return counts
+
+
 def normalise_stage(db_url: str, connection_id: str, keyring: Keyring, *,
                     now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> NormaliseOutcome:
     started = time.monotonic()
@@ -356,6 +388,7 @@ class SyncOutcome:
     export: ExportOutcome
     ingest: IngestOutcome
     normalise: NormaliseOutcome
+    attachments: AttachmentCounts = field(default_factory=AttachmentCounts)
 
     @property
     def complete(self) -> bool:
@@ -364,14 +397,16 @@ class SyncOutcome:
 
 
 def run_sync(db_url: str, connection_id: str, keyring: Keyring, options: SyncOptions = SyncOptions(), *,
-             pool: Executor | None = None, client_factory: ClientFactory | None = None) -> SyncOutcome:
-    """All three stages, as `hv ehr sync` runs them, sharing one client (and its cached token)."""
+             pool: Executor | None = None, client_factory: ClientFactory | None = None,
+             store: ObjectStore | None = None, policy: AttachmentPolicy = AttachmentPolicy()) -> SyncOutcome:
+    """All four stages, as `hv ehr sync` runs them, sharing one client (and its cached token)."""
     with db.connect(db_url) as conn:
         connection = connections.load_connection(conn, connection_id)
     with _client_for(connection, keyring, client_factory, None) as client:
         exported = export_stage(db_url, connection_id, keyring, options, client=client)
         ingested = ingest_stage(db_url, connection_id, keyring, options, pool=pool, client=client)
-    return SyncOutcome(exported, ingested, normalise_stage(db_url, connection_id, keyring))
+        attached = attachment_stage(db_url, connection_id, keyring, store, options, policy=policy, client=client)
+    return SyncOutcome(exported, ingested, normalise_stage(db_url, connection_id, keyring), attached)
 
 
 def cancel_export(db_url: str, connection_id: str, keyring: Keyring, *,

@@ -46,6 +46,13 @@ def set_error_message(conn: psycopg.Connection, sync_id: str, message: str) -> N
     conn.execute("UPDATE sync_history SET error_message = %s WHERE id = %s", (message[:1000], sync_id))
 
 
+def merge_details(conn: psycopg.Connection, sync_id: str, key: str, value: dict[str, Any]) -> None:
+    """Set one key of `error_details`, keeping what other stages recorded there."""
+    conn.execute("""UPDATE sync_history SET error_details = (COALESCE(error_details, '{}')::jsonb
+                                                             || jsonb_build_object(%s::text, %s::jsonb))::text
+                    WHERE id = %s""", (key, json.dumps(value), sync_id))
+
+
 def finish_sync(conn: psycopg.Connection, sync_id: str, status: str, *, error_message: str | None = None,
                 metadata: dict[str, Any] | None = None) -> None:
     conn.execute(
