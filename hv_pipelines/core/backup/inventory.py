@@ -77,10 +77,12 @@ def find_backup(store: ObjectStore, keyring: Keyring, backup_id: str) -> Manifes
     for (db_name, found_id), objects in _objects_by_backup(store, layout.ROOT + "/").items():
         if found_id == backup_id:
             entry = _entry(store, keyring, db_name, backup_id, objects)
+            fallback = ("; its object alone restores with `hv backup restore --no-manifest` (checked against "
+                        "the id, not the manifest)" if entry.dump is not None else "")
             if entry.status == UNAUTHENTIC:
-                raise IntegrityError(f"backup {backup_id} cannot be trusted: {entry.problem}")
+                raise IntegrityError(f"backup {backup_id} cannot be trusted: {entry.problem}{fallback}")
             if not entry.counts:
-                raise BackupNotFound(f"backup {backup_id} does not count: {entry.problem}")
+                raise BackupNotFound(f"backup {backup_id} does not count: {entry.problem}{fallback}")
             return entry.manifest
     raise BackupNotFound(f"backup {backup_id} not found in {store.url}: see `hv backup list`")
 

@@ -7,7 +7,9 @@ features. So the tool is chosen by major version among every installation on the
 `/usr/lib/postgresql/<major>/bin`, then `PATH`. An exact major match wins, else the oldest newer one.
 
 Credentials never reach the command line (where `ps` shows them): the password goes to the child
-through `PGPASSWORD` and the connection string it is given has none.
+through `PGPASSWORD` and the connection string it is given has none. Nor does any other secret of
+this process reach the tools: their environment is built by `core.child_env` (runtime and libpq
+variables only), never inherited.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hv_pipelines.core import db
+from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.errors import ConfigurationError
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -57,7 +60,8 @@ def _candidate_dirs() -> Iterator[Path]:
 @functools.cache
 def _probe(path: Path) -> PgTool | None:
     try:
-        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30,
+                             env=child_env()).stdout
     except OSError:
         return None
     match = _VERSION.search(out)
@@ -93,10 +97,13 @@ def find_tool(name: str, major: int) -> PgTool:
 
 
 def client_connection(url: str) -> tuple[str, dict[str, str]]:
-    """(conninfo without the password, environment for the child) for a PostgreSQL client tool."""
+    """(conninfo without the password, environment for the child) for a PostgreSQL client tool.
+
+    The environment is the only one a client tool gets: runtime and libpq variables (TLS settings
+    included), and the URL's password as PGPASSWORD — or this process's PGPASSWORD when the URL has
+    none, since that is what our own libpq connection to the same URL uses.
+    """
     params = conninfo_to_dict(db.libpq_url(url))
-    password = params.pop("password", None)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    if password:
-        env["PGPASSWORD"] = str(password)
+    password = params.pop("password", None) or os.environ.get("PGPASSWORD")
+    env = child_env({"PGPASSWORD": str(password)} if password else None, libpq=True)
     return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None}), env

@@ -44,6 +44,24 @@ def test_password_goes_to_the_environment_not_the_command_line():
     assert env["PGPASSWORD"] == "s3cret"
 
 
+def test_a_client_tool_gets_libpq_and_runtime_variables_and_no_other_secret(monkeypatch):
+    url = "postgresql://app:s3cret@db.internal/holovitals?sslmode=verify-full"
+    for name, value in {"ENCRYPTION_KEY": "ab" * 32, "DATABASE_URL": url, "AWS_SECRET_ACCESS_KEY": "aws-secret",
+                        "PGSSLROOTCERT": "/etc/ssl/db-ca.pem", "PGSSLCERT": "/etc/ssl/client.crt",
+                        "PGSSLKEY": "/etc/ssl/client.key", "LC_ALL": "C.UTF-8"}.items():
+        monkeypatch.setenv(name, value)
+    conninfo, env = tools.client_connection(url)
+    assert "sslmode=verify-full" in conninfo
+    assert env["PGSSLROOTCERT"] == "/etc/ssl/db-ca.pem" and env["PGSSLKEY"] == "/etc/ssl/client.key"
+    assert env["LC_ALL"] == "C.UTF-8" and env["PATH"] and env["PGPASSWORD"] == "s3cret"
+    assert not {"ENCRYPTION_KEY", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY"} & set(env)
+
+
+def test_without_a_password_in_the_url_the_child_uses_ours(monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", "from-env")
+    assert tools.client_connection("postgresql://app@db.internal/holovitals")[1]["PGPASSWORD"] == "from-env"
+
+
 def test_object_keys_round_trip():
     backup_id = layout.new_backup_id(datetime(2025, 1, 2, 2, 0, 5, tzinfo=UTC))
     assert backup_id.startswith("20250102T020005Z-")
