@@ -155,5 +155,7 @@ def prune(database: str | None, daily: int, weekly: int, monthly: int, dry_run: 
         click.echo(f"{verb} {backup_id}")
     for backup_id in result.suspect:
         click.echo(f"left for review (manifest fails authentication or dump missing): {backup_id}", err=True)
+    for key in result.stale_uploads:
+        click.echo(f"removed stale upload of a killed backup: {key}")
     click.echo(f"kept {len(result.kept)}, {verb} {len(result.deleted)} (+{len(result.orphans_deleted)} incomplete), "
                f"locked {len(result.locked)}")

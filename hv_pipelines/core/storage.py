@@ -4,23 +4,36 @@ Backups and audit archives stream through `put_stream`, which never holds more t
 memory, and which publishes the object only when the whole stream has been written: an upload
 that fails part-way leaves no object behind (S3: the multipart upload is aborted; local: the
 temporary file is removed before it is ever renamed into place).
+
+A process killed mid-upload cannot clean up: it leaves a `.upload-*` file (local) or an incomplete
+multipart upload (S3), ciphertext that no listing shows. `sweep_stale_uploads` removes those no
+writer has touched for `STALE_UPLOAD_AGE`; `open_store` sweeps a local store on start-up, and backup
+retention sweeps both kinds.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from hv_pipelines.core.errors import ConfigurationError, StorageError
 
+log = logging.getLogger(__name__)
+
 S3_PART_SIZE = 16 * 1024 * 1024  # S3's minimum part size is 5 MiB; 16 MiB keeps 10k parts >= 160 GB.
+# A live upload writes at least every few minutes (pg_dump waits at most 5 min for a lock; a part is
+# 16 MiB): a temporary upload untouched for a day belongs to a process that died.
+STALE_UPLOAD_AGE = timedelta(days=1)
+UPLOAD_PREFIX = ".upload-"
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,7 @@ class ObjectStore(Protocol):
     def move(self, source: str, target: str) -> None: ...
     def supports_object_lock(self) -> bool: ...
     def location(self, key: str) -> str: ...
+    def sweep_stale_uploads(self, prefix: str = "", older_than: timedelta = STALE_UPLOAD_AGE) -> list[str]: ...
 
 
 def _check_key(key: str) -> str:
@@ -76,7 +90,7 @@ class LocalStore:
     def put_stream(self, key: str, chunks: Iterable[bytes], *, retain_until: datetime | None = None) -> StoredObject:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=UPLOAD_PREFIX, dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -117,7 +131,7 @@ class LocalStore:
             return
         for path in sorted(search_root.rglob("*")):
             key = path.relative_to(self.root).as_posix()
-            if path.is_file() and key.startswith(prefix) and not path.name.startswith(".upload-"):
+            if path.is_file() and key.startswith(prefix) and not path.name.startswith(UPLOAD_PREFIX):
                 stat = path.stat()
                 yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime).astimezone())
 
@@ -135,6 +149,23 @@ class LocalStore:
 
     def location(self, key: str) -> str:
         return self._path(key).as_uri()
+
+    def sweep_stale_uploads(self, prefix: str = "", older_than: timedelta = STALE_UPLOAD_AGE) -> list[str]:
+        """Delete `.upload-*` files under `prefix` unmodified for `older_than` (killed uploads); return their keys."""
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return []
+        cutoff, removed = time.time() - older_than.total_seconds(), []
+        for path in base.rglob(UPLOAD_PREFIX + "*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path.relative_to(self.root).as_posix())
+            except FileNotFoundError:  # its upload finished (renamed) or another sweep got there first
+                continue
+        if removed:
+            log.info("removed %d stale upload(s) of killed processes from %s", len(removed), self.url)
+        return removed
 
     def clear(self) -> None:
         """Remove everything (used by `hv dev --reset` and tests' scratch stores)."""
@@ -257,17 +288,34 @@ class S3Store:
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"
 
+    def sweep_stale_uploads(self, prefix: str = "", older_than: timedelta = STALE_UPLOAD_AGE) -> list[str]:
+        """Abort multipart uploads under `prefix` started more than `older_than` ago; return their keys."""
+        full_prefix = self._full(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        cutoff, removed = datetime.now(UTC) - older_than, []
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < cutoff:
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                       UploadId=upload["UploadId"])
+                    removed.append(self._short(upload["Key"]))
+        return removed
+
 
 def open_store(url: str, *, endpoint_url: str | None = None, sse: str = "AES256",
                kms_key_id: str | None = None) -> ObjectStore:
-    """Open `s3://bucket/prefix` or `file:///path` (a bare path is taken as a directory)."""
+    """Open `s3://bucket/prefix` or `file:///path` (a bare path is taken as a directory).
+
+    A local store is swept of stale temporary uploads on opening; an S3 store's incomplete multipart
+    uploads are aborted by backup retention (or a bucket lifecycle rule), not on every open.
+    """
     parts = urlsplit(url)
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ConfigurationError(f"object store URL {url!r} names no bucket: use s3://bucket/prefix")
         return S3Store(parts.netloc, parts.path, endpoint_url=endpoint_url, sse=sse, kms_key_id=kms_key_id)
-    if parts.scheme == "file":
-        return LocalStore(Path(parts.path))
-    if parts.scheme == "":
-        return LocalStore(Path(url))
+    if parts.scheme in ("file", ""):
+        store = LocalStore(Path(parts.path if parts.scheme else url))
+        store.sweep_stale_uploads()  # start-up sweep: a directory walk, cheap next to what the command does
+        return store
     raise ConfigurationError(f"unsupported object store URL scheme {parts.scheme!r}: use s3:// or file://")

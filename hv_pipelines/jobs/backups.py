@@ -1,8 +1,9 @@
 """Backups domain: the nightly backup (02:00 UTC) and the weekly restore drill (Sunday 04:00 UTC).
 
 The backup time is `HV_BACKUP_TIME` (`HH:MM`, UTC, like the daily partitions) and the drill's a cron
-expression in `HV_RESTORE_DRILL_CRON`, when set. The
-backup run carries `hv/exclusive: database`, so the run coordinator never overlaps it with a migration.
+expression in `HV_RESTORE_DRILL_CRON`, when set. Both runs carry `hv/exclusive: database`, so the
+run coordinator never overlaps them with a migration (or each other): a drill restores into a scratch
+database on the same server, and a migration running meanwhile would make it compare a moving target.
 """
 
 import dagster as dg
@@ -21,6 +22,7 @@ restore_drill = dg.define_asset_job(
     "restore_drill",
     selection=[backup_restore_drill],
     description="Restore the newest backup into a scratch database and compare it with its manifest.",
+    tags={"hv/exclusive": "database"},
 )
 
 _backup_hour, _backup_minute = (int(part) for part in dg.EnvVar("HV_BACKUP_TIME").get_value("02:00").split(":"))

@@ -64,16 +64,23 @@ def test_restore_drill_records_a_passing_check(setup):
     assert metadata["passed"].value is True and metadata["total_rows"].value > 500
 
 
-def test_a_drill_that_finds_differences_fails_the_run(setup, monkeypatch):
-    from hv_pipelines.core.backup import restore
+def test_a_drill_that_finds_differences_fails_the_run(setup):
+    """A real difference: the manifest (authentic, sealed with the key) claims one user more than the archive holds."""
+    import dataclasses
 
-    resources, _, _ = setup
+    from hv_pipelines.core.backup import layout
+
+    resources, store, keyring = setup
     assert dg.materialize([database_backup], resources=resources, partition_key="2025-06-01").success
-    monkeypatch.setattr(restore, "compare", lambda *args: ["public.users: 119 rows, manifest 120"])
+    manifest = list_backups(store, keyring)[0].manifest
+    claims = dataclasses.replace(manifest, table_rows={**manifest.table_rows, "public.users": 121})
+    store.put_bytes(layout.manifest_key(manifest.database, manifest.backup_id), claims.seal(keyring))
+
     result = dg.materialize([backup_restore_drill], resources=resources, raise_on_error=False)
     assert not result.success
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [("restore_matches_manifest", False)]
+    assert "public.users: 120 rows, manifest 121" in checks[0].metadata["mismatches"].value
 
 
 def test_nightly_backup_job_is_exclusive_and_scheduled_at_two_utc():
@@ -81,6 +88,7 @@ def test_nightly_backup_job_is_exclusive_and_scheduled_at_two_utc():
                  "keys": KeyringResource(encryption_key=generate_hex_key())}
     merged = dg.Definitions.merge(defs, dg.Definitions(resources=resources))
     assert merged.resolve_job_def("nightly_backup").tags["hv/exclusive"] == "database"
+    assert merged.resolve_job_def("restore_drill").tags["hv/exclusive"] == "database"
     schedule = merged.resolve_schedule_def("nightly_backup_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "UTC")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING

@@ -7,6 +7,9 @@ reached — the local backend cannot enforce it, so pruning does), and anything 
 authentication (that needs a person, not a cron job). Incomplete backups — a dump without a
 manifest, older than a grace period that covers a backup still running — are swept.
 
+Temporary uploads of killed backups (a local `.upload-*` file, an incomplete S3 multipart upload)
+older than the same grace are removed too: ciphertext that no listing shows would otherwise stay.
+
 A backup is deleted manifest first: from that moment it no longer counts, and if the dump's deletion
 fails it is an orphan the next prune sweeps, never a manifest pointing at nothing.
 """
@@ -44,11 +47,13 @@ class PruneResult:
     locked: list[str] = field(default_factory=list)
     orphans_deleted: list[str] = field(default_factory=list)
     suspect: list[str] = field(default_factory=list)
+    stale_uploads: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     def as_metadata(self) -> dict[str, object]:
         return {"kept": len(self.kept), "deleted": len(self.deleted), "locked": len(self.locked),
-                "orphans_deleted": len(self.orphans_deleted), "suspect": len(self.suspect)}
+                "orphans_deleted": len(self.orphans_deleted), "suspect": len(self.suspect),
+                "stale_uploads_removed": len(self.stale_uploads)}
 
 
 def select_kept(created: dict[str, datetime], policy: RetentionPolicy) -> set[str]:
@@ -91,6 +96,8 @@ def prune_backups(store: ObjectStore, keyring: Keyring, database: str, policy: R
             if not dry_run:
                 _delete(store, entry)
             (result.deleted if entry.counts else result.orphans_deleted).append(entry.backup_id)
+    if not dry_run:
+        result.stale_uploads = store.sweep_stale_uploads(layout.database_prefix(database), policy.orphan_grace)
     for backup_id in result.deleted + result.orphans_deleted:
         log.info("%s backup %s of %s", "would delete" if dry_run else "deleted", backup_id, database)
     if audit_url and not dry_run and (result.deleted or result.orphans_deleted):

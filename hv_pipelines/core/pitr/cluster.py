@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.errors import ConfigurationError, HVError
 
 ROOT_SERVER_USER = "pgserver"
@@ -123,8 +124,9 @@ class Cluster:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, tool: str, args: list[str], *, check: bool = True, timeout: float | None = None):
+        # The server pg_ctl starts inherits this environment: runtime variables only, none of our secrets.
         result = subprocess.run([str(self.bin_dir / tool), *args], cwd=self.data_dir.parent, capture_output=True,
-                                text=True, timeout=timeout, **as_server_user())
+                                text=True, timeout=timeout, env=child_env(), **as_server_user())
         if check and result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
             raise ClusterError(f"{tool} failed on {self.data_dir}: {' | '.join(tail)}{self._log_tail()}")

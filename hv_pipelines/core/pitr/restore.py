@@ -30,6 +30,7 @@ from pathlib import Path
 
 from hv_pipelines.core import db
 from hv_pipelines.core.backup.tools import find_tool, server_major
+from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.envelope import IterReader
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
@@ -133,7 +134,7 @@ def verify_files(backup: BaseBackup, data_dir: Path, manifest_sha256: str) -> No
                              "do not use this backup")
     tool = find_tool("pg_verifybackup", server_major(backup.server_version))
     result = subprocess.run([str(tool.path), "--no-parse-wal", "--quiet", str(data_dir)], capture_output=True,
-                            text=True)
+                            text=True, env=child_env())
     if result.returncode != 0:
         lines = " | ".join(result.stderr.strip().splitlines()[-3:])
         raise IntegrityError(f"pg_verifybackup refused base backup {backup.backup_id}: {lines}; use another backup")

@@ -130,3 +130,23 @@ def test_a_manifest_failing_authentication_is_left_for_a_person(local_store, key
 def test_negative_retention_is_rejected():
     with pytest.raises(ValueError):
         RetentionPolicy(daily=-1)
+
+
+def test_prune_removes_the_stale_upload_files_of_killed_backups(local_store, keyring):
+    """Killed uploads leave `.upload-*` ciphertext that list, verify and prune cannot see as backups."""
+    import os
+    import time
+
+    fabricate(local_store, keyring, at("2025-03-09"))
+    day_dir = local_store.root / "backups" / DATABASE / "2025" / "03" / "09"
+    stale, running = day_dir / ".upload-killed0", day_dir / ".upload-running"
+    for path, age_s in ((stale, 2 * 86400), (running, 60)):
+        path.write_bytes(b"\x00" * 1024)
+        os.utime(path, (time.time() - age_s, time.time() - age_s))
+
+    dry = prune_backups(local_store, keyring, DATABASE, dry_run=True)
+    assert dry.stale_uploads == [] and stale.exists()
+    result = prune_backups(local_store, keyring, DATABASE)
+    assert result.stale_uploads == [f"backups/{DATABASE}/2025/03/09/.upload-killed0"]
+    assert not stale.exists() and running.exists()
+    assert result.as_metadata()["stale_uploads_removed"] == 1
