@@ -7,6 +7,7 @@ with REPLICATION). Everything else works from the store and the key alone, as af
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +15,8 @@ from pathlib import Path
 import click
 
 from hv_pipelines.cli.common import keyring_from, store_from
-from hv_pipelines.core.errors import ConfigurationError
-from hv_pipelines.core.pitr import basebackup, restore
+from hv_pipelines.core.errors import ConfigurationError, IntegrityError
+from hv_pipelines.core.pitr import basebackup, prune, restore, verify
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.units import human_size
 
@@ -83,3 +84,74 @@ def restore_(target_time: str | None, target_lsn: str | None, latest: bool, data
                f"{result.target} in {result.seconds:.1f}s (last transaction replayed: {result.reached or 'unknown'})")
     if result.url:
         click.echo(f"  running: {result.url}  (stop: pg_ctl -D {result.data_dir} stop)")
+
+
+@command.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@SYSTEM
+def status_(as_json: bool, system_identifier: str | None) -> None:
+    """The recoverable window, the last archived segment and its age (the RPO now), base backups, gaps."""
+    settings = load_settings()
+    server = None
+    if settings.database_url is not None:
+        server = verify.server_archiving(settings.database_url.get_secret_value())
+        if server.managed:
+            click.echo(f"{server.managed} has no archive_command: point-in-time recovery is the provider's "
+                       "(see docs/pitr.md, 'Managed PostgreSQL'); hv's WAL archive does not apply")
+            return
+    state = verify.status(store_from(settings), keyring_from(settings), system_identifier)
+    body = state.as_dict()
+    if server is not None:
+        body["server"] = {"archive_mode": server.archive_mode, "last_archived_wal": server.last_archived_wal,
+                          "last_failed_wal": server.last_failed_wal, "failed_count": server.failed_count}
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+        return
+    window = body["window"]
+    click.echo(f"cluster {state.system_identifier}")
+    click.echo(f"  recoverable window: {window['earliest'] or 'none'} .. {window['latest'] or 'none'}")
+    age = f"{state.rpo_s:.0f}s ago" if state.rpo_s is not None else "never"
+    click.echo(f"  last archived segment: {state.last_segment or 'none'} ({age})")
+    click.echo(f"  WAL chain: {'continuous' if state.gap is None else 'GAP at ' + state.gap}")
+    if server is not None:
+        failing = f", last failure {server.last_failed_wal} ({server.failed_count} failures)" \
+            if server.last_failed_wal else ""
+        click.echo(f"  server: archive_mode={server.archive_mode}{failing}")
+    click.echo(f"  base backups: {len(state.base_backups)}")
+    for b in state.base_backups:
+        click.echo(f"    {b.backup_id}  {human_size(b.object_bytes):>10}  timeline {b.timeline}  "
+                   f"{b.start_lsn} .. {b.stop_lsn}")
+    for problem in state.problems:
+        click.echo(f"  PROBLEM {problem}", err=True)
+
+
+@command.command(name="verify")
+@SYSTEM
+def verify_(system_identifier: str | None) -> None:
+    """Authenticate every base backup and WAL object and check the WAL chain is continuous."""
+    settings = load_settings()
+    result = verify.verify_archive(store_from(settings), keyring_from(settings), system_identifier)
+    if not result.ok:
+        for problem in result.problems[1:]:
+            click.echo(f"  also: {problem}", err=True)
+        raise IntegrityError(f"{result.problems[0]} — the archive of cluster {result.system_identifier} is not "
+                             "whole; take a new base backup (`hv pitr base-backup`) so recovery can start after it")
+    click.echo(f"cluster {result.system_identifier}: {result.base_backups} base backup(s) and {result.wal_objects} "
+               f"WAL object(s) authenticated ({human_size(result.bytes)}), chain continuous")
+
+
+@command.command(name="prune")
+@click.option("--recovery-window-days", default=prune.DEFAULT_RECOVERY_WINDOW_DAYS, show_default=True,
+              type=click.IntRange(0), help="Keep what a recovery to any point of the last N days needs.")
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
+@SYSTEM
+def prune_(recovery_window_days: int, dry_run: bool, system_identifier: str | None) -> None:
+    """Delete base backups and WAL no point in the recovery window needs (never the newest, never locked)."""
+    settings = load_settings()
+    result = prune.prune(store_from(settings), keyring_from(settings), recovery_window_days=recovery_window_days,
+                         system_identifier=system_identifier, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"kept base backups: {', '.join(result.kept_backups) or 'none'}; WAL from "
+               f"{result.oldest_needed_wal or '-'}")
+    click.echo(f"{verb} {len(result.deleted_backups)} base backup(s) and {len(result.deleted_wal)} WAL object(s); "
+               f"{len(result.locked)} under Object Lock left")

@@ -1,0 +1,115 @@
+"""`hv pitr verify`, `status`, `prune`, and restore's refusals, on a real archive with real damage."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from hv_pipelines.core.pitr import archive, basebackup, markers, prune
+from hv_pipelines.core.pitr.cluster import hand_over
+from hv_pipelines.core.pitr.walfiles import control_system_identifier
+
+from .conftest import start_archiving_cluster, switch_and_wait
+from .test_pitr_restore import hv
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def history(scratch, local_archive, cluster_template):
+    """Base backup A, WAL, base backup B, more WAL (the cluster stopped): (A, B, system, archived names)."""
+    cluster = start_archiving_cluster(scratch, local_archive, cluster_template)
+    names = []
+    try:
+        first = basebackup.take_base_backup(cluster.url(), local_archive.store, local_archive.keyring)
+        markers.write_marker(cluster.url())
+        names.append(switch_and_wait(cluster))
+        second = basebackup.take_base_backup(cluster.url(), local_archive.store, local_archive.keyring)
+        for _ in range(2):
+            markers.write_marker(cluster.url())
+            names.append(switch_and_wait(cluster))
+    finally:
+        cluster.stop("immediate")
+    return first, second, str(control_system_identifier(cluster.data_dir)), names
+
+
+def test_verify_passes_on_a_whole_archive_and_status_reports_the_window(history, local_archive, monkeypatch,
+                                                                        capsys):
+    first, second, system, names = history
+    code, out, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "verify")
+    assert code == 0, err
+    assert "2 base backup(s)" in out and "chain continuous" in out
+    code, out, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "status", "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["system_identifier"] == system and body["gap"] is None
+    assert body["last_archived_segment"] >= names[-1]
+    assert body["window"]["earliest"] == first.completed_at.isoformat(timespec="seconds")
+    assert [b["backup_id"] for b in body["base_backups"]] == [first.backup_id, second.backup_id]
+    assert 0 <= body["last_segment_age_s"] < 600
+
+
+def test_a_flipped_byte_in_a_wal_object_is_refused_by_verify_and_restore(history, local_archive, scratch,
+                                                                         monkeypatch, capsys):
+    first, second, system, names = history
+    key = archive.wal_key(system, names[-1])
+    data = bytearray(local_archive.store.read_bytes(key))
+    data[len(data) // 2] ^= 0x10
+    local_archive.store.put_bytes(key, bytes(data))
+    hand_over(local_archive.store.root)  # readable by restore_command, as one the server wrote
+    code, _, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "verify")
+    assert code == 1 and key in err and "failed authentication" in err
+    code, _, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "restore", "--latest",
+                      "--data-dir", str(scratch / "restored"))
+    assert code == 1 and key in err and "recovery did not reach the target" in err
+    assert not (scratch / "restored").exists()
+
+
+def test_a_deleted_wal_object_is_refused_by_verify_and_restore(history, local_archive, scratch, monkeypatch,
+                                                               capsys):
+    first, second, system, names = history
+    missing = names[-2]
+    local_archive.store.delete(archive.wal_key(system, missing))
+    code, _, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "verify")
+    assert code == 1 and f"WAL segment {missing} is missing" in err
+    code, _, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "restore", "--latest",
+                      "--data-dir", str(scratch / "restored"))
+    assert code == 1 and f"WAL segment {missing} is missing" in err and "recoverable window" in err
+    code, out, _ = hv(monkeypatch, capsys, local_archive.env, "pitr", "status")
+    assert f"GAP at {missing}" in out
+
+
+def test_a_base_backup_object_swapped_for_another_is_refused(history, local_archive, monkeypatch, capsys):
+    first, second, system, names = history
+    store = local_archive.store
+    store.put_bytes(second.object_key, store.read_bytes(first.object_key))
+    code, _, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "verify")
+    assert code == 1 and second.object_key in err and f"basebackup/{system}/{first.backup_id}" in err
+
+
+def test_prune_keeps_exactly_what_the_window_needs(history, local_archive):
+    first, second, system, names = history
+    store, keyring = local_archive.store, local_archive.keyring
+    wal_names = {archive.name_of_key(o.key) for o in store.list("wal/")}
+
+    # The window opens after A ended and before B: a recovery to its first second starts from A,
+    # so only the WAL before A (initdb's first segment) goes.
+    kept = prune.prune(store, keyring, recovery_window_days=1, now=first.completed_at + timedelta(days=1, seconds=1))
+    assert kept.kept_backups == [first.backup_id, second.backup_id] and not kept.deleted_backups
+    assert kept.deleted_wal == sorted(n for n in wal_names if n < first.start_wal) != []
+    before = sorted(o.key for o in store.list())
+
+    # The window opens after B ended: B alone is needed, and WAL from B's first segment on.
+    result = prune.prune(store, keyring, recovery_window_days=1,
+                         now=second.completed_at + timedelta(days=1, seconds=1))
+    assert result.kept_backups == [second.backup_id] and result.deleted_backups == [first.backup_id]
+    assert result.oldest_needed_wal == second.start_wal
+    remaining = {archive.name_of_key(o.key) for o in store.list("wal/")}
+    assert min(n for n in remaining if not n.endswith((".backup", ".history"))) == second.start_wal
+    assert set(result.deleted_wal) == {n for n in (archive.name_of_key(k) for k in before if k.startswith("wal/"))
+                                       if n < second.start_wal}
+    assert store.head(first.object_key) is None and store.head(second.object_key) is not None
+    assert prune.prune(store, keyring, recovery_window_days=1,
+                       now=second.completed_at + timedelta(days=30)).kept_backups == [second.backup_id]
