@@ -10,8 +10,9 @@ server-side generate_series, then prints from one run:
   it for one release so the change of floor is visible;
 - peak RSS of the backup process (goal ≤ 256 MB), its own VmHWM (not ru_maxrss, which Linux carries
   over exec from the bench), at a quarter of the size and at full size (bounded if about equal);
-- wall time of a restore (decrypt → decompress → pg_restore, then the row-count comparison) vs a plain
-  `pg_restore` of the plain archive into an empty database.
+- wall time of a restore (the verifying pass, then decrypt → decompress → pg_restore, then the row-count
+  comparison) vs a plain `pg_restore` of the plain archive into an empty database, and the verifying
+  pass alone (`hv backup verify`: what a restore reads before pg_restore may start) as its share.
 
     .venv/bin/python bench/backup.py              # ≥ 2 GB (the size)
     .venv/bin/python bench/backup.py --gb 0.5     # quicker
@@ -133,6 +134,9 @@ def child(mode: str) -> None:
         result = backup.create_backup(os.environ["BENCH_URL"], store, keyring)
         report = {"backup_id": result.manifest.backup_id, "bytes": result.manifest.object_bytes,
                   "dump_bytes": result.manifest.dump_bytes, **result.manifest.durations}
+    elif mode == "verify":
+        backup.verify_backup(store, keyring, os.environ["BENCH_BACKUP_ID"])
+        report = {}
     else:
         result = backup.restore_backup(store, keyring, os.environ["BENCH_BACKUP_ID"], os.environ["BENCH_TARGET"])
         report = {"matches": result.matches, "rows": sum(result.table_rows.values())}
@@ -195,6 +199,7 @@ def main() -> None:
         plain_restore = timed([str(pg_restore), "--single-transaction", "--no-owner", "--no-privileges",
                                f"--dbname={client_connection(plain_target)[0]}", str(plain_file)], tool_env, None)
         restored = run_child("restore", {**env, "BENCH_BACKUP_ID": big["backup_id"], "BENCH_TARGET": enc_target})
+        verified = run_child("verify", {**env, "BENCH_BACKUP_ID": big["backup_id"]})
     finally:
         for name in names:
             db.drop_database(base, name)
@@ -219,7 +224,8 @@ def main() -> None:
         ("encrypted backup: dump + upload", big["dump_upload_s"], big["dump_upload_s"] / plain),
         ("encrypted backup: + read-back verify (total)", big["seconds"], big["seconds"] / plain),
         ("pg_restore of the plain archive (baseline)", plain_restore, 1.0),
-        ("encrypted restore + row-count comparison", restored["seconds"], restored["seconds"] / plain_restore),
+        ("encrypted restore (verify first) + comparison", restored["seconds"], restored["seconds"] / plain_restore),
+        ("  its verifying pass alone (backup verify)", verified["seconds"], verified["seconds"] / plain_restore),
     ]
     for label, seconds, ratio in rows:
         print(f"{label:44} {seconds:>8.1f} {ratio:>6.2f}x")
@@ -227,7 +233,8 @@ def main() -> None:
     print(f"peak RSS of the backup process: {small['peak_rss_mib']:.0f} MiB at {small_size / 1e9:.2f} GB, "
           f"{big['peak_rss_mib']:.0f} MiB at {size / 1e9:.2f} GB (goal <= 256 MB; x{big['peak_rss_mib'] / small['peak_rss_mib']:.2f})")
     print(f"peak RSS of the restore process: {restored['peak_rss_mib']:.0f} MiB; restore matched manifest: "
-          f"{restored['matches']}")
+          f"{restored['matches']}; the verifying pass is {verified['seconds'] / restored['seconds']:.0%} of the "
+          "restore's time")
     goal = big["seconds"] / plain
     print(f"goal backup <= 1.15x plain pg_dump -Fc: {goal:.2f}x ({'met' if goal <= 1.15 else 'NOT met'})")
 

@@ -14,20 +14,30 @@ from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import LocalStore
 
 
-class FlippingStore(LocalStore):
-    """Every read of a dump object returns it with one byte flipped near its end (a bad disk or cache)."""
+class _MisreadingStore(LocalStore):
+    """Reads of a dump object return `served(data)` instead of the stored bytes; other objects are honest."""
+
+    def served(self, data: bytes) -> bytes:
+        raise NotImplementedError
 
     def open(self, key: str) -> BinaryIO:
-        data = bytearray(self._path(key).read_bytes())
-        if key.endswith(layout.DUMP_SUFFIX):
-            data[-100] ^= 0x01
-        return io.BytesIO(bytes(data))
+        data = self._path(key).read_bytes()
+        return io.BytesIO(self.served(data) if key.endswith(layout.DUMP_SUFFIX) else data)
 
     def read_bytes(self, key: str) -> bytes:
         return self.open(key).read()
 
 
-class ResealingStore(LocalStore):
+class FlippingStore(_MisreadingStore):
+    """Every read of a dump object returns it with one byte flipped near its end (a bad disk or cache)."""
+
+    def served(self, data: bytes) -> bytes:
+        flipped = bytearray(data)
+        flipped[-100] ^= 0x01
+        return bytes(flipped)
+
+
+class ResealingStore(_MisreadingStore):
     """Reads of a dump object return another authentic encryption of the same backup (a stale replica).
 
     Only someone holding the key can make one, so the test hands the store the keyring; every chunk of
@@ -39,33 +49,19 @@ class ResealingStore(LocalStore):
         super().__init__(root)
         self.keyring = keyring
 
-    def open(self, key: str) -> BinaryIO:
-        raw = self._path(key).read_bytes()
-        if not key.endswith(layout.DUMP_SUFFIX):
-            return io.BytesIO(raw)
-        header = read_header(io.BytesIO(raw))
-        _, plaintext = open_stream(io.BytesIO(raw), self.keyring, context=header.context)
-        return io.BytesIO(b"".join(encrypt_stream(plaintext, self.keyring, chunk_size=header.chunk_size,
-                                                  context=header.context)))
-
-    def read_bytes(self, key: str) -> bytes:
-        return self.open(key).read()
+    def served(self, data: bytes) -> bytes:
+        header = read_header(io.BytesIO(data))
+        _, plaintext = open_stream(io.BytesIO(data), self.keyring, context=header.context)
+        return b"".join(encrypt_stream(plaintext, self.keyring, chunk_size=header.chunk_size, context=header.context))
 
 
-class ChangingStore(LocalStore):
+class ChangingStore(_MisreadingStore):
     """The dump object changes after it has been read `honest_reads` times (replaced between verify and restore)."""
 
     def __init__(self, root, tamper, honest_reads: int) -> None:
         super().__init__(root)
         self.tamper, self.honest_reads = tamper, honest_reads
 
-    def open(self, key: str) -> BinaryIO:
-        data = self._path(key).read_bytes()
-        if key.endswith(layout.DUMP_SUFFIX):
-            if self.honest_reads <= 0:
-                data = self.tamper(data)
-            self.honest_reads -= 1
-        return io.BytesIO(data)
-
-    def read_bytes(self, key: str) -> bytes:
-        return self.open(key).read()
+    def served(self, data: bytes) -> bytes:
+        self.honest_reads -= 1
+        return data if self.honest_reads >= 0 else self.tamper(data)
