@@ -30,7 +30,7 @@ class EHRSyncConfig(dg.Config):
 
 def _options(config: EHRSyncConfig, ehr: EHRIngestResource, log) -> SyncOptions:
     return SyncOptions(full=config.full, types=tuple(config.types) if config.types else None,
-                       download_workers=ehr.download_workers, progress=log.info)
+                       download_workers=ehr.download_workers, wait_cap=ehr.wait_cap_seconds, progress=log.info)
 
 
 @dg.asset(

@@ -16,6 +16,7 @@ from hv_pipelines.cli.common import keyring_from, store_from
 from hv_pipelines.cli.standardize import summary as standardized_summary
 from hv_pipelines.core import db
 from hv_pipelines.core.bulkdata import ExportLevel
+from hv_pipelines.core.bulkdata.retry import DEFAULT_WAIT_CAP
 from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, start_validation_pool
 from hv_pipelines.core.fhir_ingest import connections as ehr_connections
 from hv_pipelines.core.fhir_ingest.attachments import DEFAULT_MAX_BYTES, AttachmentCounts, AttachmentPolicy
@@ -93,9 +94,12 @@ def connect(provider: str, base_url: str, user_email: str, client_id: str | None
 @click.option("--attachment-max-mb", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_MAX_BYTES / 1e6, show_default=True,
               help="Largest attachment stored (MB); larger ones are skipped with a reason.")
+@click.option("--wait-cap", type=click.FloatRange(1, 3600), default=DEFAULT_WAIT_CAP, show_default=True,
+              help="Longest single wait (seconds) on the EHR, whatever its Retry-After says.")
 @click.pass_context
 def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, type_filters: tuple[str, ...],
-         download_workers: int | None, validation_workers: int | None, attachment_max_mb: float) -> None:
+         download_workers: int | None, validation_workers: int | None, attachment_max_mb: float,
+         wait_cap: float) -> None:
     """Sync one connection now: export (or resume the saved one), ingest, attachments, normalise.
 
     Attachments go to HV_OBJECT_STORE_URL, encrypted; without it they are fetched by a later sync.
@@ -106,7 +110,7 @@ def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, 
     url = settings.database_url_for("ehr")
     type_list = tuple(t.strip() for t in types.split(",") if t.strip()) if types else None
     options = SyncOptions(full=full, types=type_list, type_filters=type_filters,
-                          download_workers=download_workers,
+                          download_workers=download_workers, wait_cap=wait_cap,
                           progress=lambda message: click.echo(f"  {message}"))
     click.echo(f"syncing {connection_id} ({'full' if full else 'incremental when possible'})")
     pool = start_validation_pool(validation_workers)

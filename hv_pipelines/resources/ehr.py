@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 from pydantic import Field
 
+from hv_pipelines.core.bulkdata.retry import DEFAULT_WAIT_CAP
 from hv_pipelines.core.fhir_ingest import start_validation_pool
 from hv_pipelines.core.fhir_ingest.attachments import DEFAULT_MAX_BYTES, AttachmentPolicy
 
@@ -21,6 +22,9 @@ class EHRIngestResource(dg.ConfigurableResource):
     download_workers: int | None = Field(
         default=None, description="Files downloaded and ingested in parallel; default the provider "
         "profile's.")
+    wait_cap_seconds: float = Field(
+        default=DEFAULT_WAIT_CAP, ge=1, description="The longest single wait on the EHR (status polls, "
+        "429/5xx retries), whatever its Retry-After says.")
 
     attachment_max_bytes: int = Field(
         default=DEFAULT_MAX_BYTES, gt=0, description="Largest attachment stored; larger ones are skipped "

@@ -89,6 +89,18 @@ def test_incomplete_export_exits_3_and_status_says_what_the_next_sync_asks(env, 
     assert watermark in hv(env, "status", connection_id).output
 
 
+def test_wait_cap_bounds_an_absurd_retry_after(env, rsa_pem, tmp_path):
+    key_file = tmp_path / "ehr.pem"
+    key_file.write_bytes(rsa_pem)
+    with FakeBulkDataServer(sample_resources(), status_script=[("progress", "86400", "queued")]) as server:
+        server.register_client("hv-client", rsa_pem)
+        connection_id = connect(env, server, key_file)
+        started = time.monotonic()
+        synced = hv(env, "sync", connection_id, "--validation-workers", "0", "--wait-cap", "1")
+    assert synced.exit_code == 0, synced.output
+    assert time.monotonic() - started < 30  # one capped wait of 1 s, not a day (nor the default 5 min)
+
+
 def test_connect_refuses_a_group_provider_without_group_and_never_echoes_the_key(env, rsa_pem, tmp_path):
     key_file = tmp_path / "ehr.pem"
     key_file.write_bytes(rsa_pem)

@@ -6,7 +6,8 @@ Group and system level with `_type`/`_since`, status polling, cancel, NDJSON out
 `requiresAccessToken`, `error[]` and `deleted[]` — and the failure modes a test scripts through
 its attributes: a status script (202 + Retry-After/X-Progress, 429, 500, a final error), expired
 output files (410), tokens revoked mid-export, a download that stalls half-way, and a partial export
-whose failed types are withheld from `output[]` and reported in `error[]`.
+whose failed types are withheld from `output[]` and reported in `error[]`. Status polls can be
+rate-limited (`poll_limit` a minute, then blocked), timed by a `SteppedClock` the client sleeps on.
 
 Downloads (output files and `Binary/<id>` attachments) send Content-Length and an ETag; with
 `ranges` they also advertise `Accept-Ranges: bytes` and answer `Range: bytes=N-` with a 206, and
@@ -24,6 +25,7 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -34,6 +36,20 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+
+class SteppedClock:
+    """A clock that moves only when the client sleeps: the client and the server share it, so rate limits
+    and Retry-After pacing are tested over real HTTP without waiting."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def generate_private_key_pem(kind: str = "rsa") -> bytes:
@@ -74,7 +90,8 @@ class FakeBulkDataServer:
     error_outcomes: list[dict[str, Any]] = field(default_factory=list)
     lines_per_file: int = 1000
     # Behaviour a test scripts: what the status URL answers before the manifest, e.g.
-    # ("progress", "1", "40%"), ("http-date", 1), ("429",), ("500",), ("fail", 400, outcome).
+    # ("progress", "1", "40%") (a Retry-After of None sends none), ("busy",), ("http-date", 1), ("429",),
+    # ("429-after", "1765432100000"), ("500",), ("fail", 400, outcome).
     status_script: list[tuple] = field(default_factory=list)
     expire_once: set[str] = field(default_factory=set)  # file names answering 410 for the first export
     expire_always: set[str] = field(default_factory=set)  # file names answering 410 for every export
@@ -90,6 +107,12 @@ class FakeBulkDataServer:
     binaries: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # Binary id -> (type, bytes)
     redirects: dict[str, str] = field(default_factory=dict)  # Binary id -> URL it redirects to
     unsized: set[str] = field(default_factory=set)  # downloads sent without Content-Length (until close)
+    # A status-poll rate limit as some EHRs enforce it: more than `poll_limit` polls within 60 s (by
+    # `clock`) blocks the client for `poll_block` s, every poll meanwhile answering 429 + `block_retry_after`.
+    poll_limit: int | None = None
+    poll_block: float = 120.0
+    block_retry_after: str = "1"
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.clients: dict[str, Any] = {}
@@ -101,6 +124,10 @@ class FakeBulkDataServer:
         self.completed_downloads: Counter[str] = Counter()
         self.token_requests = 0
         self.status_requests = 0
+        self.poll_times: list[float] = []  # by `clock`, every status request
+        self.blocked_polls = 0
+        self._accepted_polls: list[float] = []
+        self._blocked_until = float("-inf")
         self.cancels = 0
         self.gzip_served = 0
         self.range_requests: list[str] = []  # the Range headers received
@@ -124,6 +151,21 @@ class FakeBulkDataServer:
     @property
     def token_url(self) -> str:
         return self.origin + "/auth/token"
+
+    def rate_limited(self) -> bool:
+        """Record a status poll; True if the client is (now) blocked for polling too often."""
+        now = self.clock()
+        self.poll_times.append(now)
+        if self.poll_limit is None:
+            return False
+        if now >= self._blocked_until:
+            recent = [t for t in self._accepted_polls if t > now - 60]
+            if len(recent) < self.poll_limit:
+                self._accepted_polls = [*recent, now]
+                return False
+            self._blocked_until = now + self.poll_block
+        self.blocked_polls += 1
+        return True
 
     def register_client(self, client_id: str, private_pem: bytes) -> None:
         self.clients[client_id] = public_key_of(private_pem)
@@ -326,13 +368,21 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(404, outcome("not-found", "no such export"))
         if not self.fake.authorized(self.headers.get("Authorization")):
             return self._reply(401, outcome("login", "token missing or expired"))
+        if self.fake.rate_limited():
+            return self._reply(429, outcome("throttled", "too many status requests: blocked"),
+                               {"Retry-After": self.fake.block_retry_after})
         if not job.script:
             expires = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
             return self._reply(200, job.manifest, {"Expires": expires})
         step = job.script.pop(0)
         kind = step[0]
         if kind == "progress":
-            return self._reply(202, None, {"Retry-After": step[1], "X-Progress": step[2]})
+            retry_after = {"Retry-After": step[1]} if step[1] is not None else {}
+            return self._reply(202, None, {**retry_after, "X-Progress": step[2]})
+        if kind == "busy":
+            return self._reply(202, None, {"X-Progress": "busy"})
+        if kind == "429-after":
+            return self._reply(429, outcome("throttled", "slow down"), {"Retry-After": step[1]})
         if kind == "http-date":
             when = datetime.now(UTC) + timedelta(seconds=step[1])
             return self._reply(202, None, {"Retry-After": format_datetime(when, usegmt=True),

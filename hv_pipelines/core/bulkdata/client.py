@@ -3,6 +3,8 @@
 Every request goes through `_send`, which owns the protocol's failure handling in one place:
 a 401 drops the cached token and retries once; 429, 5xx and network errors are retried after the
 server's `Retry-After` or an exponential backoff with jitter, up to `max_transient_errors` in a row.
+No wait exceeds `wait_cap`, and a status URL is paced (`retry.StatusPacing`): at most once a second,
+never sooner than its last 202's `Retry-After`, spaced out to a minute as an export runs long.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from hv_pipelines.core.bulkdata.errors import (
     safe_url,
 )
 from hv_pipelines.core.bulkdata.manifest import Manifest
-from hv_pipelines.core.bulkdata.retry import TRANSIENT_STATUSES, Backoff, next_delay
+from hv_pipelines.core.bulkdata.retry import (
+    DEFAULT_WAIT_CAP,
+    POLL_BACKOFF,
+    TRANSIENT_STATUSES,
+    Backoff,
+    StatusPacing,
+    next_delay,
+)
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
@@ -88,14 +97,19 @@ class ClientStats:
 class BulkDataClient:
     def __init__(self, base_url: str, auth: Auth, *, http: httpx.Client | None = None,
                  backoff: Backoff | None = None, sleep: Callable[[float], None] = time.sleep,
-                 max_transient_errors: int = 8, max_wait: float = DEFAULT_MAX_WAIT) -> None:
+                 max_transient_errors: int = 8, max_wait: float = DEFAULT_MAX_WAIT,
+                 wait_cap: float = DEFAULT_WAIT_CAP, poll_backoff: Backoff = POLL_BACKOFF,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.http = http or httpx.Client(timeout=httpx.Timeout(60.0, connect=15.0), follow_redirects=True)
         self.backoff = backoff or Backoff()
         self.sleep = sleep
         self.max_transient_errors = max_transient_errors
-        self.max_wait = max_wait
+        self.max_wait = max_wait  # how long one run polls an export before giving up (it resumes later)
+        self.wait_cap = wait_cap  # the longest single wait, whatever the server advises
+        self.poll_backoff = poll_backoff
+        self.clock = clock
         self.stats = ClientStats()
 
     def kick_off(self, request: ExportRequest) -> str:
@@ -113,11 +127,12 @@ class BulkDataClient:
         return location
 
     def poll(self, status_url: str, *, on_progress: Callable[[str], None] | None = None) -> Manifest:
-        """Wait for the export to complete, honouring `Retry-After` and reporting `X-Progress`."""
-        deadline = time.monotonic() + self.max_wait
-        attempt = 0
+        """Wait for the export to complete, paced by `Retry-After` and backoff, reporting `X-Progress`."""
+        deadline = self.clock() + self.max_wait
+        pacing = StatusPacing(cap=self.wait_cap, backoff=self.poll_backoff)
         while True:
-            with self._send("GET", status_url, headers={"Accept": "application/json"}) as response:
+            with self._send("GET", status_url, headers={"Accept": "application/json"},
+                            pacing=pacing) as response:
                 if response.status_code == 200:
                     return Manifest.parse(_json(response))
                 if response.status_code in (404, 410):
@@ -129,9 +144,8 @@ class BulkDataClient:
                                        "the cause")
                 if on_progress and response.headers.get("X-Progress"):
                     on_progress(response.headers["X-Progress"][:100])
-                delay = next_delay(response.headers.get("Retry-After"), self.backoff, attempt)
-            attempt += 1
-            if time.monotonic() + delay > deadline:
+                delay = pacing.after_accepted(response.headers.get("Retry-After"))
+            if self.clock() + delay > deadline:
                 raise ServerUnavailable(f"the export at {safe_url(status_url)} is still running after "
                                         f"{self.max_wait:.0f}s: rerun the sync later, it resumes polling")
             self._wait(delay)
@@ -178,7 +192,8 @@ class BulkDataClient:
 
     @contextmanager
     def _send(self, method: str, url: str, *, headers: dict[str, str], params: dict[str, str] | None = None,
-              authorized: bool = True, stream: bool = False) -> Iterator[httpx.Response]:
+              authorized: bool = True, stream: bool = False,
+              pacing: StatusPacing | None = None) -> Iterator[httpx.Response]:
         refreshed = False
         transient = 0
         while True:
@@ -193,7 +208,7 @@ class BulkDataClient:
                     raise ServerUnavailable(f"{safe_url(url)} unreachable after {transient} attempts "
                                             f"({type(exc).__name__}): check the network path to the "
                                             "EHR") from None
-                self._retry(None, transient)
+                self._retry(None, transient, pacing)
                 continue
             if response.status_code == 401 and authorized:
                 response.close()
@@ -214,7 +229,7 @@ class BulkDataClient:
                                             f"{transient} attempts ({summary}): try again later or ask the "
                                             "EHR vendor")
                 response.close()
-                self._retry(retry_after, transient)
+                self._retry(retry_after, transient, pacing)
                 continue
             try:
                 yield response
@@ -222,9 +237,12 @@ class BulkDataClient:
                 response.close()
             return
 
-    def _retry(self, retry_after: str | None, transient: int) -> None:
+    def _retry(self, retry_after: str | None, transient: int, pacing: StatusPacing | None) -> None:
         self.stats.retries += 1
-        self._wait(next_delay(retry_after, self.backoff, transient - 1))
+        if pacing is not None:  # a status URL: never sooner than its last 202 asked
+            self._wait(pacing.after_refused(retry_after, self.backoff, transient - 1))
+        else:
+            self._wait(next_delay(retry_after, self.backoff, transient - 1, cap=self.wait_cap))
 
     def close(self) -> None:
         self.http.close()

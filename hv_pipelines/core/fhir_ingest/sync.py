@@ -39,6 +39,7 @@ from hv_pipelines.core.bulkdata import (
     OutputExpired,
     profile_for,
 )
+from hv_pipelines.core.bulkdata.retry import DEFAULT_WAIT_CAP
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.fhir_ingest import connections, export_jobs, sync_history, watermarks
 from hv_pipelines.core.fhir_ingest.attachments import AttachmentCounts, AttachmentPolicy, fetch_attachments
@@ -58,6 +59,7 @@ class SyncOptions:
     types: tuple[str, ...] | None = None
     type_filters: tuple[str, ...] = ()
     download_workers: int | None = None  # default: the provider profile's
+    wait_cap: float = DEFAULT_WAIT_CAP  # the longest single wait on the EHR, whatever its Retry-After says
     progress: Callable[[str], None] = field(default=lambda _message: None, compare=False)
 
 
@@ -97,12 +99,13 @@ ClientFactory = Callable[[EHRConnection], BulkDataClient]
 
 @contextmanager
 def _client_for(connection: EHRConnection, keyring: Keyring, client_factory: ClientFactory | None,
-                shared: BulkDataClient | None) -> Iterator[BulkDataClient]:
+                shared: BulkDataClient | None, options: SyncOptions) -> Iterator[BulkDataClient]:
     """The caller's client (kept open, its token cache reused) or a new one closed afterwards."""
     if shared is not None:
         yield shared
         return
-    client = (client_factory or (lambda c: connections.build_client(c, keyring)))(connection)
+    client = (client_factory
+              or (lambda c: connections.build_client(c, keyring, wait_cap=options.wait_cap)))(connection)
     try:
         yield client
     finally:
@@ -210,7 +213,7 @@ def export_stage(db_url: str, connection_id: str, keyring: Keyring, options: Syn
                 job = _ensure_open_sync(conn, job)
         outcome = ExportOutcome(job_id=job.id if job else None, resumed=job is not None)
         try:
-            with _client_for(connection, keyring, client_factory, client) as bulk:
+            with _client_for(connection, keyring, client_factory, client, options) as bulk:
                 job = _export(db_url, connection, bulk, job, options, outcome)
         except BaseException as exc:
             _fail(db_url, connection_id, exc, job_id=outcome.job_id)
@@ -273,7 +276,7 @@ def ingest_stage(db_url: str, connection_id: str, keyring: Keyring, options: Syn
         outcome = IngestOutcome(job_id=job.id)
         workers = options.download_workers or profile_for(connection.provider).max_parallel_downloads
         try:
-            with _client_for(connection, keyring, client_factory, client) as bulk:
+            with _client_for(connection, keyring, client_factory, client, options) as bulk:
                 while True:
                     ctx = ExportContext(db_url, job.id, job.sync_id or "", connection.id, connection.user_id,
                                         bulk, bool(job.manifest and job.manifest.requires_access_token), pool,
@@ -336,7 +339,7 @@ def attachment_stage(db_url: str, connection_id: str, keyring: Keyring, store: O
         try:
             with db.connect(db_url) as conn:
                 connection = connections.load_connection(conn, connection_id)
-            with _client_for(connection, keyring, client_factory, client) as bulk:
+            with _client_for(connection, keyring, client_factory, client, options) as bulk:
                 counts = fetch_attachments(db_url, connection_id=connection_id, user_id=connection.user_id,
                                            client=bulk, keyring=keyring, store=store, policy=policy,
                                            progress=options.progress)
@@ -402,7 +405,7 @@ def run_sync(db_url: str, connection_id: str, keyring: Keyring, options: SyncOpt
     """All four stages, as `hv ehr sync` runs them, sharing one client (and its cached token)."""
     with db.connect(db_url) as conn:
         connection = connections.load_connection(conn, connection_id)
-    with _client_for(connection, keyring, client_factory, None) as client:
+    with _client_for(connection, keyring, client_factory, None, options) as client:
         exported = export_stage(db_url, connection_id, keyring, options, client=client)
         ingested = ingest_stage(db_url, connection_id, keyring, options, pool=pool, client=client)
         attached = attachment_stage(db_url, connection_id, keyring, store, options, policy=policy, client=client)
@@ -418,7 +421,7 @@ def cancel_export(db_url: str, connection_id: str, keyring: Keyring, *,
     if job is None:
         return None
     if job.status_url:
-        with _client_for(connection, keyring, client_factory, None) as client:
+        with _client_for(connection, keyring, client_factory, None, SyncOptions()) as client:
             client.cancel(job.status_url)
     with db.connect(db_url) as conn:
         export_jobs.finish_job(conn, job.id, "CANCELLED", error_message="cancelled by an operator")

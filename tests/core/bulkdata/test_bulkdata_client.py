@@ -94,14 +94,14 @@ def test_unknown_group_reports_the_operation_outcome(server, rsa_pem):
 def test_polling_honours_retry_after_progress_429_and_500(server, rsa_pem):
     server.status_script = [("progress", "3", "10% complete"), ("http-date", 5), ("429",), ("500",),
                             ("progress", "2", "90% complete")]
-    client = make_client(server, rsa_pem)
+    client = make_client(server, rsa_pem, poll_backoff=Backoff(initial=1.0, cap=60.0, jitter=0.0))
     progress: list[str] = []
     manifest = client.poll(client.kick_off(ExportRequest(ExportLevel.SYSTEM)), on_progress=progress.append)
     waits = client.stats.waits
     assert waits[0] == 3 and 3 <= waits[1] <= 5  # seconds, then an HTTP date ~5 s ahead
-    assert waits[2] == 1  # the 429's Retry-After
-    assert waits[3] == 1.0  # the 500 had none: backoff (0.5 * 2**1) after two transient errors
-    assert waits[4] == 2
+    assert waits[2] == waits[1]  # the 429 said 1 s, but the last 202 asked for ~5
+    assert waits[3] == waits[1]  # so did the 500 (backoff 1 s): the status URL is paced by its 202s
+    assert waits[4] == 4  # the last 202 said 2 s; the third poll's backoff is 4 s
     assert progress == ["10% complete", "busy", "90% complete"]
     assert manifest.requires_access_token and len(manifest.output) == 2
 
@@ -118,7 +118,7 @@ def test_persistent_5xx_gives_up_after_the_retry_budget(server, rsa_pem):
     client = make_client(server, rsa_pem, max_transient_errors=3)
     with pytest.raises(ServerUnavailable, match="kept answering 500 after 4 attempts"):
         client.poll(client.kick_off(ExportRequest(ExportLevel.SYSTEM)))
-    assert client.stats.waits == [0.5, 1.0, 2.0]  # exponential, no jitter configured
+    assert client.stats.waits == [1.0, 1.0, 2.0]  # exponential (0.5, 1, 2), a status URL at most once a second
 
 
 def test_download_streams_gzip_with_bearer_token(server, rsa_pem):

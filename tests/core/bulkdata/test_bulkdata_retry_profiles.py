@@ -30,7 +30,8 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 def test_retry_after_is_capped_and_absent_header_falls_back_to_backoff():
     backoff = Backoff(initial=2.0, cap=60.0, jitter=0.0)
-    assert next_delay("3600", backoff, 0) == 60.0
+    assert next_delay("3600", backoff, 0) == 300.0  # the default cap: five minutes
+    assert next_delay("3600", backoff, 0, cap=30.0) == 30.0
     assert next_delay(None, backoff, 2) == 8.0
 
 
