@@ -289,16 +289,25 @@ class S3Store:
         return f"s3://{self.bucket}/{self._full(key)}"
 
     def sweep_stale_uploads(self, prefix: str = "", older_than: timedelta = STALE_UPLOAD_AGE) -> list[str]:
-        """Abort multipart uploads under `prefix` started more than `older_than` ago; return their keys."""
+        """Abort multipart uploads under `prefix` started more than `older_than` ago; return their keys.
+
+        Without s3:ListBucketMultipartUploads / s3:AbortMultipartUpload this warns and removes nothing:
+        a housekeeping step must not fail the backup that ran it.
+        """
         full_prefix = self._full(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
         cutoff, removed = datetime.now(UTC) - older_than, []
         paginator = self.client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
-            for upload in page.get("Uploads", []):
-                if upload["Initiated"] < cutoff:
-                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
-                                                       UploadId=upload["UploadId"])
-                    removed.append(self._short(upload["Key"]))
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < cutoff:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                           UploadId=upload["UploadId"])
+                        removed.append(self._short(upload["Key"]))
+        except self.client.exceptions.ClientError as exc:
+            log.warning("could not sweep incomplete uploads under %s (%s): grant s3:ListBucketMultipartUploads and "
+                        "s3:AbortMultipartUpload, or add a lifecycle rule AbortIncompleteMultipartUpload",
+                        f"s3://{self.bucket}/{full_prefix}", exc.response["Error"]["Code"])
         return removed
 
 

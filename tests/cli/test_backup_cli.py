@@ -271,3 +271,46 @@ def test_pg_dump_and_pg_restore_get_no_secret_of_ours(env, recorded, empty_db, m
         assert not {"ENCRYPTION_KEY", "DATABASE_URL", *SECRETS} & set(child)
         assert not any(secret in value for secret in secrets for value in child.values())
         assert child["PGSSLMODE"] == "prefer"
+
+
+STALLING_PG_DUMP = """#!/bin/sh
+if [ "$1" = "--version" ]; then exec "{real}" --version; fi
+"{real}" "$@" | {{ head -c 200000; sleep 60; }}
+"""
+
+
+def test_a_killed_backup_leaves_an_upload_file_that_the_next_command_sweeps(env, tmp_path):
+    """kill -9 of `hv backup create` mid-upload leaves `.upload-*` ciphertext; once stale, any command removes it."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from hv_pipelines.core.backup import tools
+
+    major = tools.server_major(db.server_version(env["DATABASE_URL"]))
+    stalling = tmp_path / "stalling-bin" / "pg_dump"
+    stalling.parent.mkdir()
+    stalling.write_text(STALLING_PG_DUMP.format(real=tools.find_tool("pg_dump", major).path))
+    stalling.chmod(0o755)
+    hv_bin = Path(sys.executable).with_name("hv")
+    creating = subprocess.Popen([str(hv_bin), "backup", "create"], start_new_session=True,
+                                env={**os.environ, "HV_PG_BIN": str(stalling.parent)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = Path(env["HV_OBJECT_STORE_URL"])
+    try:
+        deadline = time.monotonic() + 60
+        while not list(store.rglob(".upload-*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        os.killpg(creating.pid, signal.SIGKILL)  # the whole group: hv, pg_dump and the stalling pipe
+        creating.wait()
+    left = list(store.rglob(".upload-*"))
+    assert len(left) == 1, "a killed upload leaves its temporary file"
+
+    assert hv("list").exit_code == 0
+    assert left[0].exists(), "a recent upload may be a running one: it is not swept"
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(left[0], (two_days_ago, two_days_ago))
+    assert hv("list").output.strip() == "no backups"
+    assert not left[0].exists()

@@ -106,3 +106,11 @@ def test_s3_sweep_aborts_stale_multipart_uploads(s3_store, s3_client):
     assert s3_store.sweep_stale_uploads("backups/") == ["backups/db/killed"]
     uploads = s3_client.list_multipart_uploads(Bucket=s3_store.bucket).get("Uploads", [])
     assert started["UploadId"] not in [u["UploadId"] for u in uploads] and len(uploads) == 1
+
+
+def test_an_s3_sweep_that_is_not_allowed_warns_and_removes_nothing(s3_client, caplog):
+    from hv_pipelines.core.storage import S3Store
+
+    missing = S3Store("no-such-bucket-for-sweep", client=s3_client)
+    assert missing.sweep_stale_uploads("backups/") == []
+    assert "could not sweep incomplete uploads" in caplog.text and "AbortIncompleteMultipartUpload" in caplog.text
