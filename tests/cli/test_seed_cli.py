@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from hv_pipelines.cli import cli, main
 from hv_pipelines.core import db
 from hv_pipelines.core.seed import default_seed_path
+from tests.core.seed_rows import row_versions
 
 
 def hv(url: str, *args: str):
@@ -41,10 +42,12 @@ def test_seed_applies_and_a_second_run_reports_no_changes(migrated_db):
     first = hv(migrated_db)
     assert first.exit_code == 0, first.output
     assert "applied in" in first.output and "0 updated, 0 deleted" in first.output
+    before = row_versions(migrated_db)
     second = hv(migrated_db)
     assert second.exit_code == 0, second.output
     assert plan_line(second.output, "permissions") == [0, 0, 19, 0]
     assert "0 inserted, 0 updated, 0 deleted (the database already matched the file)" in second.output
+    assert row_versions(migrated_db) == before, "the second run wrote no row, not even the same values"
 
 
 def test_file_option_and_prune_remove_a_role_dropped_from_the_file(migrated_db, tmp_path):

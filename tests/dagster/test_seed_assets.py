@@ -9,6 +9,7 @@ from hv_pipelines.core import db
 from hv_pipelines.jobs.schema import defs as schema_defs
 from hv_pipelines.jobs.seed import defs as seed_defs
 from hv_pipelines.resources import Database
+from tests.core.seed_rows import row_versions
 
 ADD_INTERN_ROLE = """INSERT INTO roles (id, name, "displayName", "updatedAt")
                      VALUES ('x', 'INTERN', 'Intern', now())"""
@@ -50,11 +51,13 @@ def test_materialising_reports_counts_and_tables_then_nothing_on_the_second_run(
     assert "| passwordMinLength | password | 12 | number |" in security
     assert all(c.passed for c in check_results(first).values()) and len(check_results(first)) == 5
 
+    before = row_versions(migrated_db)
     second = dg.materialize([seed_tables], resources=resources)
     for key in SEED_ASSETS:
         meta = materialization(second, key)
         assert (meta["inserted"], meta["updated"], meta["extra"]) == (0, 0, 0), key
     assert materialization(second, "rbac_roles")["service_account"] == "unchanged"
+    assert row_versions(migrated_db) == before, "the second run wrote no row, not even the same values"
 
 
 def test_seed_matches_database_fails_on_a_hand_edited_row_and_warns_on_an_unnamed_one(migrated_db):
