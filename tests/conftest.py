@@ -156,6 +156,16 @@ def s3_locked_store(s3_client) -> S3Store:
     return S3Store(bucket, "hv", client=s3_client, lock_mode="GOVERNANCE")
 
 
+@pytest.fixture(scope="session")
+def webserver(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """A Dagster webserver on a database of its own (tests/webserver.py), started once for the UI and
+    `hv run` tests."""
+    from tests.webserver import running_webserver
+
+    with running_webserver(pg_server_url, tmp_path_factory.mktemp("webserver")) as server:
+        yield server
+
+
 @pytest.fixture
 def local_store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "objects")
