@@ -163,6 +163,22 @@ def pending_revisions(url: str, *, script_location: Path | None = None) -> list[
     return [r.revision for r in reversed(revs)]
 
 
+NOT_MIGRATED = "the database is not migrated yet: run migrate_and_seed"
+# What a query reports when the database lacks a table or column a newer migration creates.
+MISSING_SCHEMA = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn)
+
+
+def behind(url: str) -> str | None:
+    """What to do when the database is not at the head revision (never migrated, or migrations
+    pending), so a sensor finding a table missing can say so instead of failing; None at head."""
+    if current_revision(url) is None:
+        return NOT_MIGRATED
+    pending = pending_revisions(url)
+    if not pending:
+        return None
+    return f"the database is {len(pending)} migration(s) behind ({', '.join(pending)}): run migrate_and_seed"
+
+
 def drift(url: str) -> list[str]:
     """Differences between the live schema and the models; empty when there is none."""
     from hv_pipelines.schema import metadata

@@ -13,6 +13,7 @@ import dagster as dg
 
 from hv_pipelines.assets.compliance import archive_retention_purge, audit_log_archive, audit_log_months
 from hv_pipelines.core import archival
+from hv_pipelines.jobs.schema import until_migrated
 from hv_pipelines.resources import Database
 
 monthly_audit_archive = dg.define_asset_job(
@@ -41,6 +42,10 @@ audit_archive_purge = dg.define_asset_job(
     "holds rows in audit_logs.",
 )
 def monthly_audit_archive_schedule(context: dg.ScheduleEvaluationContext, db: Database):
+    return until_migrated(lambda: _months_to_archive(context, db), db)
+
+
+def _months_to_archive(context: dg.ScheduleEvaluationContext, db: Database):
     now = context.scheduled_execution_time or datetime.now(UTC)
     with db.connect() as conn:
         due = archival.months_due(conn, now)

@@ -13,6 +13,7 @@ import dagster as dg
 from hv_pipelines.assets.ehr import ehr_assets, ehr_connection_partitions
 from hv_pipelines.core.fhir_ingest.connections import due_connections, list_connections
 from hv_pipelines.core.settings import load_settings
+from hv_pipelines.jobs.schema import until_migrated
 from hv_pipelines.resources import Database
 from hv_pipelines.resources.ehr import EHRIngestResource
 
@@ -31,7 +32,11 @@ ehr_sync = dg.define_asset_job(
            description="Every 5 minutes: adds a partition per new EHR connection and requests ehr_sync for "
            "each auto-sync connection whose next_sync_at is due (a failed sync is requested again the next "
            "day). With HV_ENV=production it only reports, and an operator launches the runs.")
-def ehr_connections_due(context: dg.SensorEvaluationContext, db: Database) -> dg.SensorResult:
+def ehr_connections_due(context: dg.SensorEvaluationContext, db: Database) -> dg.SensorResult | dg.SkipReason:
+    return until_migrated(lambda: _due_syncs(context, db), db)
+
+
+def _due_syncs(context: dg.SensorEvaluationContext, db: Database) -> dg.SensorResult:
     now = datetime.now(UTC).replace(tzinfo=None)
     with db.connect() as conn:
         known = {c.id for c in list_connections(conn)}

@@ -23,7 +23,7 @@ from hv_pipelines.assets.health import (
     security_review_report,
     slow_query_review,
 )
-from hv_pipelines.core import alerts
+from hv_pipelines.core import alerts, migrations
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.resources import Database
@@ -111,13 +111,17 @@ class AlertNotDelivered(HVError):
     "POST to HV_ALERT_WEBHOOK_URL when set, with job, partition, failed steps and error classes — never "
     "error messages, PHI or secrets.",
 )
-def run_failure_alerts(context: dg.RunFailureSensorContext, db: Database) -> None:
+def run_failure_alerts(context: dg.RunFailureSensorContext, db: Database) -> dg.SkipReason | None:
     alert = failure_alert(context)
     webhook = load_settings().alert_webhook_url
     delivery = alerts.deliver(db.url, webhook.get_secret_value() if webhook else None, alert)
     context.log.info(f"run {alert.run_id} of {alert.job}: notification {delivery.notification}, "
                      f"webhook {delivery.webhook}")
     if not delivery.delivered_anywhere:
+        reason = migrations.behind(db.url) if delivery.notification.startswith("failed (Undefined") else None
+        if reason:  # nowhere to keep it, and retrying cannot help until the first migrate_and_seed
+            return dg.SkipReason(f"{reason}: the failure of run {alert.run_id} of {alert.job} was not recorded "
+                                 "(no system_notifications table, and no HV_ALERT_WEBHOOK_URL took it)")
         raise AlertNotDelivered(f"alert for run {alert.run_id} not delivered (notification "
                                 f"{delivery.notification}, webhook {delivery.webhook}): check DATABASE_URL and "
                                 "HV_ALERT_WEBHOOK_URL; the sensor retries on its next tick")

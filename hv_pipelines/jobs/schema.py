@@ -2,6 +2,8 @@
 
 
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import dagster as dg
 
@@ -9,6 +11,22 @@ from hv_pipelines.assets.schema import database_schema, no_pending_migrations, s
 from hv_pipelines.core import migrations
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.resources import Database
+
+Evaluation = TypeVar("Evaluation")
+
+
+def until_migrated(evaluate: Callable[[], Evaluation], db: Database) -> Evaluation | dg.SkipReason:
+    """`evaluate()` for a sensor or schedule that reads the application's tables; when a table or column
+    it reads is missing because the database is behind its migrations (a fresh database before the
+    first migrate_and_seed), a skip that says to run it instead of an error tick with a traceback."""
+    try:
+        return evaluate()
+    except migrations.MISSING_SCHEMA:
+        reason = migrations.behind(db.url)
+        if reason is None:
+            raise
+        return dg.SkipReason(reason)
+
 
 migrate_and_seed = dg.define_asset_job(
     "migrate_and_seed",

@@ -187,6 +187,16 @@ def test_undeliverable_alert_fails_the_evaluation_so_the_sensor_retries(
     assert result.run_id in str(err.value) and "failed (OperationalError)" in str(err.value)
 
 
+def test_a_failure_before_the_first_migration_skips_saying_what_to_do(empty_db: str, failed_partitioned_run,
+                                                                     monkeypatch) -> None:
+    monkeypatch.delenv("HV_ALERT_WEBHOOK_URL", raising=False)
+    instance, result = failed_partitioned_run
+    skipped = operations.run_failure_alerts(_sensor_context(instance, result, empty_db))
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message.startswith("the database is not migrated yet: run migrate_and_seed: ")
+    assert result.run_id in skipped.skip_message
+
+
 def test_k8s_executor_only_when_deployed_with_it(monkeypatch) -> None:
     from dagster_k8s import k8s_job_executor
 

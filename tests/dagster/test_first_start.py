@@ -1,0 +1,85 @@
+"""Every sensor and schedule of the code location against a real, never-migrated database (what a fresh
+`make dev` starts with, until its first migrate_and_seed): no tick fails, and those that read the
+application's tables skip saying what to do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import psycopg
+import pytest
+
+from hv_pipelines.core import db, migrations
+from hv_pipelines.definitions import defs
+from hv_pipelines.jobs.compliance import monthly_audit_archive_schedule
+from hv_pipelines.jobs.ehr import ehr_connections_due
+from hv_pipelines.resources import Database
+
+NOT_MIGRATED = "the database is not migrated yet: run migrate_and_seed"
+# What each sensor and schedule does on a fresh database. Cron-only schedules read nothing at their
+# tick (their runs are what touch the database); the schema sensor is the one that migrates it;
+# run_failure_alerts needs a failed run and is tested in test_operations.py.
+EXPECTED = {
+    "ehr_connections_due": NOT_MIGRATED,
+    "schema_sensor": "run",
+    "terminology_release_sensor": "HV_TERMINOLOGY_LANDING is not set: nothing to watch",
+    "monthly_audit_archive_schedule": NOT_MIGRATED,
+    "audit_archive_purge_schedule": "run",
+    "nightly_backup_schedule": "run",
+    "quarterly_slow_query_review_schedule": "run",
+    "restore_drill_schedule": "run",
+    "weekly_health_and_security_review": "run",
+    "yearly_retention_review_schedule": "run",
+}
+TICK = datetime(2026, 12, 1, 3, tzinfo=UTC)
+
+
+def _outcome(run_requests, skip_message) -> str:
+    return "run" if run_requests else skip_message
+
+
+def test_every_sensor_and_schedule_is_checked_here():
+    repository = defs.get_repository_def()
+    names = {s.name for s in repository.sensor_defs} | {s.name for s in repository.schedule_defs}
+    assert names - {"run_failure_alerts"} == set(EXPECTED)
+
+
+def test_no_tick_fails_on_a_fresh_database(empty_db: str, monkeypatch) -> None:
+    monkeypatch.delenv("HV_TERMINOLOGY_LANDING", raising=False)
+    monkeypatch.delenv("HV_ENV", raising=False)
+    repository = defs.get_repository_def()
+    resources = {"db": Database(url=empty_db)}
+    outcomes = {}
+    with dg.instance_for_test() as instance:
+        for sensor in repository.sensor_defs:
+            if isinstance(sensor, dg.RunStatusSensorDefinition):
+                continue
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                data = sensor.evaluate_tick(context)
+            outcomes[sensor.name] = _outcome(data.run_requests, data.skip_message)
+        for schedule in repository.schedule_defs:
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                           resources=resources) as context:
+                data = schedule.evaluate_tick(context)
+            outcomes[schedule.name] = _outcome(data.run_requests, data.skip_message)
+    assert outcomes == EXPECTED
+
+
+def test_a_table_missing_from_a_migrated_database_still_fails_the_tick(migrated_db: str) -> None:
+    """At the head revision a missing table is no unmigrated database but a broken one: no skip hides it."""
+    assert migrations.behind(migrated_db) is None
+    with db.connect(migrated_db) as conn:
+        conn.execute("DROP TABLE ehr_connections CASCADE")
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        ehr_connections_due(dg.build_sensor_context(resources={"db": Database(url=migrated_db)}))
+
+
+def test_the_database_reading_ticks_skip_with_what_to_do(empty_db: str) -> None:
+    resources = {"db": Database(url=empty_db)}
+    with dg.instance_for_test() as instance:
+        sensor = ehr_connections_due(dg.build_sensor_context(instance=instance, resources=resources))
+    schedule = monthly_audit_archive_schedule(dg.build_schedule_context(scheduled_execution_time=TICK,
+                                                                        resources=resources))
+    assert isinstance(sensor, dg.SkipReason) and sensor.skip_message == NOT_MIGRATED
+    assert isinstance(schedule, dg.SkipReason) and schedule.skip_message == NOT_MIGRATED
