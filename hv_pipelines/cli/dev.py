@@ -2,11 +2,17 @@
 
 Without `DATABASE_URL` it starts the embedded PostgreSQL under `.hv/pg`, a local object store under
 `.hv/objects` and a generated development key, then `dagster dev` with `DAGSTER_HOME=.hv/dagster`.
-Ctrl-C stops Dagster first, then the embedded PostgreSQL, so nothing is left running.
+Ctrl-C (or SIGTERM, SIGHUP) stops Dagster first, then the embedded PostgreSQL, so nothing is left
+running. Dagster runs in a process group of its own: a terminal's Ctrl-C reaches `hv dev` alone,
+which then stops Dagster in one order whichever process the signal would have reached first.
+`dagster dev` gets SIGINT and `DAGSTER_GRACE_SECONDS` to stop its webserver, daemon and code
+servers; whatever is still running below `hv dev` after that (a code server and its gRPC child, a
+run worker, orphans included: `hv dev` adopts them as child subreaper) gets SIGTERM, then SIGKILL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +22,7 @@ from pathlib import Path
 import click
 
 from hv_pipelines.core.embedded import start_stack
+from hv_pipelines.core.process_tree import adopt_orphans, stop_descendants
 from hv_pipelines.core.settings import load_settings, mask_url
 
 DEV_INSTANCE = """\
@@ -36,6 +43,11 @@ run_coordinator:
 telemetry:
   enabled: false
 """
+# dagster dev's own shutdown (webserver, daemon, code servers) takes 1-3 s when idle; what it has not
+# stopped by then is stopped for it (SIGTERM, SIGKILL SWEEP_GRACE_SECONDS later).
+DAGSTER_GRACE_SECONDS = 5.0
+SWEEP_GRACE_SECONDS = 1.5
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @click.command(name="dev")
@@ -71,6 +83,13 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _hold_stop_signals() -> None:
+    """While stopping, a second Ctrl-C (or a SIGTERM after it) must not cut the shutdown short and
+    leave PostgreSQL running: the shutdown is bounded, so further stop signals are ignored."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _run_dagster(env: dict[str, str], host: str, port: int, workspace: str) -> None:
     dagster_home = Path(env["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
@@ -79,12 +98,24 @@ def _run_dagster(env: dict[str, str], host: str, port: int, workspace: str) -> N
         instance_file.write_text(DEV_INSTANCE)
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", workspace, "-h", host, "-p", str(port)]
     click.echo(f"Dagster UI: http://{host}:{port}  (Ctrl-C stops Dagster and the embedded database)")
-    process = subprocess.Popen(cmd, env=env)
+    adopt_orphans()
+    process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, process_group=0)
     try:
         process.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
+        _hold_stop_signals()
+        _stop_dagster(process)
+
+
+def _stop_dagster(process: subprocess.Popen) -> None:
+    click.echo("stopping Dagster ...")
+    if process.poll() is None:
         process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=DAGSTER_GRACE_SECONDS)
+    leftover = stop_descendants(os.getpid(), SWEEP_GRACE_SECONDS)
+    if leftover:
+        click.echo(f"stopped {leftover} Dagster process(es) still running after dagster dev's own shutdown")
+    click.echo("Dagster stopped")

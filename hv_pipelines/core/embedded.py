@@ -7,6 +7,7 @@ it never collides with another server on the machine.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -55,7 +56,32 @@ def start_postgres(pgdata: Path, *, cleanup_mode: str | None = "stop"):
     import pgserver
 
     pgdata.mkdir(parents=True, exist_ok=True)
+    _forget_exited_handles(pgdata)
     return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+
+
+def _forget_exited_handles(pgdata: Path) -> None:
+    """pgserver stops the server when the last process holding it lets go, and counts holders by the
+    pids in `.handle_pids.json`. A holder that was killed never lets go, and then no later `hv dev`
+    would stop the server: the pids of processes that no longer exist are dropped first."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    running = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
+    if running != pids:
+        handles.write_text(json.dumps(running))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ensure_database(server_url: str, name: str) -> str:
