@@ -24,6 +24,7 @@ EXPECTED = {
     "ehr_connections_due": NOT_MIGRATED,
     "schema_sensor": "run",
     "terminology_release_sensor": "HV_TERMINOLOGY_LANDING is not set: nothing to watch",
+    "standardization_inputs_changed": NOT_MIGRATED,
     "monthly_audit_archive_schedule": NOT_MIGRATED,
     "audit_archive_purge_schedule": "run",
     "nightly_backup_schedule": "run",
@@ -31,6 +32,7 @@ EXPECTED = {
     "restore_drill_schedule": "run",
     "weekly_health_and_security_review": "run",
     "yearly_retention_review_schedule": "run",
+    "terminology_coverage_report_schedule": "run",
 }
 TICK = datetime(2026, 12, 1, 3, tzinfo=UTC)
 
