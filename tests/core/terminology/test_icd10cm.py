@@ -1,9 +1,9 @@
 """ICD-10-CM: CMS's fixed-width order file into "ICD10Code"."""
 
-import psycopg
 import pytest
 
 from hv_pipelines.core import db
+from hv_pipelines.core.errors import DatabaseUnreachable
 from hv_pipelines.core.terminology import load_release
 from hv_pipelines.core.terminology.checks import ICD10CM_CODE
 from hv_pipelines.core.terminology.icd10cm import SYSTEM, chapter, dotted
@@ -162,5 +162,5 @@ def test_a_loinc_file_given_as_icd10cm_fails_before_touching_the_database(releas
     wrong.write_text('"LOINC_NUM","COMPONENT"\n"2345-7","Glucose"\n')
     with pytest.raises(ReleaseError, match="not a CMS ICD-10-CM order file"):
         load_release("postgresql://nobody@127.0.0.1:1/none", "icd10cm", [wrong])
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(DatabaseUnreachable):
         db.connect("postgresql://nobody@127.0.0.1:1/none").__enter__()
