@@ -2,7 +2,17 @@
 
 import dagster as dg
 
-from hv_pipelines.jobs import backups, compliance, ehr, operations, schema, seed, standardization, terminology
+from hv_pipelines.jobs import (
+    backups,
+    compliance,
+    ehr,
+    operations,
+    schema,
+    security,
+    seed,
+    standardization,
+    terminology,
+)
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 resources = {
@@ -29,4 +39,5 @@ defs = dg.Definitions.merge(
     standardization.defs,
     compliance.defs,
     operations.defs,
+    security.defs,
 )

@@ -66,6 +66,18 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory):
     server.cleanup()
 
 
+@pytest.fixture(scope="module")
+def own_pg_server():
+    """URL of a PostgreSQL server of the test module's own, for tests that change server-wide settings
+    (ALTER SYSTEM) or roles that must not leak into the rest of the suite."""
+    from hv_pipelines.core.embedded import start_postgres
+
+    home = Path(tempfile.mkdtemp(prefix="hv-own-pg-"))
+    server = start_postgres(home / "data", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
 def _fresh_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from hv_pipelines.cli import roles
+from hv_pipelines.cli import audit_logging, roles
 from hv_pipelines.core import migrations
 from hv_pipelines.core.settings import load_settings, mask_url
 
@@ -32,6 +32,7 @@ def command() -> None:
 
 
 command.add_command(roles.command)
+command.add_command(audit_logging.command)
 
 
 @command.command()

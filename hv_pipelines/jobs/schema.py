@@ -44,7 +44,7 @@ migrate_and_seed = dg.define_asset_job(
            "launches migrate_and_seed; with HV_ENV=production it only reports, and an operator launches the "
            "run from the UI.")
 def schema_sensor(context: dg.SensorEvaluationContext, db: Database):
-    st = migrations.status(db.url)
+    st = migrations.status(db.url_for("migrations"))
     if st.up_to_date and st.current is not None:
         return dg.SkipReason(f"at {st.current}: no pending migrations, no drift")
     summary = (f"{len(st.pending)} pending migration(s) ({', '.join(st.pending) or '-'}); "

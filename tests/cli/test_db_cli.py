@@ -125,3 +125,18 @@ def test_roles_create_login_takes_the_password_from_a_variable(migrated_db: str)
             conn.execute("DROP ROLE IF EXISTS ci_app")
     missing = hv("db", "roles", "create-login", "ci_app", "--role", "hv_nobody", url=migrated_db)
     assert missing.returncode == 1 and "unknown role 'hv_nobody'" in missing.stderr
+
+
+def test_audit_logging_prints_then_applies_the_recommended_settings(own_pg_server: str) -> None:
+    url = db.with_database(own_pg_server, "postgres")
+    out = hv("db", "audit-logging", url=url)
+    assert out.returncode == 0, out.stderr
+    assert "-> log_connections = 'on'  (now 'off')" in out.stdout and "-> log_statement = 'ddl'" in out.stdout
+    assert "missing: log_connections is off" in out.stdout
+
+    applied = hv("db", "audit-logging", "--apply", url=url)
+    assert applied.returncode == 0, applied.stderr
+    assert "set log_connections, log_disconnections, log_line_prefix, log_statement and reloaded" in applied.stdout
+    assert "connections, disconnections and DDL are logged" in applied.stdout
+    with db.connect(url) as conn:
+        assert conn.execute("SHOW log_statement").fetchone()[0] == "ddl"
