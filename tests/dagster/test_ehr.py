@@ -12,6 +12,7 @@ from hv_pipelines.core import db
 from hv_pipelines.core.fhir_ingest.connections import load_connection, mark_synced
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from hv_pipelines.jobs.ehr import defs, ehr_connections_due
+from hv_pipelines.jobs.standardization import defs as standardization_defs
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 from hv_pipelines.resources.ehr import EHRIngestResource
 from tests.fakes.ehr_bulk_server import FakeBulkDataServer, generate_private_key_pem
@@ -45,7 +46,9 @@ def connection_id(migrated_db, master_hex, server, rsa_pem) -> str:
 def test_domain_defs_expose_the_contracted_names():
     placeholders = {"db": Database(url="postgresql://unused"), "object_store": ObjectStoreResource(url="/unused"),
                     "keys": KeyringResource(encryption_key="0" * 64)}
-    repository = dg.Definitions.merge(dg.Definitions(resources=placeholders), defs).get_repository_def()
+    # ehr_sync ends with standardization's asset, so the domain is checked beside that one
+    repository = dg.Definitions.merge(dg.Definitions(resources=placeholders), defs,
+                                      standardization_defs).get_repository_def()
     keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
     assert {"ehr_bulk_exports", "fhir_resources", "customer_clinical_records"} <= keys
     assert repository.get_job("ehr_sync") is not None
