@@ -33,6 +33,8 @@ EXPECTED = {
     "weekly_health_and_security_review": "run",
     "yearly_retention_review_schedule": "run",
     "terminology_coverage_report_schedule": "run",
+    "weekly_security_posture": "run",
+    "posture_after_migration": "No new materialization events found for asset key AssetKey(['database_schema'])",
 }
 TICK = datetime(2026, 12, 1, 3, tzinfo=UTC)
 
