@@ -9,11 +9,11 @@ import pytest
 
 from hv_pipelines.core.bulkdata import AuthorizationError, ExportFailed, ServerUnavailable
 from hv_pipelines.core.errors import HVError
-from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, export_stage, run_sync
+from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, connections, export_stage, run_sync
 from hv_pipelines.core.fhir_ingest.extract import patient_of
 from hv_pipelines.core.fhir_ingest.sealing import unseal
 from hv_pipelines.core.fhir_ingest.sync import connection_lock
-from tests.fakes.ehr_bulk_server import generate_private_key_pem, outcome
+from tests.fakes.ehr_bulk_server import SteppedClock, generate_private_key_pem, outcome
 from tests.fakes.ehr_fixtures import (
     create_connection,
     create_user,
@@ -28,9 +28,9 @@ CUSTOMER_ROWS = {"customer_diagnoses": 4, "customer_medications": 4, "customer_a
                  "customer_family_history": 3}
 
 
-def sync(db_url, connection_id, keyring, pool=None, **options):
+def sync(db_url, connection_id, keyring, pool=None, client_factory=None, **options):
     return run_sync(db_url, connection_id, keyring, SyncOptions(**options), pool=pool,
-                    client_factory=fast_client_factory(keyring))
+                    client_factory=client_factory or fast_client_factory(keyring))
 
 
 def customer_counts(db_url) -> dict[str, int]:
@@ -151,6 +151,19 @@ def test_polling_survives_retry_after_429_and_500(migrated_db, keyring, ehr_serv
     assert ehr_server.status_requests == 5 and seen[:2] == ["export 25%", "export busy"]
     assert len(seen) == 2 + 14 and seen[-1].endswith("[14/14 files]")
     assert "Observation-1.ndjson: 4 read, 0 quarantined" in " ".join(seen)
+
+
+def test_a_rate_limited_server_sending_epoch_ms_retry_after_is_synced_without_being_blocked(
+        migrated_db, keyring, ehr_server, connection_id):
+    clock = SteppedClock()
+    ehr_server.clock, ehr_server.poll_limit, ehr_server.block_retry_after = clock, 10, "1765432100000"
+    ehr_server.status_script = [("progress", "1765432100000", "working")] * 30
+    def on_the_shared_clock(connection):
+        return connections.build_client(connection, keyring, sleep=clock.sleep, clock=clock)
+
+    result = sync(migrated_db, connection_id, keyring, client_factory=on_the_shared_clock)
+    assert result.ingest.counts.created == 36 and ehr_server.blocked_polls == 0
+    assert clock.now - 1_000 < 40 * 60  # thirty polls backed off to a minute, not years
 
 
 def test_expired_output_file_triggers_one_fresh_export_and_no_duplicates(migrated_db, keyring, ehr_server,
