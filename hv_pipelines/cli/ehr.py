@@ -94,12 +94,14 @@ def connect(provider: str, base_url: str, user_email: str, client_id: str | None
 @click.option("--attachment-max-mb", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_MAX_BYTES / 1e6, show_default=True,
               help="Largest attachment stored (MB); larger ones are skipped with a reason.")
+@click.option("--attachment-private-hosts", is_flag=True,
+              help="Also fetch attachments from foreign hosts on private, loopback or link-local addresses.")
 @click.option("--wait-cap", type=click.FloatRange(1, 3600), default=DEFAULT_WAIT_CAP, show_default=True,
               help="Longest single wait (seconds) on the EHR, whatever its Retry-After says.")
 @click.pass_context
 def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, type_filters: tuple[str, ...],
          download_workers: int | None, validation_workers: int | None, attachment_max_mb: float,
-         wait_cap: float) -> None:
+         attachment_private_hosts: bool, wait_cap: float) -> None:
     """Sync one connection now: export (or resume the saved one), ingest, attachments, normalise.
 
     Attachments go to HV_OBJECT_STORE_URL, encrypted; without it they are fetched by a later sync.
@@ -117,7 +119,8 @@ def sync(ctx: click.Context, connection_id: str, full: bool, types: str | None, 
     try:
         outcome = run_sync(url, connection_id, keyring_from(settings), options, pool=pool,
                            store=store_from(settings) if settings.object_store_url else None,
-                           policy=AttachmentPolicy(max_bytes=int(attachment_max_mb * 1e6)))
+                           policy=AttachmentPolicy(max_bytes=int(attachment_max_mb * 1e6),
+                                                   private_hosts=attachment_private_hosts))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

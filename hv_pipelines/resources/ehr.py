@@ -30,8 +30,12 @@ class EHRIngestResource(dg.ConfigurableResource):
         default=DEFAULT_MAX_BYTES, gt=0, description="Largest attachment stored; larger ones are skipped "
         "with a reason (checked against the declared size, Content-Length and while streaming).")
 
+    attachment_private_hosts: bool = Field(
+        default=False, description="Also fetch attachments from foreign hosts on private, loopback or "
+        "link-local addresses (the FHIR server's own origin is always allowed).")
+
     def attachment_policy(self) -> AttachmentPolicy:
-        return AttachmentPolicy(max_bytes=self.attachment_max_bytes)
+        return AttachmentPolicy(max_bytes=self.attachment_max_bytes, private_hosts=self.attachment_private_hosts)
 
     @contextmanager
     def validation_pool(self) -> Iterator[Executor | None]:

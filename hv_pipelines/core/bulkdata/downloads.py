@@ -27,7 +27,7 @@ Reopen = Callable[[dict[str, str]], AbstractContextManager[httpx.Response]]
 
 
 class TruncatedBody(httpx.TransportError):
-    """A gzip body that ended before its trailer: the connection was cut without an error."""
+    """A gzip body that ended before its end marker: the connection was cut without an error showing."""
 
 
 def _decoder(response: httpx.Response):
@@ -80,8 +80,10 @@ def resumable_chunks(first: httpx.Response, reopen: Reopen, *, max_resumes: int 
                     data = decoder.decompress(raw) if decoder else raw
                     if data:
                         yield data
+                if decoder is not None and not decoder.eof:
+                    raise TruncatedBody("the compressed body ended before its end marker")
                 break
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as dropped:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, TruncatedBody) as dropped:
                 if not ranged or resumes >= max_resumes:
                     raise
                 resumes += 1
@@ -90,9 +92,5 @@ def resumable_chunks(first: httpx.Response, reopen: Reopen, *, max_resumes: int 
                 if not resumes_at(response, received, total):
                     raise dropped from None
                 on_resume(received)
-        if decoder is not None:
-            tail = decoder.flush()
-            if not decoder.eof:
-                raise TruncatedBody("the compressed body ended before its end marker")
-            if tail:
-                yield tail
+        if decoder is not None and (tail := decoder.flush()):
+            yield tail

@@ -5,40 +5,41 @@ features (OCR, AI analysis, the patient's repository) read.
 An attachment is inline (`data`, base64) or a `url`, absolute or relative to the FHIR base
 (`Binary/<id>`). The connection's access token goes only to the FHIR server's own origin (scheme,
 host, port); a URL elsewhere is fetched without it, and a redirect away from the origin drops it
-(httpx strips `Authorization` on a cross-origin redirect). What the policy refuses — larger than the
-cap (declared `size`, `Content-Length`, or counted while streaming) or of a type outside the allowlist
-— is skipped with a reason and never stored. A failure (network, HTTP status, a body that does not
-match the attachment's `hash`) leaves the resource to be tried again next sync; it never fails the sync.
+(httpx strips `Authorization` on a cross-origin redirect). A foreign host whose address is not public
+(loopback, private, link-local such as a cloud metadata service) is refused on every request and
+redirect hop, unless the policy allows private hosts: a resource's URL must not make the pipeline a
+proxy into its own network. What the policy refuses — larger than the cap (declared `size`,
+`Content-Length`, or counted while streaming), of a type outside the allowlist, a private host — is
+skipped with a reason and never stored. A failure (network, HTTP status, a body that does not match
+the attachment's `hash`) leaves the resource to be tried again next sync; it never fails the sync.
 
-The plaintext streams through SHA-256 into the envelope (`core.envelope`, sealed as
-`ehr-document`) and up to the store under a temporary key; once the digest is known the object is
-published as `documents/<xx>/<name>` — the name a keyed hash of the digest, so the bucket listing
-reveals nothing about the content — or dropped when that content is stored already. Nothing is
-written to local disk. `document_rows` records the result in the database, in one place.
+`document_store` encrypts what is fetched into the object store, once per content; `document_rows`
+records it in the database, in one place.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import ipaddress
 import json
-import uuid
+import socket
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpx
 import psycopg
 
 from hv_pipelines.core import db
 from hv_pipelines.core.bulkdata import BulkDataClient
 from hv_pipelines.core.bulkdata.errors import safe_url
-from hv_pipelines.core.envelope import EnvelopeHeader, encrypt_stream, read_header
 from hv_pipelines.core.errors import HVError
 from hv_pipelines.core.fhir_ingest import document_rows
+from hv_pipelines.core.fhir_ingest.document_store import AttachmentFailed, AttachmentRefused, store_document
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
 from hv_pipelines.core.units import human_size
@@ -52,8 +53,6 @@ ALLOWED_TYPES = frozenset({
     "application/json", "application/fhir+json",
 })
 GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})  # says nothing: not checked
-DOCUMENT_PREFIX = "documents/"
-ENVELOPE_CONTEXT = "ehr-document"
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -68,6 +67,7 @@ class AttachmentPolicy:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     allowed_types: frozenset[str] = ALLOWED_TYPES
+    private_hosts: bool = False  # fetch from foreign hosts on loopback/private/link-local addresses
 
     def refusal(self, content_type: str | None, size: int | None) -> str | None:
         """Why an attachment of this type and size is not stored, or None when it may be."""
@@ -77,14 +77,6 @@ class AttachmentPolicy:
         if kind is not None and kind not in GENERIC_TYPES and kind not in self.allowed_types:
             return f"content type {kind[:60]} is not on the allowlist"
         return None
-
-
-class AttachmentRefused(HVError):
-    """The policy refuses the attachment (size or type): skipped, with the reason recorded."""
-
-
-class AttachmentFailed(HVError):
-    """Fetching or storing the attachment failed: it is tried again next sync."""
 
 
 @dataclass(frozen=True)
@@ -135,78 +127,6 @@ def resolve_url(url: str, base_url: str) -> str | None:
     return absolute if urlsplit(absolute).scheme.lower() in ("http", "https") else None
 
 
-@dataclass(frozen=True)
-class StoredDocument:
-    key: str
-    sha256: str
-    size: int
-    content_type: str | None
-    envelope: dict[str, Any]  # what `secure_files.encryptionMetadata` records: never a key
-    deduplicated: bool
-
-
-def envelope_metadata(header: EnvelopeHeader) -> dict[str, Any]:
-    return {"format": "HVSTRM", "version": header.version, "cipher": "AES-256-GCM STREAM",
-            "context": header.context, "masterKeyId": header.key_id, "dataKeyId": header.data_key_id,
-            "chunkSize": header.chunk_size}
-
-
-@dataclass
-class _Digests:
-    sha256: Any = field(default_factory=hashlib.sha256)
-    sha1: Any = field(default_factory=hashlib.sha1)
-    size: int = 0
-
-
-def _metered(chunks: Iterable[bytes], digests: _Digests, max_bytes: int) -> Iterator[bytes]:
-    """Hash and count the plaintext as it passes, refusing it once it exceeds the cap."""
-    for chunk in chunks:
-        digests.size += len(chunk)
-        if digests.size > max_bytes:
-            raise AttachmentRefused(f"larger than the {human_size(max_bytes)} cap (found while streaming)")
-        digests.sha256.update(chunk)
-        digests.sha1.update(chunk)
-        yield chunk
-
-
-def document_key(keyring: Keyring, sha256: str) -> str:
-    """Where content with this digest lives: a keyed hash, so names reveal nothing about the content."""
-    name = keyring.mac(b"hv-ehr-document:" + sha256.encode())
-    return f"{DOCUMENT_PREFIX}{name[:2]}/{name}"
-
-
-def store_document(store: ObjectStore, keyring: Keyring, chunks: Iterable[bytes], *, max_bytes: int,
-                   content_type: str | None, expected_sha1: str | None = None,
-                   stored_key_of: Callable[[str], str | None] = lambda _sha256: None) -> StoredDocument:
-    """Encrypt `chunks` into the store under the digest's key; reuse the object when it exists already.
-
-    `stored_key_of(sha256)` names an object already holding that content (recorded in the database):
-    it is reused as is, so content stored under an earlier master key is not stored twice.
-    """
-    digests = _Digests()
-    incoming = f"{DOCUMENT_PREFIX}incoming/{uuid.uuid4().hex}"
-    store.put_stream(incoming, encrypt_stream(_metered(chunks, digests, max_bytes), keyring,
-                                              context=ENVELOPE_CONTEXT))  # a failure leaves no object
-    try:
-        if expected_sha1 is not None and base64.b64encode(digests.sha1.digest()).decode() != expected_sha1:
-            raise AttachmentFailed("the downloaded bytes do not match the attachment's hash")
-        sha256 = digests.sha256.hexdigest()
-        known = stored_key_of(sha256)
-        key = known if known and store.head(known) is not None else document_key(keyring, sha256)
-        deduplicated = store.head(key) is not None
-        if deduplicated:
-            store.delete(incoming)
-        else:
-            store.move(incoming, key)
-    except BaseException:
-        store.delete(incoming)
-        raise
-    with store.open(key) as sealed:
-        header = read_header(sealed)
-    return StoredDocument(key, sha256, digests.size, media_type(content_type), envelope_metadata(header),
-                          deduplicated)
-
-
 @contextmanager
 def open_attachment(attachment: Attachment, client: BulkDataClient,
                     policy: AttachmentPolicy) -> Iterator[tuple[str | None, Iterator[bytes]]]:
@@ -246,12 +166,44 @@ ATTACHMENT_ATTEMPTS = 2  # per attachment and sync: an unreachable host costs se
 ATTACHMENT_BACKOFF_CAP = 10.0
 
 
-def attachment_client(client: BulkDataClient) -> BulkDataClient:
-    """The sync's client (same connection pool and cached token) with a short retry budget: a failed
-    attachment is tried again next sync anyway."""
-    return BulkDataClient(client.base_url, client.auth, http=client.http, sleep=client.sleep,
-                          backoff=replace(client.backoff, cap=min(client.backoff.cap, ATTACHMENT_BACKOFF_CAP)),
-                          max_transient_errors=ATTACHMENT_ATTEMPTS)
+def _non_public_address(host: str) -> str | None:
+    """The first address of `host` that is not a public unicast one, or None (unresolvable: None, the
+    connect fails and is counted as a failure)."""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return None
+    for address in sorted(found):
+        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            return address
+    return None
+
+
+def _private_host_guard(fhir_origin: tuple[str, str, int | None]) -> Callable[[httpx.Request], None]:
+    """An httpx request hook: every request and redirect hop to a foreign, non-public host is refused."""
+    def guard(request: httpx.Request) -> None:
+        url = str(request.url)
+        if origin(url) == fhir_origin:
+            return
+        address = _non_public_address(request.url.host)
+        if address is not None:
+            raise AttachmentRefused(f"foreign host on a non-public address ({address}, {safe_url(url)}): "
+                                    "allow private hosts in the attachment policy if it is trusted")
+    return guard
+
+
+@contextmanager
+def attachment_client(client: BulkDataClient, policy: AttachmentPolicy) -> Iterator[BulkDataClient]:
+    """The sync's client (its cached token) on a connection pool of its own, with a short retry budget (a
+    failed attachment is tried again next sync anyway) and the private-host guard unless allowed."""
+    hooks = {} if policy.private_hosts else {"request": [_private_host_guard(origin(client.base_url))]}
+    http = httpx.Client(timeout=client.http.timeout, follow_redirects=True, event_hooks=hooks)
+    try:
+        yield BulkDataClient(client.base_url, client.auth, http=http, sleep=client.sleep,
+                             backoff=replace(client.backoff, cap=min(client.backoff.cap, ATTACHMENT_BACKOFF_CAP)),
+                             max_transient_errors=ATTACHMENT_ATTEMPTS)
+    finally:
+        http.close()
 
 
 @dataclass
@@ -296,43 +248,51 @@ def fetch_attachments(db_url: str, *, connection_id: str, user_id: str, client: 
     failing stops it.
     """
     counts = AttachmentCounts()
-    client = attachment_client(client)
     with db.connect(db_url) as conn:
         pending = document_rows.pending_ids(conn, connection_id)
-    for number, resource_id in enumerate(pending, 1):
-        with db.connect(db_url) as conn:
-            resource = document_rows.load_pending(conn, resource_id)
-        if resource is None:
-            continue
-        counts.resources += 1
-        stored, complete = [], True
-        for attachment in attachments_of(json.loads(resource.raw_data)):
-            try:
-                with open_attachment(attachment, client, policy) as (kind, chunks):
-                    document = store_document(store, keyring, chunks, max_bytes=policy.max_bytes,
-                                              content_type=kind, expected_sha1=attachment.sha1,
-                                              stored_key_of=_lookup_stored_key(db_url))
-            except AttachmentRefused as exc:
-                counts.skipped += 1
-                counts.skip_reasons[str(exc).split(" (", 1)[0]] += 1
-                continue
-            except psycopg.Error:
-                raise
-            except Exception as exc:  # noqa: BLE001 — a failed attachment must never fail the sync
-                complete = False
-                counts.failed += 1
-                if len(counts.failures) < MAX_FAILURES_KEPT:
-                    counts.failures.append({"resource": resource.id, "attachment": attachment.index,
-                                            "reason": _reason(exc)})
-                continue
-            stored.append((attachment, document))
-            counts.stored += 1
-            counts.deduplicated += document.deduplicated
-            counts.bytes += document.size
-        with db.connect(db_url) as conn:
-            document_rows.record_stored(conn, connection_id=connection_id, user_id=user_id, resource=resource,
-                                        stored=stored, complete=complete)
-        if number % 50 == 0 or number == len(pending):
-            progress(f"attachments: {number}/{len(pending)} resources, {counts.stored} stored, "
-                     f"{counts.skipped} skipped, {counts.failed} failed")
+    with attachment_client(client, policy) as fetcher:
+        for number, resource_id in enumerate(pending, 1):
+            _fetch_resource(db_url, resource_id, connection_id=connection_id, user_id=user_id, client=fetcher,
+                            keyring=keyring, store=store, policy=policy, counts=counts)
+            if number % 50 == 0 or number == len(pending):
+                progress(f"attachments: {number}/{len(pending)} resources, {counts.stored} stored, "
+                         f"{counts.skipped} skipped, {counts.failed} failed")
     return counts
+
+
+def _fetch_resource(db_url: str, resource_id: str, *, connection_id: str, user_id: str, client: BulkDataClient,
+                    keyring: Keyring, store: ObjectStore, policy: AttachmentPolicy,
+                    counts: AttachmentCounts) -> None:
+    """Store the attachments of one resource and record them in one transaction."""
+    with db.connect(db_url) as conn:
+        resource = document_rows.load_pending(conn, resource_id)
+    if resource is None:
+        return
+    counts.resources += 1
+    stored, complete = [], True
+    for attachment in attachments_of(json.loads(resource.raw_data)):
+        try:
+            with open_attachment(attachment, client, policy) as (kind, chunks):
+                document = store_document(store, keyring, chunks, max_bytes=policy.max_bytes,
+                                          content_type=media_type(kind), expected_sha1=attachment.sha1,
+                                          stored_key_of=_lookup_stored_key(db_url))
+        except AttachmentRefused as exc:
+            counts.skipped += 1
+            counts.skip_reasons[str(exc).split(" (", 1)[0]] += 1
+            continue
+        except psycopg.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a failed attachment must never fail the sync
+            complete = False
+            counts.failed += 1
+            if len(counts.failures) < MAX_FAILURES_KEPT:
+                counts.failures.append({"resource": resource.id, "attachment": attachment.index,
+                                        "reason": _reason(exc)})
+            continue
+        stored.append((attachment, document))
+        counts.stored += 1
+        counts.deduplicated += document.deduplicated
+        counts.bytes += document.size
+    with db.connect(db_url) as conn:
+        document_rows.record_stored(conn, connection_id=connection_id, user_id=user_id, resource=resource,
+                                    stored=stored, complete=complete)

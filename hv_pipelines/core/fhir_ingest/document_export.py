@@ -19,7 +19,7 @@ from hv_pipelines.core import db
 from hv_pipelines.core.envelope import open_stream
 from hv_pipelines.core.errors import HVError, IntegrityError
 from hv_pipelines.core.fhir_ingest import document_rows
-from hv_pipelines.core.fhir_ingest.attachments import ENVELOPE_CONTEXT
+from hv_pipelines.core.fhir_ingest.document_store import ENVELOPE_CONTEXT
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
 

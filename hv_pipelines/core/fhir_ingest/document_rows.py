@@ -28,7 +28,8 @@ from hv_pipelines.core.fhir_ingest.resource_types import record_id
 from hv_pipelines.schema.base import new_cuid
 
 if TYPE_CHECKING:
-    from hv_pipelines.core.fhir_ingest.attachments import Attachment, StoredDocument
+    from hv_pipelines.core.fhir_ingest.attachments import Attachment
+    from hv_pipelines.core.fhir_ingest.document_store import StoredDocument
 
 CATEGORY = "ehr-document"
 BUCKETS = {"DOCUMENT_REFERENCE": "DocumentReference", "DIAGNOSTIC_REPORT": "DiagnosticReport"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hv_pipelines.core.bulkdata import BulkDataClient, ExportLevel, ExportRequest, OpenAccess
-from hv_pipelines.core.bulkdata.downloads import resumes_at
+from hv_pipelines.core.bulkdata.downloads import TruncatedBody, resumes_at
 from tests.fakes.ehr_bulk_server import FakeBulkDataServer
 
 RESOURCES = [{"resourceType": "Patient", "id": f"p{i}", "name": [{"family": "x" * 200}]} for i in range(300)]
@@ -41,6 +41,17 @@ def test_a_dropped_download_resumes_from_the_byte_it_stopped_at(server, gzip):
     offsets = [int(r.removeprefix("bytes=").removesuffix("-")) for r in server.range_requests]
     assert len(offsets) == 2 and 0 < offsets[0] < offsets[1]  # the second resume starts further on
     assert server.gzip_served == (3 if gzip else 0)
+
+
+def test_a_gzip_body_cut_without_content_length_is_noticed_and_resumed(server):
+    """Without Content-Length the cut looks like the end of the body; gzip's missing end marker tells."""
+    server.unsized, server.drops = {FILE}, {FILE: 1}
+    with pytest.raises(TruncatedBody):
+        download(server)
+
+    server.ranges, server.drops = True, {FILE: 1}
+    _client, body = download(server)
+    assert len(body.splitlines()) == len(RESOURCES) and len(server.range_requests) == 1
 
 
 def test_without_range_support_the_drop_reaches_the_caller(server):

@@ -74,7 +74,7 @@ def test_inline_relative_absolute_and_foreign_attachments_are_stored_encrypted_o
                             document("dr-1", {"contentType": "application/pdf", "url": "Binary/bin-pdf"},
                                      kind="DiagnosticReport")]
 
-    outcome = sync(migrated_db, connection_id, keyring, local_store).attachments
+    outcome = sync(migrated_db, connection_id, keyring, local_store, private_hosts=True).attachments
 
     assert (outcome.stored, outcome.deduplicated, outcome.skipped, outcome.failed) == (6, 2, 0, 0)
     served = {"doc-inline": NOTE, "doc-relative": PDF, "doc-absolute": PNG, "doc-foreign": FAR,
@@ -113,8 +113,27 @@ def test_inline_relative_absolute_and_foreign_attachments_are_stored_encrypted_o
     assert len(audits) == 6 and {a["sha256"] for a in audits} == {f[0] for f in files}
     assert "Progress note" not in json.dumps(audits)
 
-    again = sync(migrated_db, connection_id, keyring, local_store).attachments
+    again = sync(migrated_db, connection_id, keyring, local_store, private_hosts=True).attachments
     assert again.resources == 0 and len(objects(local_store)) == 4  # nothing pending, nothing fetched twice
+
+
+def test_a_foreign_host_on_a_private_address_is_never_asked_by_default(migrated_db, keyring, ehr_server, foreign,
+                                                                      connection_id, local_store):
+    """A loopback (private, link-local: a cloud metadata service) foreign host is refused on the first
+    request and on a redirect hop: a resource's URL must not turn the pipeline into a proxy."""
+    foreign.binaries = {"bin-far": ("text/plain", b"instance credentials")}
+    ehr_server.redirects = {"bin-moved": f"{foreign.base_url}/Binary/bin-far"}
+    ehr_server.resources = [patient(),
+                            document("doc-foreign", {"contentType": "text/plain",
+                                                     "url": f"{foreign.base_url}/Binary/bin-far"}),
+                            document("doc-redirected", {"contentType": "text/plain", "url": "Binary/bin-moved"})]
+
+    outcome = sync(migrated_db, connection_id, keyring, local_store).attachments
+
+    assert (outcome.stored, outcome.skipped, outcome.failed) == (0, 2, 0)
+    assert dict(outcome.skip_reasons) == {"foreign host on a non-public address": 2}
+    assert foreign.auth_seen == [] and len(ehr_server.auth_seen) == 1  # the FHIR origin's redirect only
+    assert objects(local_store) == []
 
 
 def test_oversize_and_disallowed_attachments_are_skipped_with_a_reason(migrated_db, keyring, ehr_server,
