@@ -201,7 +201,7 @@ def attachment_client(client: BulkDataClient, policy: AttachmentPolicy) -> Itera
     try:
         yield BulkDataClient(client.base_url, client.auth, http=http, sleep=client.sleep,
                              backoff=replace(client.backoff, cap=min(client.backoff.cap, ATTACHMENT_BACKOFF_CAP)),
-                             max_transient_errors=ATTACHMENT_ATTEMPTS)
+                             max_transient_errors=ATTACHMENT_ATTEMPTS, wait_cap=client.wait_cap)
     finally:
         http.close()
 
