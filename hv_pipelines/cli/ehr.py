@@ -21,7 +21,7 @@ from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, 
 from hv_pipelines.core.fhir_ingest import connections as ehr_connections
 from hv_pipelines.core.fhir_ingest.attachments import DEFAULT_MAX_BYTES, AttachmentCounts, AttachmentPolicy
 from hv_pipelines.core.fhir_ingest.document_export import decrypt_attachment
-from hv_pipelines.core.fhir_ingest.export_jobs import recent_jobs
+from hv_pipelines.core.fhir_ingest.export_jobs import latest_delivery, recent_jobs
 from hv_pipelines.core.fhir_ingest.sync import NextExport, SyncOutcome, next_export
 from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
 from hv_pipelines.core.settings import load_settings
@@ -182,8 +182,10 @@ def status(connection_id: str | None) -> None:
     with db.connect(url) as conn:
         if connection_id is None:
             for c in ehr_connections.list_connections(conn):
+                missed = (latest_delivery(conn, c.id) or {}).get("failed")
+                note = f"  last export incomplete: {', '.join(missed)} asked again" if missed else ""
                 click.echo(f"{c.id}  {c.provider:<15} {c.status:<8} last {c.last_sync_at or '-'}  "
-                           f"next {c.next_sync_at or '-'}  auto={'on' if c.auto_sync else 'off'}")
+                           f"next {c.next_sync_at or '-'}  auto={'on' if c.auto_sync else 'off'}{note}")
             return
         connection = ehr_connections.load_connection(conn, connection_id)
         jobs = recent_jobs(conn, connection_id)

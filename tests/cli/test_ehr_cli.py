@@ -81,12 +81,15 @@ def test_incomplete_export_exits_3_and_status_says_what_the_next_sync_asks(env, 
         assert "COMPLETED_WITH_ERRORS" in status.output
         assert "next incremental sync asks _since none (everything)" in status.output
         assert "Condition            never delivered: asked in full" in status.output
+        listing = hv(env, "status").output
+        assert "last export incomplete: Condition, Immunization asked again" in listing
 
         clean = hv(env, "sync", connection_id, "--validation-workers", "0")
     assert clean.exit_code == 0, clean.output
     assert "_since" not in server.kickoffs[1] and "INCOMPLETE" not in clean.output
     watermark = "next incremental sync asks _since 20"  # every type now has one
     assert watermark in hv(env, "status", connection_id).output
+    assert "incomplete" not in hv(env, "status").output
 
 
 def test_wait_cap_bounds_an_absurd_retry_after(env, rsa_pem, tmp_path):
