@@ -8,7 +8,6 @@ with REPLICATION). Everything else works from the store and the key alone, as af
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +16,10 @@ import click
 from hv_pipelines.cli.common import keyring_from, store_from
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError
 from hv_pipelines.core.pitr import basebackup, prune, restore, verify
+from hv_pipelines.core.pitr.envfile import restore_env
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.units import human_size
 
-# What restore_command needs when no --env-file is given: copied into a 0600 file in the data directory.
-RESTORE_ENV_NAMES = ("HV_OBJECT_STORE_URL", "ENCRYPTION_KEY", "HV_ENCRYPTION_KEYS_RETIRED", "HV_KMS_KEY_ID",
-                     "HV_S3_ENDPOINT_URL", "HV_S3_SSE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                     "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE")
 SYSTEM = click.option("--system-identifier", help="The cluster to act on when the store holds several.")
 
 
@@ -75,7 +71,7 @@ def restore_(target_time: str | None, target_lsn: str | None, latest: bool, data
         raise click.UsageError("give exactly one of --target-time, --target-lsn, --latest")
     settings = load_settings()
     target = restore.Target(time=_parse_time(target_time) if target_time else None, lsn=target_lsn, latest=latest)
-    env = {name: os.environ[name] for name in RESTORE_ENV_NAMES if os.environ.get(name)}
+    env = restore_env()
     if env_file is None and "HV_OBJECT_STORE_URL" not in env:
         raise ConfigurationError("HV_OBJECT_STORE_URL is not set: restore_command needs it (or pass --env-file)")
     result = restore.restore(store_from(settings), keyring_from(settings), data_dir, target, env_file=env_file,

@@ -37,3 +37,16 @@ def write_env_file(path: Path, values: dict[str, str]) -> None:
         for name, value in values.items():
             out.write(f"{name}='{value}'\n")
     os.chmod(path, 0o600)
+
+
+# What restore_command needs: copied into a 0600 env file when a restore is not given one.
+RESTORE_ENV_NAMES = ("HV_OBJECT_STORE_URL", "ENCRYPTION_KEY", "HV_ENCRYPTION_KEYS_RETIRED", "HV_KMS_KEY_ID",
+                     "HV_S3_ENDPOINT_URL", "HV_S3_SSE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                     "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE")
+
+
+def restore_env(**overrides: str | None) -> dict[str, str]:
+    """The restore_command settings from this process's environment, with `overrides` (None: unset)."""
+    env = {name: os.environ[name] for name in RESTORE_ENV_NAMES if os.environ.get(name)}
+    env.update({name: value for name, value in overrides.items() if value})
+    return env

@@ -162,9 +162,12 @@ def recovery_settings(target: Target, env_file: Path, system_identifier: str, *,
 
 def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target, *,
             env_file: Path | None = None, env: dict[str, str] | None = None, system_identifier: str | None = None,
-            start: bool = False, port: int | None = None, archive: bool = False) -> RestoreResult:
+            start: bool = False, port: int | None = None, archive: bool = False,
+            trust_local: bool = False) -> RestoreResult:
     """Recover the archive's cluster into `data_dir` at `target`. `env` (store and key settings) is
-    written to a 0600 env file inside the data directory when no `env_file` is given."""
+    written to a 0600 env file inside the data directory when no `env_file` is given. `trust_local`
+    (the drill's scratch cluster, reachable only on 127.0.0.1 and a private socket) lets any local
+    connection in, whatever the source's pg_hba.conf asked for."""
     clock = time.monotonic()
     data_dir = data_dir.absolute()
     if data_dir.exists() and any(data_dir.iterdir()):
@@ -185,6 +188,8 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
             write_env_file(env_file, env)
         write_settings(data_dir, recovery_settings(target, env_file.absolute(), system, archive=archive))
         (data_dir / "recovery.signal").touch()
+        if trust_local:
+            (data_dir / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
         data_dir.chmod(0o700)
         hand_over(data_dir)
         bin_dir = find_tool("postgres", server_major(backup.server_version)).path.parent

@@ -161,3 +161,33 @@ def status(store: ObjectStore, keyring: Keyring, system_identifier: str | None =
     gap = state.first_gap() if state.backups else None
     return Status(system, state.earliest, state.latest, newest.wal.name if newest else None, rpo,
                   state.backups, gap, state.problems)
+
+
+@dataclass(frozen=True)
+class Health:
+    """The WAL archive's health as the asset check reports it."""
+
+    healthy: bool
+    reasons: list[str]
+    status: Status
+
+
+def archive_health(store: ObjectStore, keyring: Keyring, system_identifier: str | None = None, *,
+                   max_segment_age_s: float, now: datetime | None = None) -> Health:
+    """Healthy when a base backup exists, the chain has no gap and the newest segment is recent enough.
+
+    An idle server still closes a segment every archive_timeout, so a newest segment older than a few
+    of those means archiving has stopped (the store is down, the command fails): the RPO is growing.
+    """
+    state = status(store, keyring, system_identifier, now=now)
+    reasons = list(state.problems)
+    if not state.base_backups:
+        reasons.append("no base backup: run `hv pitr base-backup`")
+    if state.gap is not None:
+        reasons.append(f"WAL segment {state.gap} is missing: points after it are not recoverable")
+    if state.rpo_s is None:
+        reasons.append("no WAL segment archived yet")
+    elif state.rpo_s > max_segment_age_s:
+        reasons.append(f"the newest archived segment is {state.rpo_s:.0f}s old (limit {max_segment_age_s:.0f}s): "
+                       "archiving has stopped; check the server log for archive_command errors")
+    return Health(not reasons, reasons, state)
