@@ -21,9 +21,10 @@ from hv_pipelines.core.fhir_ingest import SyncOptions, cancel_export, run_sync, 
 from hv_pipelines.core.fhir_ingest import connections as ehr_connections
 from hv_pipelines.core.fhir_ingest.attachments import DEFAULT_MAX_BYTES, AttachmentCounts, AttachmentPolicy
 from hv_pipelines.core.fhir_ingest.document_export import decrypt_attachment
+from hv_pipelines.core.fhir_ingest.document_rows import pending_ids
 from hv_pipelines.core.fhir_ingest.export_jobs import latest_delivery, recent_jobs
 from hv_pipelines.core.fhir_ingest.sync import NextExport, SyncOutcome, next_export
-from hv_pipelines.core.fhir_ingest.sync_history import latest_quarantine, recent_syncs
+from hv_pipelines.core.fhir_ingest.sync_history import latest_attachments, latest_quarantine, recent_syncs
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.standardize import standardize_stage
 from hv_pipelines.core.units import human_size
@@ -192,6 +193,8 @@ def status(connection_id: str | None) -> None:
         syncs = recent_syncs(conn, connection_id)
         quarantined = latest_quarantine(conn, connection_id)
         upcoming = next_export(conn, connection)
+        pending_attachments = len(pending_ids(conn, connection_id))
+        attachments = latest_attachments(conn, connection_id)
     error = f"  error: {connection.error_message}" if connection.error_message else ""
     click.echo(f"{connection.id}  {connection.provider}  {connection.fhir_base_url}  "
                f"{connection.status}{error}")
@@ -207,7 +210,18 @@ def status(connection_id: str | None) -> None:
     for item in quarantined[:20]:
         click.echo(f"  quarantined {item['file']}:{item['line']} {item.get('type') or '?'}/"
                    f"{item.get('id') or '?'}: {item['reason']}")
+    click.echo(_attachment_status(pending_attachments, attachments))
     click.echo(_watermarks(upcoming))
+
+
+def _attachment_status(pending: int, latest: dict) -> str:
+    """Resources whose attachments are not stored yet, and why the latest pass left them."""
+    lines = [f"attachments: {pending} resources not downloaded yet (the next sync looks at them again)"]
+    for reason, count in (latest.get("skipReasons") or {}).items():
+        lines.append(f"  skipped {count}: {reason}")
+    for failure in (latest.get("failures") or [])[:20]:
+        lines.append(f"  failed {failure['resource']} attachment {failure['attachment']}: {failure['reason']}")
+    return "\n".join(lines)
 
 
 def _watermarks(upcoming: NextExport) -> str:

@@ -43,11 +43,18 @@ def test_sync_stores_and_get_decrypts_the_served_bytes_audited(migrated_db, hv, 
         server.binaries = {"bin-pdf": ("application/pdf", PDF)}
         server.resources = [patient(),
                             document("doc-1", {"contentType": "application/pdf", "url": "Binary/bin-pdf"}),
-                            document("doc-2", {"contentType": "image/png", "data": base64.b64encode(SCAN).decode()})]
+                            document("doc-2", {"contentType": "image/png", "data": base64.b64encode(SCAN).decode()}),
+                            document("doc-gone", {"contentType": "application/pdf", "url": "Binary/gone"})]
         connection_id = create_connection(migrated_db, Keyring.from_hex(master), server, private_pem=None)
         synced = hv("sync", connection_id, "--validation-workers", "0", env=env)
     assert synced.returncode == 0, synced.stderr
-    assert "attachments: 2 stored (0 already held)" in synced.stdout and "0 failed" in synced.stdout
+    assert "attachments: 2 stored (0 already held)" in synced.stdout
+    assert "1 failed — failed ones are tried again next sync" in synced.stdout
+
+    status = hv("status", connection_id, env=env)
+    gone = scalar(migrated_db, "SELECT id FROM fhir_resources WHERE fhir_id = 'doc-gone'")
+    assert "attachments: 1 resources not downloaded yet" in status.stdout
+    assert f"failed {gone} attachment 0: " in status.stdout and "answered 404" in status.stdout
 
     doc_1, doc_2 = (scalar(migrated_db, "SELECT id FROM fhir_resources WHERE fhir_id = %s", f) for f in
                     ("doc-1", "doc-2"))

@@ -78,3 +78,11 @@ def latest_quarantine(conn: psycopg.Connection, connection_id: str) -> list[dict
                           AND resources_failed > 0 ORDER BY started_at DESC LIMIT 1""",
                        (connection_id,)).fetchone()
     return json.loads(row[0]).get("quarantined", []) if row and row[0] else []
+
+
+def latest_attachments(conn: psycopg.Connection, connection_id: str) -> dict[str, Any]:
+    """What the connection's latest sync that looked at attachments recorded of them (counts, reasons)."""
+    row = conn.execute("""SELECT error_details FROM sync_history WHERE connection_id = %s
+                          AND strpos(coalesce(error_details, ''), '"attachments"') > 0
+                          ORDER BY started_at DESC LIMIT 1""", (connection_id,)).fetchone()
+    return json.loads(row[0]).get("attachments", {}) if row and row[0] else {}
