@@ -19,7 +19,7 @@ from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.terminology import SYSTEMS, ReleaseCheckError, code_system, load_release
 from hv_pipelines.core.terminology.checks import CheckResult
 from hv_pipelines.core.terminology.landing import Landing
-from hv_pipelines.core.terminology.loader import DEFAULT_COUNT_BAND, LoadResult
+from hv_pipelines.core.terminology.loader import DEFAULT_COUNT_BAND, DEFAULT_MAX_REJECT_SHARE, LoadResult
 from hv_pipelines.resources import Database, ObjectStoreResource
 
 OWNERS = ["team:data-platform"]
@@ -33,6 +33,9 @@ class ReleaseConfig(dg.Config):
     force: bool = Field(default=False, description="Load even when the release is older than the loaded one.")
     count_band: float = Field(default=DEFAULT_COUNT_BAND, description="Allowed change in row count against the "
                               "previous release, as a fraction (0.1 = ±10%).")
+    max_reject_share: float = Field(default=DEFAULT_MAX_REJECT_SHARE, description="Largest share of the "
+                                    "release's lines that may be rejected (10 lines always may); more fails the "
+                                    "load as a whole, nothing merged.")
 
 
 @contextmanager
@@ -79,7 +82,8 @@ def _terminology_asset(system: str) -> dg.AssetsDefinition:
         with _release_paths(system, config.release) as paths:
             try:
                 result = load_release(db.url_for("terminology"), system, paths, version=config.version or None,
-                                      store=object_store.open(), force=config.force, count_band=config.count_band)
+                                      store=object_store.open(), force=config.force, count_band=config.count_band,
+                                      max_reject_share=config.max_reject_share)
             except ReleaseCheckError as failure:
                 for check in failure.checks:
                     yield _check_result(spec.asset, check)

@@ -14,7 +14,12 @@ import click
 from hv_pipelines.core.settings import Settings, load_settings, mask_url
 from hv_pipelines.core.storage import LocalStore, ObjectStore, open_store
 from hv_pipelines.core.terminology import SYSTEMS, ReleaseCheckError, code_system, identify, load_release
-from hv_pipelines.core.terminology.loader import DEFAULT_COUNT_BAND, release_bytes, status
+from hv_pipelines.core.terminology.loader import (
+    DEFAULT_COUNT_BAND,
+    DEFAULT_MAX_REJECT_SHARE,
+    release_bytes,
+    status,
+)
 
 
 @click.group(name="terminology")
@@ -36,7 +41,11 @@ def _rejects_store(settings: Settings) -> ObjectStore:
 @click.option("--force", is_flag=True, help="Load even when the release is older than the loaded one.")
 @click.option("--count-band", type=float, default=DEFAULT_COUNT_BAND, show_default=True,
               help="Allowed row-count change against the previous release (fraction).")
-def load(system: str, paths: tuple[Path, ...], release_version: str | None, force: bool, count_band: float) -> None:
+@click.option("--max-reject-share", type=float, default=DEFAULT_MAX_REJECT_SHARE, show_default=True,
+              help="Largest share of the release's lines that may be rejected (10 lines always may); more fails "
+                   "the load as a whole.")
+def load(system: str, paths: tuple[Path, ...], release_version: str | None, force: bool, count_band: float,
+         max_reject_share: float) -> None:
     """Load one release of SYSTEM from PATHS (the release zip, folder or file; for cpt, optionally also a
     licensee's LONGULT.txt)."""
     settings = load_settings()
@@ -48,7 +57,7 @@ def load(system: str, paths: tuple[Path, ...], release_version: str | None, forc
         with click.progressbar(length=total, label=f"{title}: reading", file=sys.stderr,
                                show_pos=False, show_percent=True) as bar:
             result = load_release(url, system, paths, version=release_version, store=store, force=force,
-                                  count_band=count_band, progress=bar.update)
+                                  count_band=count_band, max_reject_share=max_reject_share, progress=bar.update)
     except ReleaseCheckError as failure:
         for check in failure.checks:
             click.echo(f"  check {check.name}: {'passed' if check.passed else 'FAILED'} {check.metadata}", err=True)

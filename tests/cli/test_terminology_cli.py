@@ -74,3 +74,30 @@ def test_identify_names_the_system_and_version():
     assert result.output.splitlines() == [
         "SnomedCT_InternationalRF2_PRODUCTION_20250701T120000Z.zip: snomed 2025-07-01",
         "RxNorm_full_11032025.zip: rxnorm 2025-11-03", "readme.txt: not recognised"]
+
+
+def test_a_truncated_line_does_not_retire_its_live_code(env, monkeypatch, capsys, tmp_path):
+    from tests.core.terminology.test_rejected_lines import rewritten
+
+    release = RELEASES / "loinc" / "Loinc_2.78.zip"
+    assert hv("load", "loinc", str(release)).exit_code == 0
+    loaded = hv("status").output
+    damaged = rewritten(release, tmp_path / "damaged", "Loinc.csv",
+                        {'"8867-4",': '"8867-4","Heart rate","NRat","Pt","XXX"'})
+
+    result = hv("load", "loinc", str(damaged))
+
+    assert result.exit_code == 0, result.output
+    assert '"LOINCCode": new 0, changed 0, retired 0, unchanged 12' in result.output and "rejected 1" in result.output
+    assert "not retired: 1 code(s) whose line this release rejected (8867-4)" in result.output
+    assert hv("status").output.split("\n")[0].split('"LOINCCode"')[1] == loaded.split("\n")[0].split('"LOINCCode"')[1]
+
+
+def test_too_many_rejected_lines_fail_the_load_unless_the_share_is_raised(env, monkeypatch, capsys, tmp_path):
+    release = RELEASES / "icd10cm" / "icd10cm_order_2025.txt"
+    damaged = tmp_path / release.name
+    damaged.write_text(release.read_text() + "".join(f"{90000 + i:05d} Z99{i:02d}  1 cut\n" for i in range(10)))
+    code, err = hv_exit(monkeypatch, capsys, "load", "icd10cm", str(damaged))
+    assert code == 1 and "check rejects_within_share: FAILED" in err and "max_reject_share" in err
+    assert "no release loaded" in hv("status").output.split("\n")[3]
+    assert hv("load", "icd10cm", str(damaged), "--max-reject-share", "0.5").exit_code == 0

@@ -37,7 +37,7 @@ def test_definitions_hold_the_five_assets_downstream_of_the_schema(tmp_path):
         assert dg.AssetKey("database_schema") in asset.asset_deps[asset.key]
         assert all(spec.blocking for spec in asset.check_specs)
     assert {s.name for s in ASSETS["loinc_codes"].check_specs} == {
-        "loinc_check_digits", "no_duplicate_codes", "row_count_within_band"}
+        "loinc_check_digits", "no_duplicate_codes", "rejects_within_share", "row_count_within_band"}
     assert reference_load.name == "reference_load"
     dg.Definitions.validate_loadable(dg.Definitions.merge(
         defs, dg.Definitions(resources=_resources("postgresql://unused@127.0.0.1/none", tmp_path))))
@@ -54,7 +54,8 @@ def test_materialising_a_release_reports_counts_checksums_and_passing_checks(mig
     assert metadata["rejects_key"].value.startswith("terminology/rejects/icd10cm/2025/")
     assert (tmp_path / "objects" / metadata["rejects_key"].value).is_file()
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert checks == {"no_duplicate_codes": True, "icd10cm_code_format": True, "row_count_within_band": True}
+    assert checks == {"no_duplicate_codes": True, "icd10cm_code_format": True, "rejects_within_share": True,
+                      "row_count_within_band": True}
     assert _count(migrated_db, "ICD10Code") == 12
 
 

@@ -168,3 +168,17 @@ def row_count_within_band(staged: int, previous: int | None, band: float) -> Che
     metadata.update(low=int(low), high=int(high))
     return CheckResult("row_count_within_band", low <= staged <= high,
                        f"row count within ±{band:.0%} of the previous release", metadata)
+
+
+# A release of a few hundred lines may carry a handful of bad ones without being the wrong file.
+REJECTS_TOLERATED = 10
+
+
+def rejects_within_share(rejected: int, staged: int, share: float) -> CheckResult:
+    """At most `share` of the release's lines (staged rows plus rejected lines) were rejected, or at
+    most REJECTS_TOLERATED: more means a damaged or mis-parsed release, which is not merged at all."""
+    lines = staged + rejected
+    allowed = max(REJECTS_TOLERATED, int(share * lines))
+    return CheckResult("rejects_within_share", rejected <= allowed,
+                       f"at most {share:.1%} of the lines (or {REJECTS_TOLERATED}) rejected",
+                       {"rejected": rejected, "lines": lines, "allowed": allowed, "share": share})

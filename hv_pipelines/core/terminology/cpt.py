@@ -59,6 +59,12 @@ RANGES = ((100, 1999, "Anesthesia"), (10004, 69990, "Surgery"), (70010, 79999, "
           (99202, 99499, "Evaluation and Management"), (99500, 99607, "Medicine"))
 
 
+def _readable(field: str) -> str:
+    """The CPT code a rejected RVU line's HCPCS column holds, or "" when it holds none."""
+    code = field.strip().upper()
+    return code if CPT_CODE.match(code) else ""
+
+
 def cpt_category(code: str) -> str:
     if not code[4].isdigit():
         return SUFFIX_CATEGORY.get(code[4], "Unassigned")
@@ -223,7 +229,8 @@ def _parse_rvu(conn: psycopg.Connection, stream: BinaryIO, member: Member, rejec
             if not (record and record[HCPCS].strip()) and not any(cell.strip() for cell in record):
                 continue
             if len(record) <= MALPRACTICE:
-                rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}")
+                rejects.add(member.name, line, f"{len(record)} fields, expected at least {MALPRACTICE + 1}",
+                            code=_readable(record[HCPCS]) if len(record) > HCPCS else "")
                 continue
             if record[MOD].strip():
                 skipped["modifier rows"] += 1
@@ -233,16 +240,16 @@ def _parse_rvu(conn: psycopg.Connection, stream: BinaryIO, member: Member, rejec
                 if LEVEL_II_CODE.match(code):
                     skipped["HCPCS Level II codes"] += 1
                 else:
-                    rejects.add(member.name, line, "HCPCS column is not a 5-character code")
+                    rejects.add(member.name, line, "HCPCS column is not a 5-character code", code="")
                 continue
             try:
                 rvus = (_rvu(record[WORK]), _rvu(record[PRACTICE]), _rvu(record[MALPRACTICE]))
             except ValueError:
-                rejects.add(member.name, line, "an RVU column is not a number")
+                rejects.add(member.name, line, "an RVU column is not a number", code=code)
                 continue
             short = record[DESCRIPTION].strip()
             if not short:
-                rejects.add(member.name, line, "empty DESCRIPTION")
+                rejects.add(member.name, line, "empty DESCRIPTION", code=code)
                 continue
             status = "INACTIVE" if record[STATUS].strip().upper() == "D" else "ACTIVE"
             sink.texts((code, short, short, cpt_category(code), *rvus, status, stamp))

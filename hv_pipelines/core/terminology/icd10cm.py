@@ -64,6 +64,15 @@ def dotted(code: str) -> str:
     return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
 
 
+_CODE_FIELD = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+
+
+def _code_at(raw: bytes) -> str:
+    """The code a rejected line's code columns hold (dotted, as staged), or "" when none can be read."""
+    code = raw[6:13].decode("ascii", "replace").rstrip()
+    return dotted(code) if _CODE_FIELD.match(code) else ""
+
+
 def fiscal_year_start(version: str) -> datetime:
     """ICD-10-CM fiscal year N takes effect on 1 October of year N-1."""
     return datetime(int(version[:4]) - 1, 10, 1)
@@ -73,7 +82,7 @@ class Icd10Cm(CodeSystem):
     name = "icd10cm"
     title = "ICD-10-CM"
     asset = "icd10_codes"
-    check_names = ("no_duplicate_codes", "icd10cm_code_format", "row_count_within_band")
+    check_names = ("no_duplicate_codes", "icd10cm_code_format", "rejects_within_share", "row_count_within_band")
     target = TargetTable(
         table="ICD10Code", key="code", stage="stage_icd10",
         columns=("description", "shortDescription", "category", "subcategory", "billable", "status"),
@@ -102,19 +111,19 @@ class Icd10Cm(CodeSystem):
                 try:
                     line = raw.decode("utf-8").rstrip("\r\n")
                 except UnicodeDecodeError:
-                    rejects.add(member.name, lineno, "not valid UTF-8")
+                    rejects.add(member.name, lineno, "not valid UTF-8", code=_code_at(raw))
                     continue
                 match = _LINE.match(line)
                 if not match:
-                    rejects.add(member.name, lineno, "not in the order-file layout")
+                    rejects.add(member.name, lineno, "not in the order-file layout", code=_code_at(raw))
                     continue
                 _, code, flag, short, long = match.groups()
                 code, short, long = code.rstrip(), short.strip(), long.strip()
                 if " " in code:
-                    rejects.add(member.name, lineno, "code column holds a space")
+                    rejects.add(member.name, lineno, "code column holds a space", code=_code_at(raw))
                     continue
                 if not short or not long:
-                    rejects.add(member.name, lineno, "empty description")
+                    rejects.add(member.name, lineno, "empty description", code=dotted(code))
                     continue
                 sink.row((dotted(code), long, short, chapter(code), code[:3], flag == "1", "ACTIVE", effective))
             rows = sink.rows

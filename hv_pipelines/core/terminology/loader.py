@@ -3,8 +3,10 @@
 Order matters for what a failure leaves behind:
 1. inspect the files (wrong kind, truncated zip, missing member): fails before connecting;
 2. in one transaction: lock, refuse an older release than the loaded one (unless forced),
-   COPY into temp staging tables, publish the rejects report, run the blocking checks,
-   merge, record the release;
+   COPY into temp staging tables, publish the rejects report, run the blocking checks (one of
+   them: no more than `max_reject_share` of the lines rejected), merge — never retiring a code
+   whose line was rejected, and retiring none when a rejected line's code could not be read —
+   record the release;
 3. commit. Any exception before the commit rolls everything back: the previous release stays.
 """
 
@@ -15,20 +17,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from hv_pipelines.core import db
 from hv_pipelines.core.errors import HVError
 from hv_pipelines.core.storage import ObjectStore
 from hv_pipelines.core.terminology import history
 from hv_pipelines.core.terminology.bulk import set_aside
-from hv_pipelines.core.terminology.checks import CheckResult, row_count_within_band
+from hv_pipelines.core.terminology.checks import (
+    EXAMPLES_KEPT,
+    CheckResult,
+    rejects_within_share,
+    row_count_within_band,
+)
 from hv_pipelines.core.terminology.detect import SYSTEMS, identify, version_key
-from hv_pipelines.core.terminology.merge import MergeCounts, merge_codes
+from hv_pipelines.core.terminology.merge import MergeCounts, TargetTable, merge_codes
 from hv_pipelines.core.terminology.registry import code_system
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import tune
 
 DEFAULT_COUNT_BAND = 0.10
+DEFAULT_MAX_REJECT_SHARE = 0.01
+HELD_CODES = "hv_held_codes"  # temp table: codes of rejected lines, never retired by this load
 
 
 class ReleaseCheckError(HVError):
@@ -90,6 +102,21 @@ class LoadResult:
         }
 
 
+def _kept_note(conn: psycopg.Connection, target: TargetTable, held: str) -> list[str]:
+    """The codes this release would have retired but for their rejected lines (codes, not PHI)."""
+    kept = [code for (code,) in conn.execute(sql.SQL(
+        "SELECT t.{key}::text FROM {table} t WHERE t.status IS DISTINCT FROM %s "
+        "AND EXISTS (SELECT 1 FROM {held} h WHERE h.code = t.{key}::text) "
+        "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key}) ORDER BY 1").format(
+        key=sql.Identifier(target.key), table=sql.Identifier(target.table), held=sql.Identifier(held),
+        stage=sql.Identifier(target.stage)), (target.retired_status,))]
+    if not kept:
+        return []
+    shown = ", ".join(kept[:EXAMPLES_KEPT]) + (f" and {len(kept) - EXAMPLES_KEPT} more" if len(kept) > EXAMPLES_KEPT else "")
+    return [f"not retired: {len(kept)} code(s) whose line this release rejected ({shown}); they keep their "
+            "current status until a release lists them again or drops them cleanly"]
+
+
 def open_release(system: str, paths: Sequence[Path | str], version: str | None = None) -> tuple[ReleaseFiles, str]:
     """The release's files and version, refusing a release that is named as another code system."""
     files = ReleaseFiles([Path(p) for p in paths])
@@ -128,7 +155,8 @@ def status(database_url: str) -> list[dict[str, object]]:
 
 def load_release(database_url: str, system: str, paths: Sequence[Path | str], *, version: str | None = None,
                  store: ObjectStore | None = None, force: bool = False,
-                 count_band: float = DEFAULT_COUNT_BAND, progress: Progress | None = None) -> LoadResult:
+                 count_band: float = DEFAULT_COUNT_BAND, max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
+                 progress: Progress | None = None) -> LoadResult:
     spec = code_system(system)
     files, version = open_release(system, paths, version)
     members = spec.inspect(files)
@@ -146,6 +174,7 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                     "nothing was changed; load it with --force (asset config force: true) to go back")
             staged = spec.stage(conn, files, members, rejects, version, progress)
             checks = [t.result() for t in staged.tallies] + spec.checks(conn) + [
+                rejects_within_share(rejects.count, staged.rows, max_reject_share),
                 row_count_within_band(staged.rows, previous.rows_staged if previous else None, count_band)]
             failed = [c for c in checks if not c.passed]
             if failed:
@@ -153,12 +182,26 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                 raise ReleaseCheckError(
                     f"{spec.title} {version} failed {', '.join(c.name for c in failed)}: nothing was merged, "
                     f"{'release ' + previous.version if previous else 'the previous data'} is still loaded; "
-                    "fix or replace the release (or widen count_band when the size change is expected)"
+                    "fix or replace the release (or widen count_band when the size change is expected, "
+                    "max_reject_share when the rejects are)"
                     + (f"; rejected lines: {report}" if report else ""), checks)
             # The code table's key index is rebuilt too unless related merges look codes up by it.
             keys = () if spec.related_tables else (spec.target.table,)
+            held = None
+            if rejects.held_codes:
+                rejects.copy_held_codes(conn, HELD_CODES)
+                held = HELD_CODES
             with set_aside(conn, (spec.target.table, *spec.related_tables), keys=keys) as emptied:
-                counts = merge_codes(conn, spec.target, staged.rows, was_empty=spec.target.table in emptied)
+                first_load = spec.target.table in emptied  # nothing to retire
+                if rejects.unreadable_codes and not first_load:
+                    staged.notes.append(
+                        f"no code was retired: {rejects.unreadable_codes} rejected line(s) of the code file name "
+                        "no readable code, so which codes they were cannot be told; fix the release (see the "
+                        "rejects report) and load it again to retire what it dropped")
+                if held and not first_load:
+                    staged.notes.extend(_kept_note(conn, spec.target, held))
+                counts = merge_codes(conn, spec.target, staged.rows, was_empty=first_load,
+                                     held=held, retire=not rejects.unreadable_codes)
                 related = spec.merge_related(conn, rejects)
             rejects_key = rejects.publish(store)
             history.record(conn, system=system, version=version, files=checksums,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import psycopg
 
@@ -43,6 +44,7 @@ CLASS_COMPONENT_TYPE = {
     "BDYSURF": "VITAL_SIGNS", "BDYCRC": "VITAL_SIGNS", "HRTRATE": "VITAL_SIGNS", "RESP": "VITAL_SIGNS",
     "PULSE": "VITAL_SIGNS", "VITALS": "VITAL_SIGNS",
 }
+_LOINC_NUM = re.compile(r"^\d{1,8}-\d$")
 MAPPING_SOURCE = "LOINC MapTo"
 MAPPING_RELATIONSHIP = "REPLACED_BY"
 
@@ -70,7 +72,7 @@ class Loinc(CodeSystem):
     name = "loinc"
     title = "LOINC"
     asset = "loinc_codes"
-    check_names = ("loinc_check_digits", "no_duplicate_codes", "row_count_within_band")
+    check_names = ("loinc_check_digits", "no_duplicate_codes", "rejects_within_share", "row_count_within_band")
     related_tables = ("LOINCUnit", "CodeMapping")
     target = TargetTable(
         table="LOINCCode", key="loincNumber", stage="stage_loinc",
@@ -135,20 +137,23 @@ class Loinc(CodeSystem):
     @staticmethod
     def _code_row(record: list[str], width: int, at: dict[str, int], member: Member, line: int,
                   rejects: RejectLog) -> tuple | None:
+        # The code a rejected line names is kept from retirement (see rejects.py); "" if unreadable.
+        code = record[at["LOINC_NUM"]].strip() if at["LOINC_NUM"] < len(record) else ""
+        code = code if _LOINC_NUM.match(code) else ""
         if len(record) != width:
-            rejects.add(member.name, line, f"{len(record)} fields, expected {width}")
+            rejects.add(member.name, line, f"{len(record)} fields, expected {width}", code=code)
             return None
         value = {name: record[i].strip() for name, i in at.items()}
         if any("\ufffd" in v for v in value.values()):
-            rejects.add(member.name, line, "not valid UTF-8")
+            rejects.add(member.name, line, "not valid UTF-8", code=code)
             return None
         empty = [c for c in REQUIRED_VALUES if not value[c]]
         if empty:
-            rejects.add(member.name, line, f"empty {', '.join(empty)}")
+            rejects.add(member.name, line, f"empty {', '.join(empty)}", code=code)
             return None
         loinc_category = category(value["CLASS"], value["CLASSTYPE"])
         if loinc_category is None:
-            rejects.add(member.name, line, "CLASSTYPE is not 1-4")
+            rejects.add(member.name, line, "CLASSTYPE is not 1-4", code=code)
             return None
         common = value.get("DisplayName") or value.get("CONSUMER_NAME") or value["LONG_COMMON_NAME"]
         return (value["LOINC_NUM"], value["COMPONENT"], value["PROPERTY"], value["TIME_ASPCT"], value["SYSTEM"],

@@ -3,7 +3,9 @@
 Three statements, each one pass over the staging table, inside the load's transaction:
 changed rows are updated (only when a column really differs, so a re-load changes nothing and
 keeps `updatedAt`), new codes are inserted, and codes absent from the release are marked with
-the code system's retired status. Codes are never deleted: other tables hold foreign keys to them.
+the code system's retired status — except a code whose line the release rejected (`held`): absent
+because its line was damaged is not absent from the release. Codes are never deleted: other
+tables hold foreign keys to them.
 """
 
 from __future__ import annotations
@@ -46,11 +48,13 @@ class MergeCounts:
         return asdict(self)
 
 
-def merge_codes(conn: psycopg.Connection, target: TargetTable, staged: int, *, was_empty: bool = False) -> MergeCounts:
+def merge_codes(conn: psycopg.Connection, target: TargetTable, staged: int, *, was_empty: bool = False,
+                held: str | None = None, retire: bool = True) -> MergeCounts:
     """Merge `target.stage` (holding `staged` rows) into `target.table`. `was_empty` (the table held
     no rows when the load locked it, ACCESS EXCLUSIVE) skips what could only find nothing: the two
     updates, the staging table's statistics, which only they need, and the insert's test for an
-    existing code."""
+    existing code. Codes listed in the table `held` (column `code`) are never retired, and without
+    `retire` none is."""
     table, stage, key = sql.Identifier(target.table), sql.Identifier(target.stage), sql.Identifier(target.key)
     compared = [sql.Identifier(c) for c in target.columns]
     cols = compared + [sql.Identifier(c) for c in target.stamped]
@@ -73,9 +77,12 @@ def merge_codes(conn: psycopg.Connection, target: TargetTable, staged: int, *, w
         "SELECT {id}, s.{key}, {s_cols}, now() FROM {stage} s{absent}").format(
         table=table, key=key, cols=sql.SQL(", ").join(cols), updated=updated, s_cols=s_cols,
         stage=stage, id=sql.SQL(new_id("ids")), absent=absent), {"ids": new_ids(staged)}).rowcount
-    retired = 0 if was_empty else conn.execute(sql.SQL(
+    kept = sql.SQL("") if held is None else sql.SQL(
+        " AND NOT EXISTS (SELECT 1 FROM {held} h WHERE h.code = t.{key}::text)").format(
+        held=sql.Identifier(held), key=key)
+    retired = 0 if was_empty or not retire else conn.execute(sql.SQL(
         "UPDATE {table} t SET status = %s, {updated} = now() WHERE t.status IS DISTINCT FROM %s "
-        "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})").format(
-        table=table, updated=updated, stage=stage, key=key),
+        "AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key}){kept}").format(
+        table=table, updated=updated, stage=stage, key=key, kept=kept),
         (target.retired_status, target.retired_status)).rowcount
     return MergeCounts(new=new, changed=changed, retired=retired, unchanged=staged - new - changed)

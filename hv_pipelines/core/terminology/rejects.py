@@ -3,6 +3,12 @@
 A bad line never stops a good release and is never dropped silently: it is written here (to a
 spooled temporary file, so a release full of bad lines still loads in bounded memory), counted by
 reason, summarised in the load's metadata and kept in the object store as CSV.
+
+A rejected line of the file that lists the code system's codes (Loinc.csv, the SNOMED CT Concept
+file, RXNCONSO, the ICD-10-CM order file, CPT's RVU and descriptor files) also says which code it
+was, when that can be read: the release does not retire a code whose line it rejected, since the
+code may well still be live (`held_codes`). When the code cannot be read, no code of the release is
+retired at all (`unreadable_codes`): nothing tells which one that line was.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+
+import psycopg
+from psycopg import sql
 
 from hv_pipelines.core.storage import ObjectStore
 
@@ -29,12 +38,27 @@ class RejectLog:
             max_size=4 * 1024 * 1024, mode="w+t", newline="")
         self._writer = csv.writer(self._spool)
         self._writer.writerow(["file", "line", "reason"])
+        self._held = tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+t")  # noqa: SIM115 — as _spool
+        self.held_codes = 0
+        self.unreadable_codes = 0
 
-    def add(self, file: str, line: int, reason: str) -> None:
+    def add(self, file: str, line: int, reason: str, *, code: str | bytes | None = None) -> None:
+        """Record a rejected line. `code` is for lines of the file that lists the codes: the code the
+        line names (kept from retirement), or "" when it cannot be read."""
         self.by_reason[reason] += 1
         self._writer.writerow([file, line, reason])
         if len(self.examples) < EXAMPLES_KEPT:
             self.examples.append({"file": file, "line": line, "reason": reason})
+        if code is not None:
+            self._hold(code.decode("utf-8", "replace") if isinstance(code, bytes) else code)
+
+    def _hold(self, code: str) -> None:
+        code = code.strip()
+        if code and code.isprintable():
+            self._held.write(code.replace("\\", "\\\\") + "\n")  # COPY's text format escapes backslashes
+            self.held_codes += 1
+        else:
+            self.unreadable_codes += 1
 
     def extend(self, other: RejectLog) -> None:
         """Add every line `other` rejected (a log kept by another connection's thread)."""
@@ -43,6 +67,21 @@ class RejectLog:
         next(rows)
         for file, line, reason in rows:
             self.add(file, int(line), reason)
+        other._held.seek(0)
+        for escaped in other._held:  # already in COPY's text format
+            self._held.write(escaped)
+        self.held_codes += other.held_codes
+        self.unreadable_codes += other.unreadable_codes
+
+    def copy_held_codes(self, conn: psycopg.Connection, table: str) -> int:
+        """Create temp table `table` (code text) holding every readable code of a rejected code line."""
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} (code text) ON COMMIT DROP").format(sql.Identifier(table)))
+        self._held.seek(0)
+        with conn.cursor().copy(sql.SQL("COPY {} (code) FROM STDIN").format(sql.Identifier(table))) as copy:
+            while chunk := self._held.read(1024 * 1024):
+                copy.write(chunk)
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        return self.held_codes
 
     @property
     def count(self) -> int:
@@ -63,6 +102,7 @@ class RejectLog:
 
     def close(self) -> None:
         self._spool.close()
+        self._held.close()
 
     def __enter__(self) -> RejectLog:
         return self

@@ -342,16 +342,19 @@ def _stage(stream, member: Member, sink: CopySink, rejects: RejectLog, width: in
             not_needed += 1
             continue
         fields = raw.rstrip(b"\r\n").split(b"|")
+        # A rejected RXNCONSO line's RXCUI is kept from retirement (see rejects.py); "" if unreadable.
+        code = (fields[0] if fields[0].isdigit() else b"") if pick is _conso_row else None
         if len(fields) != width or fields[-1] != b"":
             if raw.strip():
                 count = len(fields) - (fields[-1] == b"")
-                rejects.add(member.name, lineno, f"{count} fields, expected {width - 1} and a trailing pipe")
+                rejects.add(member.name, lineno, f"{count} fields, expected {width - 1} and a trailing pipe",
+                            code=code)
             continue
         row = pick(fields)
         if row is None:
             not_needed += 1
         elif row is False:
-            rejects.add(member.name, lineno, "malformed identifier, or an empty or non-UTF-8 value")
+            rejects.add(member.name, lineno, "malformed identifier, or an empty or non-UTF-8 value", code=code)
         else:
             sink.fields(row)
     return not_needed

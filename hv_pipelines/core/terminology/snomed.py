@@ -127,7 +127,7 @@ class Snomed(CodeSystem):
     name = "snomed"
     title = "SNOMED CT"
     asset = "snomed_codes"
-    check_names = ("snomed_verhoeff", "no_duplicate_codes", "row_count_within_band")
+    check_names = ("snomed_verhoeff", "no_duplicate_codes", "rejects_within_share", "row_count_within_band")
     target = TargetTable(
         table="SNOMEDCode", key="snomedId", stage="stage_snomed",
         columns=("preferredTerm", "fullySpecified", "synonyms", "semanticTag", "hierarchy", "status",
@@ -170,10 +170,10 @@ class Snomed(CodeSystem):
         # Every concept row is built at most once (`stage_sct_terms` has one row per concept id), so only
         # when rows are missing is it worth looking for which.
         if rows < concepts_staged:
-            for (line,) in conn.execute(
-                    "SELECT line FROM stage_sct_concept c WHERE NOT EXISTS "
+            for line, concept_id in conn.execute(
+                    "SELECT line, id::text FROM stage_sct_concept c WHERE NOT EXISTS "
                     "(SELECT 1 FROM stage_snomed s WHERE s.\"snomedId\" = c.id::text) ORDER BY line"):
-                rejects.add(concept.name, line, "concept has no active fully specified name")
+                rejects.add(concept.name, line, "concept has no active fully specified name", code=concept_id)
         return Staged(rows=rows, tallies=[tally])
 
 
@@ -286,8 +286,9 @@ def _parse_relationships(conn: psycopg.Connection, stream, member: Member, rejec
 _PARSERS = {"description": _parse_descriptions, "language": _parse_language, "relationship": _parse_relationships}
 
 
-def _split(stream, member: Member, rejects: RejectLog, width: int, marker: bytes = b""):
-    """(line number, fields) of every data line with exactly `width` fields; others are rejected.
+def _split(stream, member: Member, rejects: RejectLog, width: int, marker: bytes = b"", *, codes: bool = False):
+    """(line number, fields) of every data line with exactly `width` fields; others are rejected
+    (with their first field as the code they name, when `codes`: the Concept file).
     With a `marker`, a well-formed line not containing it cannot be wanted and is passed over unsplit
     (most of the Relationship and Language files: attribute relationships, other dialects' refsets)."""
     stream.readline()
@@ -297,16 +298,23 @@ def _split(stream, member: Member, rejects: RejectLog, width: int, marker: bytes
         fields = raw.rstrip(b"\r\n").split(b"\t")
         if len(fields) != width:
             if raw.strip():
-                rejects.add(member.name, lineno, f"{len(fields)} fields, expected {width}")
+                rejects.add(member.name, lineno, f"{len(fields)} fields, expected {width}",
+                            code=_concept_code(fields[0]) if codes else None)
             continue
         yield lineno, fields
 
 
+def _concept_code(field: bytes) -> bytes:
+    """The SCTID a rejected Concept line names, or b"" when it names none."""
+    return field if _digits(field) else b""
+
+
 def _stage_concepts(stream, member: Member, sink: CopySink, rejects: RejectLog, tally: CodeTally) -> None:
-    for lineno, fields in _split(stream, member, rejects, 5):
+    for lineno, fields in _split(stream, member, rejects, 5, codes=True):
         concept_id, effective, active = fields[0], fields[1], fields[2]
         if not (_digits(concept_id) and effective.isdigit() and len(effective) == 8 and active in (b"0", b"1")):
-            rejects.add(member.name, lineno, "malformed id, effectiveTime or active flag")
+            rejects.add(member.name, lineno, "malformed id, effectiveTime or active flag",
+                        code=_concept_code(concept_id))
             continue
         tally.record(concept_id.decode(), verhoeff_ok(concept_id))
         sink.fields((concept_id, effective, active, str(lineno).encode()))

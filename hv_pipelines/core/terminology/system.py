@@ -38,7 +38,7 @@ class CodeSystem(ABC):
     asset: str
     target: TargetTable
     # The blocking checks a load of this system runs, in order (the asset declares them up front).
-    check_names: tuple[str, ...] = ("no_duplicate_codes", "row_count_within_band")
+    check_names: tuple[str, ...] = ("no_duplicate_codes", "rejects_within_share", "row_count_within_band")
     # The other tables `merge_related` writes (filled without their indexes on a first load).
     related_tables: tuple[str, ...] = ()
 

@@ -1,0 +1,115 @@
+"""A rejected line never retires its code, and a release with too many rejected lines is not merged.
+
+Each code system's release is loaded, then loaded again with one code's line damaged (the code is
+still readable): the code keeps its status and the load names it. The same release with that line
+removed instead does retire the code — so the damaged case differs only by the rejected line.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.core import db
+from hv_pipelines.core.terminology import code_system, load_release
+from hv_pipelines.core.terminology.loader import ReleaseCheckError
+from tests.core.terminology.conftest import RELEASES
+
+SNOMED = "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z.zip"
+# system: (release, member, {line prefix: damaged line}, the damaged line's code, other edits to both copies)
+CASES = {
+    "loinc": (RELEASES / "loinc" / "Loinc_2.78.zip", "Loinc.csv",
+              '"8867-4",', '"8867-4","Heart rate","NRat","Pt","XXX"', "8867-4", {}),
+    "snomed": (RELEASES / "snomed" / SNOMED, "sct2_Concept_Snapshot_INT_20250101.txt",
+               "73211009\t", "73211009\t20020131\t1", "73211009", {"12345X\t": None}),
+    "rxnorm": (RELEASES / "rxnorm" / "RxNorm_full_10062025.zip", "RXNCONSO.RRF",
+               "214183|", "214183|ENG|truncated", "214183", {"X5489|": None}),
+    "icd10cm": (RELEASES / "icd10cm" / "icd10cm_order_2025.txt", "icd10cm_order_2025.txt",
+                "00005 E119 ", "00005 E119    1 Type 2", "E11.9", {"00099 E11 broken": None}),
+    "cpt": (RELEASES / "cpt" / "PPRRVU25_JAN.csv", "PPRRVU25_JAN.csv",
+            "10060,", "10060,,Drainage of skin abscess,A,", "10060", {"99999,": None}),
+}
+
+
+def _edit(data: bytes, edits: dict[str, str | None]) -> bytes:
+    lines = data.decode("utf-8").splitlines(keepends=True)
+    for prefix, replacement in edits.items():
+        [at] = [i for i, line in enumerate(lines) if line.startswith(prefix)]
+        ending = lines[at][len(lines[at].rstrip("\r\n")):]
+        lines[at] = "" if replacement is None else replacement + ending
+    return "".join(lines).encode("utf-8")
+
+
+def rewritten(release: Path, into: Path, member: str, edits: dict[str, str | None]) -> Path:
+    """A copy of `release` (zip or file, same name) with `member`'s lines edited."""
+    into.mkdir(parents=True)
+    copy = into / release.name
+    if release.suffix != ".zip":
+        copy.write_bytes(_edit(release.read_bytes(), edits))
+        return copy
+    with zipfile.ZipFile(release) as source, zipfile.ZipFile(copy, "w") as out:
+        for info in source.infolist():
+            data = source.read(info)
+            out.writestr(info, _edit(data, edits) if info.filename.endswith(member) else data)
+    return copy
+
+
+def _status(url: str, system: str, code: str) -> str | None:
+    target = code_system(system).target
+    with db.connect(url) as conn:
+        row = conn.execute(f'SELECT status::text FROM "{target.table}" WHERE "{target.key}"::text = %s',
+                           (code,)).fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.parametrize("system", CASES)
+def test_a_code_whose_line_was_rejected_is_not_retired(system: str, migrated_db: str, tmp_path: Path) -> None:
+    release, member, prefix, damaged_line, code, other = CASES[system]
+    clean = load_release(migrated_db, system, [rewritten(release, tmp_path / "clean", member, other)])
+    before = _status(migrated_db, system, code)
+    assert before is not None and before != code_system(system).target.retired_status
+
+    damaged = load_release(migrated_db, system, [rewritten(release, tmp_path / "damaged", member,
+                                                           {**other, prefix: damaged_line})])
+
+    assert damaged.rejects["count"] == clean.rejects["count"] + 1 and damaged.counts.retired == 0
+    assert _status(migrated_db, system, code) == before
+    assert any(f"not retired: 1 code(s) whose line this release rejected ({code})" in n for n in damaged.notes)
+
+    dropped = load_release(migrated_db, system, [rewritten(release, tmp_path / "dropped", member,
+                                                           {**other, prefix: None})])
+    assert dropped.rejects["count"] == clean.rejects["count"] and dropped.counts.retired == 1
+    assert _status(migrated_db, system, code) == code_system(system).target.retired_status
+
+
+def test_a_rejected_line_whose_code_cannot_be_read_retires_nothing(migrated_db: str, tmp_path: Path) -> None:
+    release, member, prefix, _, code, _ = CASES["loinc"]
+    load_release(migrated_db, "loinc", [release])
+
+    result = load_release(migrated_db, "loinc", [rewritten(release, tmp_path / "garbled", member,
+                                                           {prefix: '"88#7-?","Heart rate"'})])
+
+    assert result.counts.retired == 0 and _status(migrated_db, "loinc", code) == "ACTIVE"
+    assert any(n.startswith("no code was retired: 1 rejected line(s) of the code file name no readable code")
+               for n in result.notes)
+
+
+def test_too_many_rejected_lines_fail_the_load_and_change_nothing(migrated_db: str, tmp_path: Path) -> None:
+    release, member, *_ = CASES["icd10cm"]
+    load_release(migrated_db, "icd10cm", [release])
+    with db.connect(migrated_db) as conn:
+        before = conn.execute('SELECT code, status, "updatedAt" FROM "ICD10Code" ORDER BY code').fetchall()
+    lines = release.read_text().splitlines()
+    damaged = tmp_path / release.name
+    damaged.write_text("\n".join(lines + [f"{90000 + i:05d} Z99{i:02d}  1 truncated" for i in range(10)]) + "\n")
+
+    with pytest.raises(ReleaseCheckError, match="failed rejects_within_share: nothing was merged") as failure:
+        load_release(migrated_db, "icd10cm", [damaged])
+    [check] = [c for c in failure.value.checks if c.name == "rejects_within_share"]
+    assert check.metadata["rejected"] == 11 and check.metadata["allowed"] == 10  # the release's own bad line too
+    with db.connect(migrated_db) as conn:
+        assert conn.execute('SELECT code, status, "updatedAt" FROM "ICD10Code" ORDER BY code').fetchall() == before
+
+    assert load_release(migrated_db, "icd10cm", [damaged], max_reject_share=0.5).rejects["count"] == 11
