@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from hv_pipelines.cli import main
 from hv_pipelines.core import db
 from hv_pipelines.core.archival import Month
 from hv_pipelines.core.keyring import generate_hex_key
@@ -30,17 +29,8 @@ def hv_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def hv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
-    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setattr(sys, "argv", ["hv", "audit", *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exit_:
-            main()
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, exit_.value.code, out.out, out.err)
-    return run
+def hv(run_hv):
+    return lambda *args, env: run_hv("audit", *args, env=env)
 
 
 def test_archive_list_verify_tamper_rehydrate(migrated_db: str, tmp_path: Path, hv) -> None:

@@ -6,12 +6,9 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from hv_pipelines.cli import main
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from tests.core.fhir_ingest.test_attachments import PDF, document, patient
 from tests.fakes.ehr_bulk_server import FakeBulkDataServer
@@ -21,17 +18,8 @@ SCAN = b"\x89PNG\r\n\x1a\n" + os.urandom(1200)
 
 
 @pytest.fixture
-def hv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
-    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setattr(sys, "argv", ["hv", "ehr", *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exit_:
-            main()
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, exit_.value.code, out.out, out.err)
-    return run
+def hv(run_hv):
+    return lambda *args, env: run_hv("ehr", *args, env=env)
 
 
 def test_sync_stores_and_get_decrypts_the_served_bytes_audited(migrated_db, hv, tmp_path):
