@@ -65,3 +65,33 @@ class ChangingStore(_MisreadingStore):
     def served(self, data: bytes) -> bytes:
         self.honest_reads -= 1
         return data if self.honest_reads >= 0 else self.tamper(data)
+
+
+class CountingStore(LocalStore):
+    """An honest store that counts the bytes read from dump objects (to show what was refused unread)."""
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.dump_bytes_read = 0
+
+    def open(self, key: str) -> BinaryIO:
+        source = super().open(key)
+        if not key.endswith(layout.DUMP_SUFFIX):
+            return source
+        store = self
+
+        class Counted(io.RawIOBase):
+            def readinto(self, buffer) -> int:
+                data = source.read(len(buffer))
+                buffer[:len(data)] = data
+                store.dump_bytes_read += len(data)
+                return len(data)
+
+            def readable(self) -> bool:
+                return True
+
+            def close(self) -> None:
+                source.close()
+                super().close()
+
+        return io.BufferedReader(Counted(), buffer_size=512)

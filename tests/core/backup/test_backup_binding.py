@@ -23,7 +23,7 @@ from hv_pipelines.core.envelope import TAG_SIZE, encrypt_stream, open_stream, re
 from hv_pipelines.core.errors import IntegrityError
 from hv_pipelines.core.storage import LocalStore
 from tests.core.backup.conftest import add_sample_rows, database_from_template
-from tests.core.backup.faulty_stores import ChangingStore
+from tests.core.backup.faulty_stores import ChangingStore, CountingStore
 
 CHUNK = 64 * 1024
 BULK_ROWS = 40_000  # ~3 MB of table data: dozens of chunks, so a late one arrives after pg_restore's DDL
@@ -118,6 +118,16 @@ def test_a_dump_copied_over_another_backups_is_refused_before_pg_restore(backups
     assert_empty(empty_db)
 
 
+def test_a_swapped_object_is_refused_from_its_header_before_the_rest_is_read(backups):
+    """A 3 MB object of another backup: its header (a few hundred bytes) is all that is read before refusing."""
+    a, b, store, keyring = backups
+    shutil.copyfile(path_of(store, a.object_key), path_of(store, b.object_key))
+    counting = CountingStore(store.root)
+    with pytest.raises(IntegrityError, match="another backup's object"):
+        verify_backup(counting, keyring, b.backup_id)
+    assert 0 < counting.dump_bytes_read <= 4096 < a.object_bytes
+
+
 def test_a_dump_copied_over_another_backups_leaves_a_forced_target_untouched(backups, live_target):
     a, b, store, keyring = backups
     target, before = live_target
@@ -149,7 +159,8 @@ def test_an_object_resealed_under_the_same_id_is_refused_by_its_header(backups, 
 
 
 @pytest.mark.parametrize("field, value, named", [
-    ("object_sha256", "00" * 32, "sha256"), ("dump_bytes", 1, "dump size"), ("compressed_bytes", 1, "compressed size"),
+    ("object_sha256", "00" * 32, "sha256"), ("object_bytes", 1, "size"), ("dump_bytes", 1, "dump size"),
+    ("compressed_bytes", 1, "compressed size"),
     ("data_key_id", "00" * 8, "data-key id"), ("nonce_prefix", "00" * 7, "nonce prefix"),
 ])
 def test_an_authentic_manifest_that_disagrees_with_its_object_is_refused(backups, empty_db, field, value, named):
