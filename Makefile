@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install browser clean-dev
+.PHONY: dev test lint install browser tls-postgres clean-dev
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,21 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Chromium (/usr/bin/chromium) for the browser test: sudo apt-get install chromium"; fi; }
 
+# The TLS tests need a PostgreSQL built with SSL (pgserver's is not): Debian's, run as its postgres user.
+tls-postgres:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
+	  else echo "install PostgreSQL 15 for the TLS tests: sudo apt-get install postgresql-15"; fi; }
+
 dev: $(STAMP)
 	$(VENV)/bin/hv dev
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) browser
+test: $(STAMP) browser tls-postgres
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -78,6 +78,15 @@ def own_pg_server():
     server.cleanup()
 
 
+@pytest.fixture(scope="module")
+def tls_server():
+    """A TLS-only PostgreSQL of the test module's own (tests/tls_server.py)."""
+    from tests.tls_server import tls_only_server
+
+    with tls_only_server() as server:
+        yield server
+
+
 def _fresh_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 

@@ -27,6 +27,12 @@ _PRISMA_ONLY_PARAMS = {"schema", "connection_limit", "pool_timeout", "pgbouncer"
 _PASSWORD = re.compile(r"://[^:/@]*:(?P<password>[^@]+)@")
 # libpq's wording -> what the operator should fix (first match wins).
 _ADVICE = (
+    (("certificate verify failed", "does not match host name", "root certificate file", "certificate present",
+      "ssl error"),
+     "TLS verification failed: sslrootcert must name the CA that signed the server's certificate, and the "
+     "URL's host must be a name that certificate lists (sslmode=verify-full; docs/security.md)"),
+    (("no encryption",), "the server accepts TLS connections only: add sslmode=verify-full and sslrootcert to "
+     "the URL (docs/security.md)"),
     (("password authentication failed", "no pg_hba.conf entry", "role \"", "authentication"),
      "the server refused the login: check the user name and password in the URL"),
     (("database \"",), "no such database on that server: create it or fix the database name in the URL"),
