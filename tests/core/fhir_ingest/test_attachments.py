@@ -192,6 +192,28 @@ def test_a_failed_attachment_does_not_fail_the_sync_and_is_fetched_by_the_next(m
     assert stored(migrated_db)["doc-later"][:2] == (True, objects(local_store)[0])
 
 
+def test_a_changed_document_gets_its_new_file_and_keeps_the_old_one_until_then(migrated_db, keyring, ehr_server,
+                                                                              connection_id, local_store):
+    ehr_server.binaries = {"bin-1": ("application/pdf", PDF)}
+    doc = document("doc-1", {"contentType": "application/pdf", "url": "Binary/bin-1"})
+    doc["meta"] = {"versionId": "1", "lastUpdated": "2024-05-01T10:00:00Z"}
+    ehr_server.resources = [patient(), doc]
+    sync(migrated_db, connection_id, keyring, local_store)
+    first_key = stored(migrated_db)["doc-1"][1]
+    rows(migrated_db, "UPDATE documents SET status = 'processed' RETURNING id")  # the platform's OCR ran
+
+    ehr_server.binaries["bin-2"] = ("application/pdf", FAR)
+    doc["content"][0]["attachment"]["url"] = "Binary/bin-2"
+    doc["meta"] = {"versionId": "2", "lastUpdated": "2099-01-01T00:00:00Z"}
+    outcome = sync(migrated_db, connection_id, keyring, local_store).attachments
+
+    assert outcome.stored == 1
+    downloaded, key, size, _type = stored(migrated_db)["doc-1"]
+    assert downloaded and key != first_key and size == len(FAR)
+    assert rows(migrated_db, "SELECT file_path, status FROM documents") == [(key, "pending")]  # processed again
+    assert sorted(objects(local_store)) == sorted([first_key, key])  # the old file is not deleted
+
+
 def test_a_large_attachment_dropped_mid_way_resumes_with_range(migrated_db, keyring, ehr_server, connection_id,
                                                               local_store):
     large = os.urandom(400_000)
