@@ -162,7 +162,7 @@ def open_attachment(attachment: Attachment, client: BulkDataClient,
 
 
 MAX_FAILURES_KEPT = 100
-ATTACHMENT_ATTEMPTS = 2  # per attachment and sync: an unreachable host costs seconds, not the export's budget
+ATTACHMENT_RETRIES = 2  # per attachment and sync (3 attempts): an unreachable host costs seconds, not hours
 ATTACHMENT_BACKOFF_CAP = 10.0
 
 
@@ -201,7 +201,7 @@ def attachment_client(client: BulkDataClient, policy: AttachmentPolicy) -> Itera
     try:
         yield BulkDataClient(client.base_url, client.auth, http=http, sleep=client.sleep,
                              backoff=replace(client.backoff, cap=min(client.backoff.cap, ATTACHMENT_BACKOFF_CAP)),
-                             max_transient_errors=ATTACHMENT_ATTEMPTS, wait_cap=client.wait_cap)
+                             max_transient_errors=ATTACHMENT_RETRIES, wait_cap=client.wait_cap)
     finally:
         http.close()
 
