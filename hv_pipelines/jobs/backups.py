@@ -9,6 +9,7 @@ database on the same server, and a migration running meanwhile would make it com
 import dagster as dg
 
 from hv_pipelines.assets.backups import backup_restore_drill, daily_backups, database_backup
+from hv_pipelines.jobs.schema import skips_until_migrated
 
 nightly_backup = dg.define_asset_job(
     "nightly_backup",
@@ -27,23 +28,23 @@ restore_drill = dg.define_asset_job(
 
 _backup_hour, _backup_minute = (int(part) for part in dg.EnvVar("HV_BACKUP_TIME").get_value("02:00").split(":"))
 
-nightly_backup_schedule = dg.build_schedule_from_partitioned_job(
+nightly_backup_schedule = skips_until_migrated(dg.build_schedule_from_partitioned_job(
     nightly_backup,
     name="nightly_backup_schedule",
     hour_of_day=_backup_hour,
     minute_of_hour=_backup_minute,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every night: back up the previous day's partition.",
-)
+))
 
-restore_drill_schedule = dg.ScheduleDefinition(
+restore_drill_schedule = skips_until_migrated(dg.ScheduleDefinition(
     name="restore_drill_schedule",
     job=restore_drill,
     cron_schedule=dg.EnvVar("HV_RESTORE_DRILL_CRON").get_value("0 4 * * 0"),
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every week: prove the newest backup restores.",
-)
+))
 
 defs = dg.Definitions(
     assets=[database_backup, backup_restore_drill],

@@ -13,7 +13,7 @@ import dagster as dg
 
 from hv_pipelines.assets.compliance import archive_retention_purge, audit_log_archive, audit_log_months
 from hv_pipelines.core import archival
-from hv_pipelines.jobs.schema import until_migrated
+from hv_pipelines.jobs.schema import skips_until_migrated, until_migrated
 from hv_pipelines.resources import Database
 
 monthly_audit_archive = dg.define_asset_job(
@@ -59,14 +59,14 @@ def _months_to_archive(context: dg.ScheduleEvaluationContext, db: Database):
     return requests or dg.SkipReason(f"no month older than the policy's archiveAfterDays holds rows ({now:%Y-%m-%d})")
 
 
-audit_archive_purge_schedule = dg.ScheduleDefinition(
+audit_archive_purge_schedule = skips_until_migrated(dg.ScheduleDefinition(
     name="audit_archive_purge_schedule",
     job=audit_archive_purge,
     cron_schedule="0 5 1 * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="1st of the month, 05:00 UTC: purge archives past deleteAfterDays (ships stopped).",
-)
+))
 
 defs = dg.Definitions(
     assets=[audit_log_archive, archive_retention_purge],

@@ -9,6 +9,7 @@ import dagster as dg
 
 from hv_pipelines.assets.schema import database_schema, no_pending_migrations, schema_matches_models
 from hv_pipelines.core import migrations
+from hv_pipelines.core.errors import DatabaseUnreachable
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.resources import Database
 
@@ -26,6 +27,27 @@ def until_migrated(evaluate: Callable[[], Evaluation], db: Database) -> Evaluati
         if reason is None:
             raise
         return dg.SkipReason(reason)
+
+
+def skips_until_migrated(schedule: dg.ScheduleDefinition) -> dg.ScheduleDefinition:
+    """`schedule` (same name, job, cron and status), skipping its ticks while the database is behind its
+    migrations instead of launching runs that would fail on the missing tables. An unreachable
+    database launches the run as before: it fails, and run_failure_alerts reports it."""
+
+    @dg.schedule(name=schedule.name, job=schedule.job, cron_schedule=schedule.cron_schedule,
+                 execution_timezone=schedule.execution_timezone, default_status=schedule.default_status,
+                 description=schedule.description)
+    def guarded(context: dg.ScheduleEvaluationContext, db: Database):
+        try:
+            reason = migrations.behind(db.url)
+        except DatabaseUnreachable:
+            reason = None
+        if reason:
+            return dg.SkipReason(reason)
+        tick = schedule.evaluate_tick(context)
+        return tick.run_requests or dg.SkipReason(tick.skip_message)
+
+    return guarded
 
 
 migrate_and_seed = dg.define_asset_job(

@@ -19,6 +19,7 @@ from hv_pipelines.assets.standardization import (
 from hv_pipelines.core.fhir_ingest.connections import list_connections
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.standardize import inputs_fingerprint
+from hv_pipelines.jobs.schema import skips_until_migrated
 from hv_pipelines.resources import Database
 
 standardize = dg.define_asset_job(
@@ -31,10 +32,10 @@ terminology_coverage_report = dg.define_asset_job(
     "terminology_coverage_report", selection=dg.AssetSelection.assets(terminology_coverage),
     description="The coverage report across every EHR connection.",
 )
-daily_coverage_report = dg.ScheduleDefinition(
+daily_coverage_report = skips_until_migrated(dg.ScheduleDefinition(
     job=terminology_coverage_report, cron_schedule="30 5 * * *", execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily 05:30 UTC: terminology coverage across every connection (mapping rates over time).")
+    description="Daily 05:30 UTC: terminology coverage across every connection (mapping rates over time)."))
 
 
 @dg.sensor(job=standardize, minimum_interval_seconds=600, default_status=dg.DefaultSensorStatus.RUNNING,

@@ -17,23 +17,23 @@ from hv_pipelines.jobs.ehr import ehr_connections_due
 from hv_pipelines.resources import Database
 
 NOT_MIGRATED = "the database is not migrated yet: run migrate_and_seed"
-# What each sensor and schedule does on a fresh database. Cron-only schedules read nothing at their
-# tick (their runs are what touch the database); the schema sensor is the one that migrates it;
-# run_failure_alerts needs a failed run and is tested in test_operations.py.
+# What each sensor and schedule does on a fresh database. The schema sensor is the one that migrates
+# it; the terminology sensor only looks at the landing location (a load it requests says what is
+# wrong); run_failure_alerts needs a failed run and is tested in test_operations.py.
 EXPECTED = {
     "ehr_connections_due": NOT_MIGRATED,
     "schema_sensor": "run",
     "terminology_release_sensor": "HV_TERMINOLOGY_LANDING is not set: nothing to watch",
     "standardization_inputs_changed": NOT_MIGRATED,
     "monthly_audit_archive_schedule": NOT_MIGRATED,
-    "audit_archive_purge_schedule": "run",
-    "nightly_backup_schedule": "run",
-    "quarterly_slow_query_review_schedule": "run",
-    "restore_drill_schedule": "run",
-    "weekly_health_and_security_review": "run",
-    "yearly_retention_review_schedule": "run",
-    "terminology_coverage_report_schedule": "run",
-    "weekly_security_posture": "run",
+    "audit_archive_purge_schedule": NOT_MIGRATED,
+    "nightly_backup_schedule": NOT_MIGRATED,
+    "quarterly_slow_query_review_schedule": NOT_MIGRATED,
+    "restore_drill_schedule": NOT_MIGRATED,
+    "weekly_health_and_security_review": NOT_MIGRATED,
+    "yearly_retention_review_schedule": NOT_MIGRATED,
+    "terminology_coverage_report_schedule": NOT_MIGRATED,
+    "weekly_security_posture": "run",  # the server's configuration, which needs no migration
     "posture_after_migration": "No new materialization events found for asset key AssetKey(['database_schema'])",
 }
 TICK = datetime(2026, 12, 1, 3, tzinfo=UTC)
@@ -68,6 +68,32 @@ def test_no_tick_fails_on_a_fresh_database(empty_db: str, monkeypatch) -> None:
                 data = schedule.evaluate_tick(context)
             outcomes[schedule.name] = _outcome(data.run_requests, data.skip_message)
     assert outcomes == EXPECTED
+
+
+CRON_SCHEDULES = {name for name, outcome in EXPECTED.items() if name.endswith(("_schedule", "_review"))} - {
+    "monthly_audit_archive_schedule"}
+
+
+def _tick(schedule_name: str, url: str) -> tuple[list[dg.RunRequest], str | None]:
+    schedule = defs.get_repository_def().get_schedule_def(schedule_name)
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=TICK, resources={"db": Database(url=url)}) as context:
+        data = schedule.evaluate_tick(context)
+    return list(data.run_requests or []), data.skip_message
+
+
+def test_on_a_migrated_database_the_cron_schedules_request_their_runs(migrated_db: str) -> None:
+    assert len(CRON_SCHEDULES) == 7
+    for name in CRON_SCHEDULES:
+        requests, skipped = _tick(name, migrated_db)
+        assert len(requests) == 1 and skipped is None, name
+    backup, _ = _tick("nightly_backup_schedule", migrated_db)
+    assert backup[0].partition_key == "2026-11-30", "the previous day's partition, as before"
+
+
+def test_an_unreachable_database_still_launches_the_run_which_fails_and_alerts(pg_server_url: str) -> None:
+    requests, _ = _tick("weekly_health_and_security_review", db.with_database(pg_server_url, "hv_no_such_db"))
+    assert len(requests) == 1
 
 
 def test_a_table_missing_from_a_migrated_database_still_fails_the_tick(migrated_db: str) -> None:
