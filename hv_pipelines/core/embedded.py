@@ -113,4 +113,17 @@ def start_stack(home: Path) -> EmbeddedStack:
     objects.mkdir(parents=True, exist_ok=True)
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     key = os.environ.get("ENCRYPTION_KEY") or development_key(home)
+    server = _archive_wal(server, home, url, objects, key)
     return EmbeddedStack(home, server, url, objects.as_uri(), key, job_urls)
+
+
+def _archive_wal(server, home: Path, url: str, objects: Path, key: str):
+    """Continuous WAL archiving into the local store (docs/pitr.md): set, and restart once if needed."""
+    from hv_pipelines.core.pitr import local_archiving
+
+    command = local_archiving.prepare(home / "keys" / "wal.env", objects,
+                                      {"HV_OBJECT_STORE_URL": objects.as_uri(), "ENCRYPTION_KEY": key})
+    if not local_archiving.configure(url, command):
+        return server
+    server.cleanup()  # stops the server unless another process still holds it (then: at its next start)
+    return start_postgres(home / "pg")

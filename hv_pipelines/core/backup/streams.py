@@ -1,6 +1,6 @@
 """The moving parts of a backup stream: client-tool processes, compression, metering, prefetch.
 
-Everything here passes bounded pieces (about a MiB) from one stage to the next, so the memory of a
+Everything here passes bounded pieces (compress/decompress: core.zstd_frames) (about a MiB) from one stage to the next, so the memory of a
 backup or restore does not depend on the size of the database.
 """
 
@@ -14,13 +14,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import zstandard
-
-from hv_pipelines.core.errors import HVError, IntegrityError
+from hv_pipelines.core.errors import HVError
 from hv_pipelines.core.settings import mask_url
+from hv_pipelines.core.zstd_frames import PIECE_SIZE, compress, decompress  # noqa: F401 - compress, decompress re-exported
 
-PIECE_SIZE = 1024 * 1024
-_DECOMPRESS_SLICE = 128 * 1024  # bounds the plaintext one decompress call can produce
 _STDERR_LINES = 8
 # Lines PostgreSQL tools print that can quote row values (a unique-key DETAIL, a COPY CONTEXT line).
 _MAY_QUOTE_DATA = ("DETAIL:", "CONTEXT:", "Key (", "Failing row")
@@ -110,30 +107,6 @@ class MeteredReader:
 
     def read(self, size: int = -1, /) -> bytes:
         return self._meter.add(self._source.read(size))
-
-
-def compress(pieces: Iterable[bytes], *, level: int) -> Iterator[bytes]:
-    """One zstd frame (with content checksum) of `pieces`, emitted in 1 MiB pieces."""
-    chunker = zstandard.ZstdCompressor(level=level, write_checksum=True).chunker(chunk_size=PIECE_SIZE)
-    for piece in pieces:
-        yield from chunker.compress(piece)
-    yield from chunker.finish()
-
-
-def decompress(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    """Plaintext of one zstd frame; IntegrityError if the frame is cut short (zstd itself won't say)."""
-    decompressor = zstandard.ZstdDecompressor().decompressobj()
-    for piece in pieces:
-        view = memoryview(piece)
-        for start in range(0, len(view), _DECOMPRESS_SLICE):
-            try:
-                out = decompressor.decompress(view[start:start + _DECOMPRESS_SLICE])
-            except zstandard.ZstdError:
-                raise IntegrityError("the compressed dump inside the backup is corrupt") from None
-            if out:
-                yield out
-    if not decompressor.eof:
-        raise IntegrityError("the compressed dump inside the backup is incomplete")
 
 
 _END = object()

@@ -17,11 +17,11 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 
-from hv_pipelines.core.backup.streams import compress, decompress
 from hv_pipelines.core.envelope import DEFAULT_CHUNK_SIZE, Readable, decrypt_stream, encrypt_stream
 from hv_pipelines.core.errors import IntegrityError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
+from hv_pipelines.core.zstd_frames import compress, decompress
 
 BINDING_MAGIC = b"HVPITR1\n"
 MAX_BINDING = 64 * 1024

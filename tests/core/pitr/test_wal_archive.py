@@ -89,19 +89,14 @@ def test_a_file_whose_header_contradicts_its_name_is_not_archived(archived, loca
     assert local_archive.store.head(archive.wal_key(system, renamed.name)) is None
 
 
-def test_fetch_of_a_missing_segment_exits_1_and_writes_nothing(archived, local_archive, tmp_path):
+def test_fetch_of_a_missing_segment_exits_1_and_writes_nothing(archived, local_archive, scratch):
     cluster, name, copy, system = archived
     missing = name[:-1] + "F"
-    dest = tmp_path / "RECOVERYXLOG"
+    dest = scratch / "RECOVERYXLOG"
     fetched = run_hv("wal", "fetch", missing, str(dest), "--env-file", str(local_archive.env_file),
-                     "--system-identifier", str(system), cwd=scratch_cwd(tmp_path))
+                     "--system-identifier", str(system), cwd=scratch)
     assert fetched.returncode == 1 and "is not in the archive" in fetched.stderr
     assert not dest.exists()
-
-
-def scratch_cwd(path: Path) -> Path:
-    hand_over(path)
-    return path
 
 
 def test_fetch_refuses_an_authentic_segment_swapped_in_under_another_name(archived, local_archive, tmp_path):
