@@ -58,4 +58,11 @@ def main() -> None:
     except HVError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        from hv_pipelines.cli.failures import database_failure
+
+        if (message := database_failure(exc)) is None:
+            raise
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,11 +10,14 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 from hv_pipelines.cli import main
+from hv_pipelines.core import db
 from hv_pipelines.core.keyring import generate_hex_key
 from tests.fakes.postgres_login import refusing_postgres
 
@@ -23,7 +26,8 @@ COMMANDS = [
     ("db", "upgrade"), ("db", "status"), ("db", "check"), ("db", "downgrade", "base"), ("db", "adopt"),
     ("seed",), ("terminology", "status"), ("ehr", "status"), ("backup", "create"),
     ("audit", "archive", "--month", "2020-01"), ("audit", "list"), ("audit", "verify"),
-    ("audit", "rehydrate", "--month", "2020-01"), ("audit", "purge"),
+    ("audit", "rehydrate", "--month", "2020-01"), ("audit", "purge"), ("db", "audit-logging"), ("db", "roles", "list"),
+    ("pitr", "status"), ("standardize", "run", "--all"),
 ]
 
 
@@ -90,3 +94,19 @@ def test_the_installed_command_reports_a_refused_login_in_one_line() -> None:
         out = subprocess.run([sys.executable, "-m", "hv_pipelines.cli", "db", "status"], env=env,
                              capture_output=True, text=True, timeout=60)
     _assert_one_error_line(out, "password authentication failed for user")
+
+
+def test_a_privilege_the_role_lacks_is_one_line_naming_it(hv, migrated_db: str, pg_server_url: str) -> None:
+    role = f"hv_no_grants_{uuid.uuid4().hex[:8]}"
+    with db.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        out = hv(db.sqlalchemy_url(migrated_db).set(username=role).render_as_string(hide_password=False)
+                 .replace("postgresql+psycopg://", "postgresql://", 1), "audit", "list")
+    finally:
+        with db.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: the database stopped the command: InsufficientPrivilege (SQLSTATE 42501): "
+                                 "permission denied for table audit_log_archives")
+    assert "a missing GRANT for the role" in out.stderr
