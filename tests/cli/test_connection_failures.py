@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from hv_pipelines.cli import main
 from hv_pipelines.core import db
 from hv_pipelines.core.keyring import generate_hex_key
 from tests.fakes.postgres_login import refusing_postgres
@@ -38,19 +37,9 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def hv(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path):
-    monkeypatch.setenv("ENCRYPTION_KEY", generate_hex_key())
-    monkeypatch.setenv("HV_OBJECT_STORE_URL", (tmp_path / "objects").as_uri())
-
-    def run(url: str, *args: str) -> subprocess.CompletedProcess:
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setattr(sys, "argv", ["hv", *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exit_:
-            main()
-        out = capsys.readouterr()
-        return subprocess.CompletedProcess(args, exit_.value.code, out.out, out.err)
-    return run
+def hv(run_hv, tmp_path: Path):
+    env = {"ENCRYPTION_KEY": generate_hex_key(), "HV_OBJECT_STORE_URL": (tmp_path / "objects").as_uri()}
+    return lambda url, *args: run_hv(*args, env={**env, "DATABASE_URL": url})
 
 
 def _assert_one_error_line(out: subprocess.CompletedProcess, *expected: str) -> None:
