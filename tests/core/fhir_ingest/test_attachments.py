@@ -11,9 +11,12 @@ import os
 
 import pytest
 
+from hv_pipelines.core import db
+from hv_pipelines.core.audit_trail import system_user_id
 from hv_pipelines.core.fhir_ingest import SyncOptions, run_sync
 from hv_pipelines.core.fhir_ingest.attachments import AttachmentPolicy
 from hv_pipelines.core.fhir_ingest.document_export import decrypt_attachment
+from hv_pipelines.schema import access
 from tests.fakes.ehr_bulk_server import FakeBulkDataServer
 from tests.fakes.ehr_fixtures import fast_client_factory, rows, sample_resources, scalar
 
@@ -227,6 +230,21 @@ def test_a_large_attachment_dropped_mid_way_resumes_with_range(migrated_db, keyr
     assert outcome.stored == 1 and ehr_server.range_requests[0] not in ("bytes=0-", None)
     assert ehr_server.downloads["bin-large"] == 2
     assert scalar(migrated_db, 'SELECT "fileHash" FROM secure_files') == hashlib.sha256(large).hexdigest()
+
+
+def test_the_ehr_ingest_login_may_write_everything_attachments_write(migrated_db, login_url, keyring, ehr_server,
+                                                                     connection_id, local_store):
+    ehr_server.binaries = {"bin-pdf": ("application/pdf", PDF)}
+    ehr_server.resources = [patient(), document("doc-1", {"contentType": "application/pdf", "url": "Binary/bin-pdf"})]
+    rows(migrated_db, "INSERT INTO customers (id, user_id) SELECT 'cust-1', id FROM users RETURNING id")
+    with db.connect(migrated_db) as conn:
+        system_user_id(conn)  # the seed's service account, which audit entries point at
+
+    outcome = sync(login_url(access.EHR_INGEST), connection_id, keyring, local_store).attachments
+
+    assert (outcome.stored, outcome.failed) == (1, 0)
+    assert rows(migrated_db, 'SELECT "customerId" FROM secure_files') == [("cust-1",)]
+    assert rows(migrated_db, "SELECT customer_id FROM documents") == [("cust-1",)]
 
 
 def test_decrypt_round_trip_equals_the_served_bytes(migrated_db, keyring, ehr_server, connection_id, any_store,
