@@ -252,10 +252,12 @@ def attachment() -> None:
 @click.argument("resource_id")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="File to write the decrypted attachment to (must not exist).")
-def attachment_get(resource_id: str, out: Path) -> None:
+@click.option("--attachment", "index", default=0, show_default=True, type=click.IntRange(0),
+              help="Which attachment of the resource (its position in content[] / presentedForm[]).")
+def attachment_get(resource_id: str, out: Path, index: int) -> None:
     """Decrypt RESOURCE_ID's attachment (a fhir_resources id) into --out; audited."""
     settings = load_settings()
     document = decrypt_attachment(settings.require_database_url(), store_from(settings), keyring_from(settings),
-                                  resource_id, out)
+                                  resource_id, out, index=index)
     click.echo(f"wrote {document.path}: {human_size(document.size)} {document.content_type or ''}, "
                f"sha256 {document.sha256} (verified, audited)")

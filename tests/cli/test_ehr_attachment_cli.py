@@ -69,4 +69,4 @@ def test_sync_stores_and_get_decrypts_the_served_bytes_audited(migrated_db, hv, 
     assert scalar(migrated_db, "SELECT count(*) FROM audit_logs WHERE action = 'EHR_ATTACHMENT_DECRYPT_FAILED'") == 1
 
     missing = hv("attachment", "get", "no-such-resource", "--out", str(tmp_path / "x"), env=env)
-    assert missing.returncode == 1 and "has no downloaded attachment" in missing.stderr
+    assert missing.returncode == 1 and "has no stored attachment 0" in missing.stderr

@@ -59,30 +59,28 @@ def _link_verified(chunks: Iterable[bytes], target: Path, *, sha256: str, size: 
             os.close(directory)
 
 
-def decrypt_attachment(db_url: str, store: ObjectStore, keyring: Keyring, resource_id: str,
-                       target: Path) -> DecryptedDocument:
-    """Decrypt the first stored attachment of fhir_resources row `resource_id` into `target`, audited."""
+def decrypt_attachment(db_url: str, store: ObjectStore, keyring: Keyring, resource_id: str, target: Path, *,
+                       index: int = 0) -> DecryptedDocument:
+    """Decrypt attachment `index` of fhir_resources row `resource_id` into `target`, audited."""
     target = target.absolute()
     if target.exists():
         raise HVError(f"{target} exists: choose another --out or remove it")
     with db.connect(db_url) as conn:
-        found = document_rows.stored_file(conn, resource_id)
-        content_type = conn.execute("SELECT content_type FROM fhir_resources WHERE id = %s",
-                                    (resource_id,)).fetchone()
+        found = document_rows.stored_file(conn, resource_id, index)
     if found is None:
-        raise HVError(f"resource {resource_id} has no downloaded attachment: check the id "
-                      "(fhir_resources.id) and that a sync with an object store has fetched it")
-    key, sha256, size, secure_file_id = found
-    details = {"resourceId": resource_id, "secureFileId": secure_file_id, "objectKey": key,
-               "sha256": sha256, "bytes": size, "operator": getpass.getuser()}
+        raise HVError(f"resource {resource_id} has no stored attachment {index}: check the id (fhir_resources.id), "
+                      "the attachment's position, and `hv ehr status` for attachments not downloaded yet")
+    details = {"resourceId": resource_id, "attachment": index, "secureFileId": found.secure_file_id,
+               "objectKey": found.key, "sha256": found.sha256, "bytes": found.size,
+               "operator": getpass.getuser()}
     try:
-        with store.open(key) as sealed:
+        with store.open(found.key) as sealed:
             _header, chunks = open_stream(sealed, keyring, context=ENVELOPE_CONTEXT)
-            _link_verified(chunks, target, sha256=sha256, size=size)
+            _link_verified(chunks, target, sha256=found.sha256, size=found.size)
     except HVError as exc:
         with db.connect(db_url) as conn:
-            document_rows.record_access(conn, secure_file_id, details, error=type(exc).__name__)
+            document_rows.record_access(conn, found.secure_file_id, details, error=type(exc).__name__)
         raise
     with db.connect(db_url) as conn:
-        document_rows.record_access(conn, secure_file_id, details)
-    return DecryptedDocument(target, size, sha256, content_type[0] if content_type else None)
+        document_rows.record_access(conn, found.secure_file_id, details)
+    return DecryptedDocument(target, found.size, found.sha256, found.content_type)

@@ -134,14 +134,32 @@ def _upsert_secure_file(conn: psycopg.Connection, user_id: str, customer_id: str
          customer_id))
 
 
-def stored_file(conn: psycopg.Connection, resource_id: str) -> tuple[str, str, int, str] | None:
-    """(object key, sha256, size, secure_files id) of a downloaded resource's first attachment."""
-    return conn.execute(
-        """SELECT sf."storagePath", sf."fileHash", sf."fileSize", sf.id
-           FROM fhir_resources fr JOIN ehr_connections c ON c.id = fr.connection_id
-           JOIN secure_files sf ON sf."storagePath" = fr.local_file_path AND sf."uploadedBy" = c.user_id
-                                AND NOT sf.deleted
-           WHERE fr.id = %s AND fr.document_downloaded LIMIT 1""", (resource_id,)).fetchone()
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    sha256: str
+    size: int
+    content_type: str | None
+    secure_file_id: str
+
+
+def stored_file(conn: psycopg.Connection, resource_id: str, index: int = 0) -> StoredFile | None:
+    """The stored file of attachment `index` of fhir_resources row `resource_id` (through its
+    `documents` row), with the hash and size `secure_files` recorded for it."""
+    found = conn.execute("""SELECT fr.connection_id, fr.resource_type::text, fr.fhir_id, c.user_id
+                            FROM fhir_resources fr JOIN ehr_connections c ON c.id = fr.connection_id
+                            WHERE fr.id = %s AND fr.resource_type::text = ANY(%s)""",
+                         (resource_id, list(BUCKETS))).fetchone()
+    if found is None:
+        return None
+    connection_id, bucket, fhir_id, user_id = found
+    document = record_id(connection_id, BUCKETS[bucket], f"{fhir_id}#attachment-{index}")
+    row = conn.execute(
+        """SELECT sf."storagePath", sf."fileHash", sf."fileSize", d.mime_type, sf.id
+           FROM documents d JOIN secure_files sf ON sf."storagePath" = d.file_path AND sf."uploadedBy" = %s
+                                                 AND NOT sf.deleted
+           WHERE d.id = %s ORDER BY sf."createdAt" LIMIT 1""", (user_id, document)).fetchone()
+    return StoredFile(*row) if row else None
 
 
 def record_access(conn: psycopg.Connection, secure_file_id: str, details: dict[str, Any], *,

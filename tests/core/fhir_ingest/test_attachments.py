@@ -250,12 +250,15 @@ def test_the_ehr_ingest_login_may_write_everything_attachments_write(migrated_db
 def test_decrypt_round_trip_equals_the_served_bytes(migrated_db, keyring, ehr_server, connection_id, any_store,
                                                    tmp_path):
     ehr_server.binaries = {"bin-pdf": ("application/pdf", PDF)}
-    ehr_server.resources = [patient(), document("doc-1", {"contentType": "application/pdf", "url": "Binary/bin-pdf"})]
+    ehr_server.resources = [patient(), document("doc-1", {"contentType": "application/pdf", "url": "Binary/bin-pdf"},
+                                                {"contentType": "text/plain", "data": base64.b64encode(NOTE).decode()})]
     sync(migrated_db, connection_id, keyring, any_store)
     resource_id = scalar(migrated_db, "SELECT id FROM fhir_resources WHERE fhir_id = 'doc-1'")
 
-    result = decrypt_attachment(migrated_db, any_store, keyring, resource_id, tmp_path / "out.pdf")
+    first = decrypt_attachment(migrated_db, any_store, keyring, resource_id, tmp_path / "out.pdf")
+    second = decrypt_attachment(migrated_db, any_store, keyring, resource_id, tmp_path / "out.txt", index=1)
 
-    assert (tmp_path / "out.pdf").read_bytes() == PDF and result.sha256 == hashlib.sha256(PDF).hexdigest()
-    assert scalar(migrated_db, 'SELECT "accessCount" FROM secure_files') == 1
-    assert scalar(migrated_db, "SELECT count(*) FROM audit_logs WHERE action = 'EHR_ATTACHMENT_DECRYPTED'") == 1
+    assert (tmp_path / "out.pdf").read_bytes() == PDF and first.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert (tmp_path / "out.txt").read_bytes() == NOTE and second.content_type == "text/plain"
+    assert scalar(migrated_db, 'SELECT sum("accessCount") FROM secure_files') == 2
+    assert scalar(migrated_db, "SELECT count(*) FROM audit_logs WHERE action = 'EHR_ATTACHMENT_DECRYPTED'") == 2
