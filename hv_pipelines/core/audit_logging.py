@@ -30,12 +30,18 @@ class Recommendation:
     preload_needed: bool  # pgaudit is offered but not in shared_preload_libraries (a restart is needed)
 
 
-def _setting(conn: psycopg.Connection, name: str) -> str:
-    return conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()[0] or ""
+def setting(conn: psycopg.Connection, name: str) -> str:
+    """The server setting `name`, or "" when unset or hidden from this login (shared_preload_libraries
+    needs pg_read_all_settings)."""
+    try:
+        with conn.transaction():
+            return conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()[0] or ""
+    except psycopg.errors.InsufficientPrivilege:
+        return ""
 
 
 def _pgaudit_loaded(conn: psycopg.Connection) -> bool:
-    return "pgaudit" in [p.strip() for p in _setting(conn, "shared_preload_libraries").split(",")]
+    return "pgaudit" in [p.strip() for p in setting(conn, "shared_preload_libraries").split(",")]
 
 
 def recommend(conn: psycopg.Connection) -> Recommendation:
@@ -47,13 +53,13 @@ def recommend(conn: psycopg.Connection) -> Recommendation:
 def logging_gaps(conn: psycopg.Connection) -> list[str]:
     """What the server does not log that it should, each with the setting to change."""
     gaps = [f"{name} is off: set it on (`hv db audit-logging --apply`)"
-            for name in ("log_connections", "log_disconnections") if _setting(conn, name) != "on"]
-    prefix = _setting(conn, "log_line_prefix")
+            for name in ("log_connections", "log_disconnections") if setting(conn, name) != "on"]
+    prefix = setting(conn, "log_line_prefix")
     if not all(escape in prefix for escape in ("%u", "%d", "%a")):
         gaps.append(f"log_line_prefix {prefix!r} does not name user, database and application (%u %d %a): "
                     f"set it to {LINE_PREFIX!r}")
-    pgaudit_ddl = _pgaudit_loaded(conn) and "ddl" in _setting(conn, "pgaudit.log").lower()
-    if not pgaudit_ddl and _setting(conn, "log_statement") not in _DDL_OR_MORE:
+    pgaudit_ddl = _pgaudit_loaded(conn) and "ddl" in setting(conn, "pgaudit.log").lower()
+    if not pgaudit_ddl and setting(conn, "log_statement") not in _DDL_OR_MORE:
         gaps.append("DDL is not logged: set pgaudit.log = 'ddl, role' (with pgaudit preloaded) or log_statement = "
                     "'ddl' (`hv db audit-logging --apply`)")
     return gaps

@@ -89,22 +89,25 @@ def ensure_dev_logins(conn: psycopg.Connection) -> dict[str, str]:
 
 def summaries(conn: psycopg.Connection) -> list[RoleSummary]:
     """Every group role of the matrix, in its order, with members, table privileges and attributes."""
-    rows = conn.execute(
+    # PostgreSQL 16: the CREATEROLE login that created a role administers it (no INHERIT, no SET),
+    # which does not make it one of the role's members.
+    acts_as = sql.SQL("(am.inherit_option OR am.set_option)" if conn.info.server_version >= 160000 else "true")
+    rows = conn.execute(sql.SQL(
         """
         SELECT r.rolname,
                coalesce((SELECT array_agg(m.rolname ORDER BY m.rolname) FROM pg_auth_members am
-                         JOIN pg_roles m ON m.oid = am.member WHERE am.roleid = r.oid), '{}'),
+                         JOIN pg_roles m ON m.oid = am.member WHERE am.roleid = r.oid AND {acts_as}), '{{}}'),
                coalesce((SELECT json_object_agg(p, n) FROM (
                    SELECT a.privilege_type AS p, count(DISTINCT c.oid) AS n
                    FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
                    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.grantee = r.oid
-                   GROUP BY 1) x), '{}'),
+                   GROUP BY 1) x), '{{}}'),
                array_remove(ARRAY[CASE WHEN r.rolsuper THEN 'SUPERUSER' END, CASE WHEN r.rolcanlogin THEN 'LOGIN' END,
                      CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
                      CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolcreatedb THEN 'CREATEDB' END],
                      NULL)
         FROM pg_roles r WHERE r.rolname = ANY(%s)
-        """, (list(access.ROLES),)).fetchall()
+        """).format(acts_as=acts_as), (list(access.ROLES),)).fetchall()
     found = {name: (members, privileges, attributes) for name, members, privileges, attributes in rows}
     if owner := conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
                              "AND relkind IN ('r', 'p') AND relowner = (SELECT oid FROM pg_roles WHERE rolname = %s)",

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from psycopg import sql
 
 from hv_pipelines.core import roles
-from hv_pipelines.core.audit_logging import logging_gaps
+from hv_pipelines.core.audit_logging import logging_gaps, setting
 from hv_pipelines.core.backup import list_backups
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
@@ -59,16 +60,12 @@ CHECKS = [
 HIGH = {c.name: c.high for c in CHECKS}
 
 
-def _setting(conn: psycopg.Connection, name: str) -> str:
-    return conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()[0] or ""
-
-
 def _finding(check: str, problems: list[str], ok: str) -> Finding:
     return Finding(check, not problems, HIGH[check], "; ".join(problems) if problems else ok)
 
 
 def server_ssl(conn: psycopg.Connection) -> Finding:
-    on = _setting(conn, "ssl") == "on"
+    on = setting(conn, "ssl") == "on"
     return _finding("server_ssl_on", [] if on else [
         "ssl is off: set ssl = on with ssl_cert_file / ssl_key_file, allow only hostssl lines in pg_hba.conf, "
         "and connect with sslmode=verify-full (docs/security.md)"], "ssl = on")
@@ -85,7 +82,7 @@ def client_tls(conn: psycopg.Connection) -> Finding:
 
 
 def scram(conn: psycopg.Connection) -> Finding:
-    value = _setting(conn, "password_encryption")
+    value = setting(conn, "password_encryption")
     return _finding("password_encryption_scram", [] if value == "scram-sha-256" else [
         f"password_encryption is {value}: ALTER SYSTEM SET password_encryption = 'scram-sha-256', reload, then "
         "reset every password (hv db roles create-login for new logins)"], "scram-sha-256")
@@ -105,17 +102,20 @@ def md5_hashes(conn: psycopg.Connection) -> Finding:
 
 
 def privileged_roles(conn: psycopg.Connection) -> Finding:
-    rows = conn.execute(
+    # Since PostgreSQL 16 the CREATEROLE login that created a role administers it without holding
+    # its privileges (no INHERIT, no SET): that membership is not a job's login.
+    acts_as = sql.SQL("(m.inherit_option OR m.set_option)" if conn.info.server_version >= 160000 else "true")
+    rows = conn.execute(sql.SQL(
         """
         SELECT r.rolname, array_remove(ARRAY[CASE WHEN r.rolsuper THEN 'SUPERUSER' END,
                  CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END, CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END], NULL)
         FROM pg_roles r
         WHERE (r.rolname = ANY(%(all)s) OR EXISTS (
                  SELECT FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-                 WHERE m.member = r.oid AND g.rolname = ANY(%(granted)s)))
+                 WHERE m.member = r.oid AND g.rolname = ANY(%(granted)s) AND {acts_as}))
           AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole)
         ORDER BY 1
-        """, {"all": list(access.ROLES), "granted": list(access.GRANTED_ROLES)}).fetchall()
+        """).format(acts_as=acts_as), {"all": list(access.ROLES), "granted": list(access.GRANTED_ROLES)}).fetchall()
     problems = [f"{name} is {' and '.join(attributes)}: ALTER ROLE {name} NO{' NO'.join(attributes)}"
                 for name, attributes in rows]
     return _finding("pipeline_roles_unprivileged", problems, "no hv_* role or member is privileged")
@@ -134,7 +134,7 @@ def public_schema(conn: psycopg.Connection) -> Finding:
 
 
 def checksums(conn: psycopg.Connection) -> Finding:
-    on = _setting(conn, "data_checksums") == "on"
+    on = setting(conn, "data_checksums") == "on"
     return _finding("data_checksums_on", [] if on else [
         "data_checksums is off: enable them with pg_checksums --enable on the stopped cluster (or initdb "
         "--data-checksums for a new one) so silent corruption is detected"], "data_checksums = on")

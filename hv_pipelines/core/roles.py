@@ -53,10 +53,14 @@ def is_superuser(conn: psycopg.Connection) -> bool:
 def create_roles(conn: psycopg.Connection) -> None:
     for role in access.ROLES:
         conn.execute(sql.SQL(_CREATE_ROLE).format(role=sql.Identifier(role)))
-    if not is_superuser(conn) and not conn.execute(
-            "SELECT pg_has_role(current_user, %s, 'MEMBER')", (access.OWNER,)).fetchone()[0]:
-        # A CREATEROLE login administers the roles it created but must be a member to SET ROLE.
-        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(access.OWNER)))
+    # A CREATEROLE login administers the roles it created, but since PostgreSQL 16 that membership
+    # does not let it SET ROLE (createrole_self_grant is empty): it grants itself that, once.
+    pg16 = conn.info.server_version >= 160000
+    may_set = conn.execute(sql.SQL("SELECT pg_has_role(current_user, %s, {})").format(
+        sql.Literal("SET" if pg16 else "MEMBER")), (access.OWNER,)).fetchone()[0]
+    if not is_superuser(conn) and not may_set:
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER{}").format(
+            sql.Identifier(access.OWNER), sql.SQL(" WITH INHERIT TRUE, SET TRUE" if pg16 else "")))
     may_grant_read_all = conn.execute(
         "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_read_all_data') "
         "AND (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)").fetchone()[0]
@@ -139,16 +143,16 @@ def _schema_privileges(conn: psycopg.Connection) -> None:
             conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(_privileges(privileges), target, sql.Identifier(role)))
     # RxNorm stages in a schema of its own when it may create one (core/terminology/shared_stage.py):
     # faster, not needed. A database cloned or restored elsewhere does not carry this grant.
-    conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
-        sql.Identifier(conn.info.dbname), sql.Identifier(access.TERMINOLOGY)))
+    conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}, {}").format(
+        sql.Identifier(conn.info.dbname), sql.Identifier(access.OWNER), sql.Identifier(access.TERMINOLOGY)))
 
 
 def sync(conn: psycopg.Connection) -> None:
     """Make roles, ownership and grants exactly the matrix's (in the caller's transaction). The
     pipeline's schema and its tables must exist (the migration creates them)."""
     create_roles(conn)
+    _schema_privileges(conn)  # first: a new owner must be allowed to create in the schema
     transfer_ownership(conn)
-    _schema_privileges(conn)
     _grant_tables(conn, public_tables(conn))
     _grant_sequences(conn)
     _default_privileges(conn)
@@ -180,8 +184,8 @@ def unsync(conn: psycopg.Connection) -> None:
     pipeline = sql.Identifier(access.PIPELINE_SCHEMA)
     conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(pipeline, granted))
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(pipeline, granted))
-    conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}").format(
-        sql.Identifier(conn.info.dbname), sql.Identifier(access.TERMINOLOGY)))
+    conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}, {}").format(
+        sql.Identifier(conn.info.dbname), sql.Identifier(access.OWNER), sql.Identifier(access.TERMINOLOGY)))
     conn.execute(sql.SQL("REASSIGN OWNED BY {} TO SESSION_USER").format(sql.Identifier(access.OWNER)))
 
 
