@@ -51,8 +51,12 @@ def list_(database: str | None, deep: bool) -> None:
     settings = load_settings()
     store, keyring = store_from(settings), keyring_from(settings)
     entries = backup.list_backups(store, keyring, database)
-    if not entries:
+    physical = _base_backups(store, keyring)
+    if not entries and not physical:
         click.echo("no backups")
+        return
+    _echo_base_backups(physical)
+    if not entries:
         return
     click.echo("STATE read the objects back (--deep)" if deep else
                "STATE from the manifests only; the objects were not read (--deep reads them)")
@@ -64,6 +68,25 @@ def list_(database: str | None, deep: bool) -> None:
         state = ("verified" if not deep else _deep_state(store, keyring, m)) if e.counts else f"{e.status}: {e.problem}"
         click.echo(f"{e.backup_id:<26} {e.database:<20} {size:>10} {tables:>6} {rows:>10}  "
                    f"{m.key_id if m else '-':<21} {state}")
+
+
+def _base_backups(store, keyring) -> list:
+    """PITR base backups of every cluster in the store (physical: any second of the window, `hv pitr`)."""
+    from hv_pipelines.core.pitr.inventory import read_state, systems
+
+    return [b for system in systems(store) for b in read_state(store, keyring, system).backups]
+
+
+def _echo_base_backups(physical: list) -> None:
+    if not physical:
+        return
+    click.echo("PHYSICAL base backups (point-in-time recovery with the WAL archive: `hv pitr status`, "
+               "`hv pitr restore`)")
+    click.echo(f"{'BACKUP ID':<26} {'CLUSTER':<20} {'SIZE':>10} {'TIMELINE':>8}  {'START LSN':<14} STOP LSN")
+    for b in physical:
+        click.echo(f"{b.backup_id:<26} {b.system_identifier:<20} {human_size(b.object_bytes):>10} {b.timeline:>8}  "
+                   f"{b.start_lsn:<14} {b.stop_lsn}")
+    click.echo("LOGICAL backups (pg_dump: portable, checked table by table)")
 
 
 def _deep_state(store, keyring, manifest: backup.Manifest) -> str:

@@ -113,3 +113,12 @@ def test_prune_keeps_exactly_what_the_window_needs(history, local_archive):
     assert store.head(first.object_key) is None and store.head(second.object_key) is not None
     assert prune.prune(store, keyring, recovery_window_days=1,
                        now=second.completed_at + timedelta(days=30)).kept_backups == [second.backup_id]
+
+
+def test_backup_list_shows_base_backups_beside_logical_ones(history, local_archive, monkeypatch, capsys):
+    first, second, system, names = history
+    code, out, err = hv(monkeypatch, capsys, local_archive.env, "backup", "list")
+    assert code == 0, err
+    assert "PHYSICAL base backups" in out
+    rows = [line for line in out.splitlines() if line.startswith((first.backup_id, second.backup_id))]
+    assert len(rows) == 2 and all(system in row for row in rows)

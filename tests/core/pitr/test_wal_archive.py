@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hv_pipelines.core.errors import IntegrityError
+from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from hv_pipelines.core.pitr import archive
 from hv_pipelines.core.pitr.cluster import as_server_user, hand_over
 from hv_pipelines.core.pitr.walfiles import control_system_identifier
@@ -146,3 +147,16 @@ def test_a_segment_is_bound_to_its_content_hash(archived, local_archive):
                                           local_archive.keyring, archive.wal_context(system, name))
     assert binding["sha256"] == hashlib.sha256(copy.read_bytes()).hexdigest()
     assert binding["system_identifier"] == str(system)
+
+
+def test_fetch_with_the_wrong_key_or_a_truncated_object_says_what_to_do(archived, local_archive, scratch):
+    cluster, name, copy, system = archived
+    key = archive.wal_key(system, name)
+    dest = scratch / "RECOVERYXLOG"
+    with pytest.raises(IntegrityError, match="not in the keyring: set ENCRYPTION_KEY"):
+        archive.fetch(name, dest, local_archive.store, Keyring.from_hex(generate_hex_key()), system)
+    data = local_archive.store.read_bytes(key)
+    local_archive.store.put_bytes(key, data[:-40])
+    with pytest.raises(IntegrityError, match=f"{key}: .*(truncated|failed authentication)"):
+        archive.fetch(name, dest, local_archive.store, local_archive.keyring, system)
+    assert not dest.exists()
