@@ -60,7 +60,9 @@ def command(host: str, port: int, workspace: str) -> None:
     env = dict(os.environ)
     stack = None
     # A closed terminal (SIGHUP) or a service manager (SIGTERM) must stop the stack like Ctrl-C does.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too, even when inherited ignored (what a script's `make dev &` does): ignored, it would
+    # reach every Dagster process ignored as well, and Ctrl-C would stop nothing at all.
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     try:
         if settings.database_url is None:
