@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install browser tls-postgres clean-dev
+.PHONY: dev test lint install browser tls-postgres clean-dev mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(STAMP)
 test: $(STAMP) browser tls-postgres
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Mutation testing of the safety-critical modules (hours; not in CI): see docs/testing.md.
+# GROUP=terminology runs one group of modules; MUTANTS='glob' only the mutants whose names match.
+mutants: $(STAMP)
+	$(PY) tools/mutants.py $(if $(GROUP),--group $(GROUP)) $(MUTANTS)
 
 clean-dev:
 	rm -rf .hv

@@ -18,7 +18,7 @@ import pytest
 
 from hv_pipelines.core import db
 from hv_pipelines.core.terminology import load_release
-from hv_pipelines.core.terminology.loader import ReleaseCheckError
+from hv_pipelines.core.terminology.loader import DEFAULT_COUNT_BAND, ReleaseCheckError
 
 TABLES = {"loinc": ("LOINCCode", "LOINCUnit", "CodeMapping"), "icd10cm": ("ICD10Code",),
           "snomed": ("SNOMEDCode",), "cpt": ("CPTCode",)}
@@ -63,7 +63,10 @@ def refused(url: str, system: str, paths: list[Path], check: str) -> ReleaseChec
 
 
 def duplicates_of(error: ReleaseCheckError) -> list[str]:
-    return {c.name: c for c in error.checks}["no_duplicate_codes"].metadata["examples"]
+    """The duplicated codes the check names (one, in every test here)."""
+    metadata = {c.name: c for c in error.checks}["no_duplicate_codes"].metadata
+    assert metadata["duplicates"] == len(metadata["examples"])
+    return metadata["examples"]
 
 
 def test_loinc_release_listing_a_loaded_code_twice_is_refused(migrated_db, releases, tmp_path):
@@ -132,7 +135,7 @@ def test_a_release_far_larger_than_the_loaded_one_is_refused(migrated_db, releas
 
     error = refused(migrated_db, "icd10cm", [bloated], "row_count_within_band")
     band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
-    assert band["staged"] > band["high"] and band["previous"] < 20
+    assert band["staged"] > band["high"] and band["previous"] < 20 and band["band"] == DEFAULT_COUNT_BAND
 
 
 def test_a_release_far_smaller_than_the_loaded_one_is_refused(migrated_db, releases, tmp_path):
@@ -144,7 +147,7 @@ def test_a_release_far_smaller_than_the_loaded_one_is_refused(migrated_db, relea
     short = rezip(releases / "loinc" / "Loinc_2.78.zip", tmp_path / "Loinc_2.78.zip", "Loinc.csv", cut_short)
     error = refused(migrated_db, "loinc", [short], "row_count_within_band")
     band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
-    assert band["staged"] == 2 and band["staged"] < band["low"]
+    assert band["staged"] == 2 and band["staged"] < band["low"] and band["band"] == DEFAULT_COUNT_BAND
 
 
 def test_a_first_release_without_a_single_code_is_refused(migrated_db, releases, tmp_path):
@@ -153,3 +156,25 @@ def test_a_first_release_without_a_single_code_is_refused(migrated_db, releases,
 
     error = refused(migrated_db, "loinc", [empty], "row_count_within_band")
     assert {c.name: c for c in error.checks}["row_count_within_band"].metadata["staged"] == 0
+
+
+def test_a_release_just_outside_the_band_is_refused(migrated_db, releases, tmp_path):
+    # A third more codes than the loaded release: outside ±10 %, though well short of double.
+    loaded = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
+    grown = tmp_path / "icd10cm_order_2026.txt"
+    grown.write_bytes(text + _icd10cm_lines(loaded.rows_staged // 3))
+
+    error = refused(migrated_db, "icd10cm", [grown], "row_count_within_band")
+    band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
+    assert band["high"] < band["staged"] < 2 * band["previous"]
+
+
+def test_a_first_release_of_a_single_code_loads(migrated_db, releases, tmp_path):
+    def one_code(data: bytes) -> bytes:
+        header, glucose = data.splitlines(True)[:2]
+        return header + glucose
+
+    single = rezip(releases / "loinc" / "Loinc_2.78.zip", tmp_path / "Loinc_2.78.zip", "Loinc.csv", one_code)
+    result = load_release(migrated_db, "loinc", [single])
+    assert result.rows_staged == 1 and {c.name: c.passed for c in result.checks}["row_count_within_band"]

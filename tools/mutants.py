@@ -1,0 +1,101 @@
+"""`make mutants`: mutation testing of the safety-critical modules with mutmut (too slow for CI).
+
+    make mutants                                   every group below, one after the other
+    make mutants GROUP=terminology                 one group
+    make mutants GROUP=terminology MUTANTS='hv_pipelines.core.terminology.checks.x_no_dup*'
+    .venv/bin/python tools/mutants.py --group seed --tests tests/core/test_seed.py   (other tests)
+
+mutmut copies the project into mutants/, rewrites every function of the modules it mutates into a
+trampoline, runs the group's tests once to learn which tests reach which function, then runs, for
+each mutant, only those tests. A mutant that no test fails "survived": a comparison or refusal it
+sits in is not held by any test (docs/testing.md lists the survivors that are equivalent mutants).
+
+What this script adds to a plain `mutmut run`:
+- one PostgreSQL (pgserver) for the whole run, handed to every mutant's test session as
+  HV_TEST_DATABASE_URL; otherwise each of the hundreds of sessions starts its own server, and the
+  seconds that costs make mutmut report mutants as timeouts;
+- a test selection per group, so the first pass runs the tests of that group's modules, not the
+  whole suite ([tool.mutmut] in pyproject.toml holds what every group shares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Group -> (modules mutated, tests that hold them). Globs are relative to the repository root.
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "envelope": (["hv_pipelines/core/envelope.py", "hv_pipelines/core/keyring.py"],
+                 ["tests/core/test_envelope.py", "tests/core/test_keyring_kms.py"]),
+    "backup": (["hv_pipelines/core/backup/*"], ["tests/core/backup"]),
+    "pitr": (["hv_pipelines/core/pitr/*"], ["tests/core/pitr"]),
+    "archival": (["hv_pipelines/core/archival/verify.py", "hv_pipelines/core/archival/rehydrate.py"],
+                 ["tests/core/archival"]),
+    "terminology": (["hv_pipelines/core/terminology/checks.py", "hv_pipelines/core/terminology/loader.py"],
+                    ["tests/core/terminology"]),
+    "fhir_ingest": (["hv_pipelines/core/fhir_ingest/chunks.py", "hv_pipelines/core/fhir_ingest/watermarks.py"],
+                    ["tests/core/fhir_ingest"]),
+    "seed": (["hv_pipelines/core/seed_tables.py"],
+             ["tests/core/test_seed.py", "tests/cli/test_seed_cli.py", "tests/dagster/test_seed_assets.py"]),
+}
+
+
+def run_group(name: str, patterns: list[str], max_children: int, tests: list[str] | None = None) -> None:
+    """One `mutmut run` with the group's modules and tests (or `tests`) in place of pyproject's, in this
+    process: mutmut forks its workers from it, so they inherit the configuration."""
+    import mutmut.configuration as configuration
+
+    modules, tests = GROUPS[name][0], tests or GROUPS[name][1]
+    configuration._config = dataclasses.replace(
+        configuration.config(), only_mutate=modules, pytest_add_cli_args_test_selection=tests)
+    from mutmut.__main__ import cli
+
+    print(f"== mutants: {name} ({', '.join(modules)}; tests: {', '.join(tests)})", flush=True)
+    try:
+        cli(["run", "--max-children", str(max_children), *patterns], standalone_mode=False)
+    except SystemExit as stop:  # mutmut exits when it is done; the next group still runs
+        if stop.code not in (0, None):
+            raise
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", choices=sorted(GROUPS), action="append",
+                        help="a group of modules (default: every group)")
+    parser.add_argument("--tests", action="append", metavar="PYTEST_ARG",
+                        help="the tests to run instead of the group's (a file, a node id, a -k expression)")
+    parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("mutants", nargs="*", help="mutant name globs, as `mutmut results` prints them")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+
+    import pgserver  # not hv_pipelines: mutmut's tests must import it from mutants/, not from here
+
+    groups = args.group or list(GROUPS)
+    data = Path(tempfile.mkdtemp(prefix="hv-mutants-pg-"))
+    server = pgserver.get_server(data / "data", cleanup_mode="delete")
+    os.environ["HV_TEST_DATABASE_URL"] = server.get_uri()
+    try:
+        if len(groups) == 1:
+            run_group(groups[0], args.mutants, args.max_children, args.tests)
+        else:  # mutmut keeps its state in module globals: a process per group
+            for name in groups:
+                subprocess.run([sys.executable, __file__, "--group", name, "--max-children",
+                                str(args.max_children), *args.mutants], check=True)
+    finally:
+        server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
+    print("`.venv/bin/mutmut results` lists the survivors; `.venv/bin/mutmut show NAME` shows one's diff",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
