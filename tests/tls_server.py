@@ -26,6 +26,7 @@ HBA = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all 
 class TlsServer:
     port: int
     ca_cert: Path
+    pgdata: Path
 
     def url(self, database: str = "postgres", *, host: str = "localhost", ca: Path | None = None) -> str:
         return (f"postgresql://postgres@{host}:{self.port}/{database}"
@@ -77,7 +78,7 @@ def tls_only_server() -> Iterator[TlsServer]:
          f"-h 127.0.0.1 -p {port} -k {pgdata} -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key",
          "start")
     try:
-        yield TlsServer(port, files.ca_cert)
+        yield TlsServer(port, files.ca_cert, pgdata)
     finally:
         _run(bin_dir, "pg_ctl", "-D", str(pgdata), "-w", "-m", "fast", "stop")
         shutil.rmtree(home, ignore_errors=True)

@@ -82,3 +82,21 @@ def test_plain_tcp_is_refused(tls_server, tls_db: str) -> None:
     url = f"postgresql://postgres@localhost:{tls_server.port}/holovitals?sslmode=disable"
     with pytest.raises(DatabaseUnreachable, match="accepts TLS connections only"):
         db.connect(url).__enter__()
+
+
+def test_a_client_connected_without_tls_is_a_posture_finding(tls_server, tls_db: str) -> None:
+    hba = tls_server.pgdata / "pg_hba.conf"
+    original = hba.read_text()
+    hba.write_text(original + "host all all 127.0.0.1/32 trust\n")  # a server that also takes plain TCP
+    try:
+        with db.connect(tls_db, autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
+        plain = f"postgresql://postgres@localhost:{tls_server.port}/holovitals?sslmode=disable"
+        with db.connect(plain) as _held, db.connect(tls_db) as conn:
+            finding = posture.client_tls(conn)
+        assert not finding.passed
+        assert finding.message.startswith("TCP connections without TLS from postgres (1): make pg_hba.conf hostssl-only")
+    finally:
+        hba.write_text(original)
+        with db.connect(tls_db, autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
