@@ -37,7 +37,7 @@ class StandardizeConfig(dg.Config):
 )
 def lab_result_standardizations(context: dg.AssetExecutionContext, config: StandardizeConfig,
                                  db: Database) -> dg.MaterializeResult:
-    outcome = standardize_stage(db.url, context.partition_key)
+    outcome = standardize_stage(db.url_for("ehr"), context.partition_key)
     counts, report = outcome.counts, outcome.coverage
     if not outcome.patient_resolved:
         context.log.warning("the connection names no patient: set ehr_connections.customer_id")

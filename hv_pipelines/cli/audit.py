@@ -95,7 +95,8 @@ def verify(decrypt: bool) -> None:
 def rehydrate(month: archival.Month, table: str | None) -> None:
     """Verify MONTH's archives, then load their rows into a query table for an investigation."""
     settings = load_settings()
-    result = archival.rehydrate_month(settings.database_url_for("archival"), store_from(settings), keyring_from(settings), month,
+    # Creating the query table is DDL: the migrations login's, not the archiver's (docs/security.md).
+    result = archival.rehydrate_month(settings.database_url_for("migrations"), store_from(settings), keyring_from(settings), month,
                                       into=table)
     click.echo(result.summary())
 

@@ -257,7 +257,7 @@ def attachment() -> None:
 def attachment_get(resource_id: str, out: Path, index: int) -> None:
     """Decrypt RESOURCE_ID's attachment (a fhir_resources id) into --out; audited."""
     settings = load_settings()
-    document = decrypt_attachment(settings.require_database_url(), store_from(settings), keyring_from(settings),
+    document = decrypt_attachment(settings.database_url_for("ehr"), store_from(settings), keyring_from(settings),
                                   resource_id, out, index=index)
     click.echo(f"wrote {document.path}: {human_size(document.size)} {document.content_type or ''}, "
                f"sha256 {document.sha256} (verified, audited)")

@@ -33,7 +33,7 @@ def command() -> None:
 def base_backup(level: int) -> None:
     """Take a base backup of DATABASE_URL's cluster (pg_basebackup) into the object store."""
     settings = load_settings()
-    b = basebackup.take_base_backup(settings.require_database_url(), store_from(settings), keyring_from(settings),
+    b = basebackup.take_base_backup(settings.database_url_for("backup"), store_from(settings), keyring_from(settings),
                                     level=level)
     click.echo(f"base backup {b.backup_id}: {human_size(b.object_bytes)} ({human_size(b.tar_bytes)} tar) "
                f"in {b.durations['total_s']:.1f}s")

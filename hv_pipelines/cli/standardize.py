@@ -38,7 +38,7 @@ def run(connection_id: str | None, every: bool) -> None:
     """Standardize one connection's lab results (or every connection's) and report code coverage."""
     if bool(connection_id) == every:
         raise click.UsageError("name one EHR connection, or pass --all")
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("ehr")
     if every:
         with db.connect(url) as conn:
             ids = [c.id for c in list_connections(conn)]
@@ -80,7 +80,7 @@ def ranges() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load(path: Path) -> None:
     """Load a lab's reference ranges (CSV: loinc,type,low,high,unit,sex,age_min,age_max,source)."""
-    url = load_settings().require_database_url()
+    url = load_settings().database_url_for("ehr")
     with db.connect(url) as conn:
         loaded = load_lab_ranges(conn, path)
     click.echo(f"{path.name}: {loaded.inserted} inserted, {loaded.updated} updated, {loaded.unchanged} unchanged")

@@ -102,7 +102,9 @@ _ROLE_TABLES: dict[str, dict[str, frozenset[str]]] = {
     APP: {"audit_logs": READ | APPEND, "audit_log_archives": READ},
     TERMINOLOGY: dict.fromkeys(TERMINOLOGY_TABLES, DML),
     EHR_INGEST: dict.fromkeys(EHR_INGEST_READS, READ) | dict.fromkeys(EHR_INGEST_TABLES, DML)
-    | {"audit_logs": APPEND},
+    # standardization keeps the curated reference ranges and the units' molar masses current
+    # (core/standardize/ranges.py `sync_curated`) before it standardizes a connection's results
+    | {"audit_logs": APPEND, "ReferenceRange": DML, "LOINCUnit": READ | {"UPDATE"}},
     ARCHIVER: {"audit_logs": frozenset({"SELECT", "INSERT", "DELETE"}), "audit_log_archives": DML,
                "data_retention_policies": READ, "users": READ},  # users: the system account of its entries
     BACKUP: {"audit_logs": READ | APPEND},
