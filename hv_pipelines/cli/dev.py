@@ -43,8 +43,8 @@ run_coordinator:
 telemetry:
   enabled: false
 """
-# dagster dev's own shutdown (webserver, daemon, code servers) takes 1-3 s when idle; what it has not
-# stopped by then is stopped for it (SIGTERM, SIGKILL SWEEP_GRACE_SECONDS later).
+# dagster dev's own shutdown (webserver, daemon, code servers) takes 1-3 s on a quiet machine, longer
+# under load; what it has not stopped by then is stopped for it (SIGTERM, SIGKILL SWEEP_GRACE_SECONDS later).
 DAGSTER_GRACE_SECONDS = 5.0
 SWEEP_GRACE_SECONDS = 1.5
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -78,11 +78,18 @@ def command(host: str, port: int, workspace: str) -> None:
     finally:
         if stack is not None:
             stack.stop()
-            click.echo("embedded PostgreSQL stopped")
+            _say("embedded PostgreSQL stopped")
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _say(message: str) -> None:
+    """Progress while stopping: after SIGHUP the terminal may be gone, and a failed write must not cut
+    the shutdown short."""
+    with contextlib.suppress(OSError):
+        click.echo(message)
 
 
 def _hold_stop_signals() -> None:
@@ -112,12 +119,12 @@ def _run_dagster(env: dict[str, str], host: str, port: int, workspace: str) -> N
 
 
 def _stop_dagster(process: subprocess.Popen) -> None:
-    click.echo("stopping Dagster ...")
+    _say("stopping Dagster ...")
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=DAGSTER_GRACE_SECONDS)
     leftover = stop_descendants(os.getpid(), SWEEP_GRACE_SECONDS)
     if leftover:
-        click.echo(f"stopped {leftover} Dagster process(es) still running after dagster dev's own shutdown")
-    click.echo("Dagster stopped")
+        _say(f"stopped {leftover} Dagster process(es) still running after dagster dev's own shutdown")
+    _say("Dagster stopped")
