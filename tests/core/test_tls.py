@@ -13,6 +13,7 @@ from hv_pipelines.core.archival import Month, archive_month
 from hv_pipelines.core.audit_trail import system_user_id
 from hv_pipelines.core.backup import create_backup, restore_backup
 from hv_pipelines.core.errors import DatabaseUnreachable
+from hv_pipelines.core.keyring import generate_hex_key
 from hv_pipelines.core.terminology import load_release
 from tests.core.archival.audit_rows import insert_audit_rows, make_user
 from tests.core.terminology.conftest import RELEASES
@@ -30,12 +31,15 @@ def _hv(*args: str, url: str, **env: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "DATABASE_URL": url, **env}, timeout=180)
 
 
-def test_every_job_works_over_verify_full(tls_server, tls_db: str, local_store, keyring) -> None:
+def test_every_job_works_over_verify_full(tls_server, tls_db: str, local_store, keyring, tmp_path) -> None:
     with db.connect(tls_db) as conn:
         assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
     assert migrations.status(tls_db).up_to_date
     seeded = _hv("seed", url=tls_db)
     assert seeded.returncode == 0, seeded.stderr
+    backed_up = _hv("backup", "create", url=tls_db, ENCRYPTION_KEY=generate_hex_key(),
+                    HV_OBJECT_STORE_URL=(tmp_path / "objects").as_uri())
+    assert backed_up.returncode == 0, backed_up.stderr
     assert load_release(tls_db, "loinc", [RELEASES / "loinc" / "Loinc_2.77.zip"], store=local_store).counts.new == 13
     with db.connect(tls_db) as conn:
         system_user_id(conn)
