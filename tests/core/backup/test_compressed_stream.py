@@ -14,9 +14,9 @@ import pytest
 
 from hv_pipelines.core import db
 from hv_pipelines.core.backup import catalog, layout, restore_backup
-from hv_pipelines.core.backup.streams import compress, decompress
 from hv_pipelines.core.envelope import decrypt_stream, encrypt_stream
 from hv_pipelines.core.errors import IntegrityError
+from hv_pipelines.core.zstd_frames import compress, decompress
 
 CHECKSUM = 4  # a frame written with write_checksum=True ends in the 4-byte XXH64 of its content
 
@@ -30,7 +30,7 @@ def test_a_frame_without_its_checksum_is_refused_after_all_its_plaintext():
     frame = _frame(plaintext)
     produced = bytearray()
 
-    with pytest.raises(IntegrityError, match="incomplete"):
+    with pytest.raises(IntegrityError, match="^the compressed dump inside the backup is incomplete$"):
         for piece in decompress([frame[:-CHECKSUM]]):
             produced += piece
 
@@ -49,6 +49,14 @@ def test_a_frame_with_no_block_at_all_is_refused():
     frame = _frame(b"x" * 1000)
     with pytest.raises(IntegrityError, match="incomplete"):
         b"".join(decompress([frame[:6]]))  # magic number and the start of the frame header
+
+
+def test_a_frame_with_a_damaged_block_is_refused_as_corrupt():
+    plaintext = b"".join(b"row %d of the dump\n" % i for i in range(50_000))
+    frame = bytearray(_frame(plaintext))
+    frame[len(frame) // 2] ^= 0xFF  # inside the compressed block: its content checksum no longer matches
+    with pytest.raises(IntegrityError, match="^the compressed dump inside the backup is corrupt$"):
+        b"".join(decompress([bytes(frame)]))
 
 
 def _frame_and_reseal(stored, keyring):
