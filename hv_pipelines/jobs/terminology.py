@@ -6,9 +6,12 @@ import json
 import dagster as dg
 
 from hv_pipelines.assets.terminology import ReleaseConfig, terminology_assets
+from hv_pipelines.core import migrations
+from hv_pipelines.core.errors import DatabaseUnreachable
 from hv_pipelines.core.settings import load_settings
 from hv_pipelines.core.terminology import code_system
 from hv_pipelines.core.terminology.landing import Landing
+from hv_pipelines.resources import Database
 
 reference_load = dg.define_asset_job(
     "reference_load",
@@ -22,7 +25,7 @@ reference_load = dg.define_asset_job(
            description="Every 5 minutes: is there a new release on HV_TERMINOLOGY_LANDING? It recognises the "
            "code system and version by the publisher's file name and requests that asset's run; with "
            "HV_ENV=production it only reports, and an operator launches the run.")
-def terminology_release_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def terminology_release_sensor(context: dg.SensorEvaluationContext, db: Database) -> dg.SensorResult | dg.SkipReason:
     settings = load_settings()
     if not settings.terminology_landing:
         return dg.SkipReason("HV_TERMINOLOGY_LANDING is not set: nothing to watch")
@@ -41,6 +44,14 @@ def terminology_release_sensor(context: dg.SensorEvaluationContext) -> dg.Sensor
     if not new:
         return dg.SensorResult(skip_reason="no new release on the landing location", cursor=cursor)
     summary = ", ".join(f"{code_system(r.system).title} {r.version} ({r.entry})" for r in new)
+    # Before the first migration a load would fail, and the cursor would pass the release for good:
+    # the new releases wait, unseen, until the database can take them.
+    try:
+        behind = migrations.behind(db.url)
+    except DatabaseUnreachable as exc:
+        behind = str(exc)
+    if behind:
+        return dg.SkipReason(f"{behind}; new release(s) waiting: {summary}")
     if settings.is_production:
         return dg.SensorResult(skip_reason=f"new release(s): {summary}. Production: launch reference_load "
                                "from the UI after review.", cursor=cursor)

@@ -18,8 +18,9 @@ from hv_pipelines.resources import Database
 
 NOT_MIGRATED = "the database is not migrated yet: run migrate_and_seed"
 # What each sensor and schedule does on a fresh database. The schema sensor is the one that migrates
-# it; the terminology sensor only looks at the landing location (a load it requests says what is
-# wrong); run_failure_alerts needs a failed run and is tested in test_operations.py.
+# it; the terminology sensor finds no landing location configured here (releases landed before the
+# first migration wait for it: test_terminology.py); run_failure_alerts needs a failed run and is
+# tested in test_operations.py.
 EXPECTED = {
     "ehr_connections_due": NOT_MIGRATED,
     "schema_sensor": "run",

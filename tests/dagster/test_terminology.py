@@ -85,33 +85,47 @@ def _landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> Pa
     return landing
 
 
-def test_sensor_requests_one_run_per_new_release_and_remembers_it(tmp_path, monkeypatch):
+def _sensor_context(url: str, cursor: str | None) -> dg.SensorEvaluationContext:
+    return dg.build_sensor_context(cursor=cursor, resources={"db": Database(url=url)})
+
+
+def test_sensor_requests_one_run_per_new_release_and_remembers_it(migrated_db, tmp_path, monkeypatch):
     landing = _landing(tmp_path, monkeypatch, "Loinc_2.77.zip", "icd10cm_order_2026.txt", "PPRRVU25_JAN.csv")
     (landing / "notes.txt").write_text("not a release")
     os.utime(landing / "notes.txt", (0, 0))
-    first = terminology_release_sensor(dg.build_sensor_context(cursor=None))
+    first = terminology_release_sensor(_sensor_context(migrated_db, None))
     requested = {r.asset_selection[0].to_user_string(): r for r in first.run_requests}
     assert set(requested) == {"loinc_codes", "icd10_codes", "cpt_codes"}
     assert requested["loinc_codes"].run_config["ops"]["loinc_codes"]["config"]["release"] == "Loinc_2.77.zip"
     assert requested["icd10_codes"].tags["hv/release"] == "2026"
 
-    again = terminology_release_sensor(dg.build_sensor_context(cursor=first.cursor))
+    again = terminology_release_sensor(_sensor_context(migrated_db, first.cursor))
     assert not again.run_requests
 
     shutil.copy(RELEASES / "loinc" / "Loinc_2.78.zip", landing / "Loinc_2.78.zip")
-    fresh = terminology_release_sensor(dg.build_sensor_context(cursor=first.cursor))
+    fresh = terminology_release_sensor(_sensor_context(migrated_db, first.cursor))
     assert not fresh.run_requests, "a file still being written (modified within the settle time) waits"
     os.utime(landing / "Loinc_2.78.zip", (0, 0))
-    settled = terminology_release_sensor(dg.build_sensor_context(cursor=first.cursor))
+    settled = terminology_release_sensor(_sensor_context(migrated_db, first.cursor))
     assert [r.run_config["ops"]["loinc_codes"]["config"]["release"] for r in settled.run_requests] == [
         "Loinc_2.78.zip"]
 
 
-def test_sensor_only_reports_in_production(tmp_path, monkeypatch):
+def test_sensor_only_reports_in_production(migrated_db, tmp_path, monkeypatch):
     _landing(tmp_path, monkeypatch, "Loinc_2.77.zip")
     monkeypatch.setenv("HV_ENV", "production")
-    result = terminology_release_sensor(dg.build_sensor_context(cursor=None))
+    result = terminology_release_sensor(_sensor_context(migrated_db, None))
     assert not result.run_requests and "LOINC 2.77 (Loinc_2.77.zip)" in result.skip_reason.skip_message
+
+
+def test_releases_landed_before_the_first_migration_wait_for_it(empty_db, migrated_db, tmp_path, monkeypatch):
+    _landing(tmp_path, monkeypatch, "Loinc_2.77.zip")
+    waiting = terminology_release_sensor(_sensor_context(empty_db, None))
+    assert isinstance(waiting, dg.SkipReason)
+    assert waiting.skip_message == ("the database is not migrated yet: run migrate_and_seed; new release(s) "
+                                    "waiting: LOINC 2.77 (Loinc_2.77.zip)")
+    after = terminology_release_sensor(_sensor_context(migrated_db, None))  # the cursor never moved past it
+    assert [r.asset_selection[0].to_user_string() for r in after.run_requests] == ["loinc_codes"]
 
 
 def test_asset_loads_the_newest_release_from_an_s3_landing(migrated_db, tmp_path, monkeypatch, s3_client,
