@@ -77,7 +77,8 @@ def restore_(target_time: str | None, target_lsn: str | None, latest: bool, data
     result = restore.restore(store_from(settings), keyring_from(settings), data_dir, target, env_file=env_file,
                              env=env, system_identifier=system_identifier, start=start, port=port, archive=archive)
     click.echo(f"restored base backup {result.backup_id} into {result.data_dir} and recovered to "
-               f"{result.target} in {result.seconds:.1f}s (last transaction replayed: {result.reached or 'unknown'})")
+               f"{result.target} in {result.seconds:.1f}s (last transaction replayed: {result.reached or 'unknown'}; "
+               f"{result.prefetched} WAL segment(s) prefetched)")
     if result.url:
         click.echo(f"  running: {result.url}  (stop: pg_ctl -D {result.data_dir} stop)")
 

@@ -31,10 +31,9 @@ from pathlib import Path
 from hv_pipelines.core import db
 from hv_pipelines.core.backup.tools import find_tool, server_major
 from hv_pipelines.core.child_env import child_env
-from hv_pipelines.core.envelope import IterReader
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.pitr import descriptor, sealed
+from hv_pipelines.core.pitr import descriptor, sealed, spool
 from hv_pipelines.core.pitr.cluster import Cluster, ClusterError, hand_over, let_server_run, write_settings
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.envfile import write_env_file
@@ -46,6 +45,33 @@ RESTORE_ENV = "hv_restore.env"
 _REACHED = re.compile(r"recovery stopping (?:before|after) (?:commit|abort) of transaction \d+, time (.+)$",
                       re.MULTILINE)
 _LAST_TX = re.compile(r"last completed transaction was at log time (.+)$", re.MULTILINE)
+
+
+COPY_BUFFER = 1024 * 1024
+
+
+class PieceReader:
+    """`read(n)` over an iterator of pieces without copying what stays buffered (tarfile reads in
+    small slices; trimming a front-loaded buffer per read would copy the stream many times over)."""
+
+    def __init__(self, pieces) -> None:
+        self._pieces = iter(pieces)
+        self._piece = memoryview(b"")
+
+    def read(self, size: int = -1, /) -> bytes:
+        out = []
+        while size < 0 or size > 0:
+            if not self._piece:
+                piece = next(self._pieces, None)
+                if piece is None:
+                    break
+                self._piece = memoryview(piece)
+            take = self._piece[:size] if size >= 0 else self._piece
+            out.append(take)
+            self._piece = self._piece[len(take):]
+            if size >= 0:
+                size -= len(take)
+        return b"".join(out)
 
 
 class TargetOutsideWindow(HVError):
@@ -75,6 +101,7 @@ class RestoreResult:
     seconds: float
     url: str | None
     port: int
+    prefetched: int = 0  # segments restore_command took from the spool
 
     def as_metadata(self) -> dict[str, object]:
         return {"backup_id": self.backup_id, "target": self.target, "reached": self.reached or "unknown",
@@ -120,7 +147,7 @@ def extract(store: ObjectStore, keyring: Keyring, backup: BaseBackup, data_dir: 
     context = descriptor.object_context(backup.system_identifier, backup.backup_id)
     with closing(store.open(backup.object_key)) as body:
         _, content = sealed.open_sealed(body, keyring, context, what=backup.object_key)
-        with tarfile.open(fileobj=IterReader(content), mode="r|") as tar:
+        with tarfile.open(fileobj=PieceReader(content), mode="r|", copybufsize=COPY_BUFFER) as tar:
             tar.extractall(data_dir, filter="data")
     manifest = data_dir / "backup_manifest"
     if not manifest.is_file():
@@ -144,12 +171,13 @@ def hv_command() -> Path:
     return Path(sys.executable).parent / "hv"
 
 
-def recovery_settings(target: Target, env_file: Path, system_identifier: str, *, archive: bool) -> dict[str, str]:
+def recovery_settings(target: Target, env_file: Path, system_identifier: str, data_dir: Path, *,
+                      archive: bool) -> dict[str, str]:
     hv = hv_command()
     let_server_run(Path(sys.executable))
     let_server_run(hv)
-    settings = {"restore_command": f"{hv} wal fetch %f %p --env-file {env_file} "
-                                   f"--system-identifier {system_identifier}",
+    fetch = f"{hv} wal fetch %f %p --env-file {env_file} --system-identifier {system_identifier}"
+    settings = {"restore_command": spool.restore_command(data_dir / spool.SPOOL, fetch),
                 "recovery_target_action": "promote", "recovery_target_timeline": "latest"}
     if target.time is not None:
         settings["recovery_target_time"] = target.time.astimezone(UTC).isoformat()
@@ -186,7 +214,7 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
                 raise ConfigurationError("restore needs --env-file (the store and key settings for restore_command)")
             env_file = data_dir / RESTORE_ENV
             write_env_file(env_file, env)
-        write_settings(data_dir, recovery_settings(target, env_file.absolute(), system, archive=archive))
+        write_settings(data_dir, recovery_settings(target, env_file.absolute(), system, data_dir, archive=archive))
         (data_dir / "recovery.signal").touch()
         if trust_local:
             (data_dir / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
@@ -194,7 +222,10 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
         hand_over(data_dir)
         bin_dir = find_tool("postgres", server_major(backup.server_version)).path.parent
         cluster = Cluster(data_dir, bin_dir, **({"port": port} if port else {}))
-        reached = _recover(cluster)
+        ahead = spool.names_after(state, segment_of(parse_lsn(backup.start_lsn)))
+        with spool.Prefetcher(store, keyring, system, ahead, data_dir / spool.SPOOL) as prefetcher:
+            reached = _recover(cluster)
+        prefetched = prefetcher.fetched
     except BaseException:
         if cluster is not None:
             cluster.stop("immediate")
@@ -207,7 +238,7 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
         cluster.stop()
         url = None
     return RestoreResult(backup.backup_id, data_dir, target.describe(), reached, time.monotonic() - clock, url,
-                         cluster.port)
+                         cluster.port, prefetched)
 
 
 def _recover(cluster: Cluster) -> str | None:

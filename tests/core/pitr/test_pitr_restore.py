@@ -57,6 +57,7 @@ def test_restore_to_a_given_second_has_the_first_marker_and_not_the_second(any_a
                         "--data-dir", str(restored), "--start")
     assert code == 0, err
     assert f"recovered to time {second_mark.isoformat()}" in out and "running: postgresql://" in out
+    assert " 0 WAL segment(s) prefetched" not in out
     url = out.split("running: ")[1].split()[0]
     try:
         assert markers.present(url, [first, second]) == {first}
