@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import click
 
-from hv_pipelines.cli import audit_logging, roles
-from hv_pipelines.core import migrations
+from hv_pipelines.cli import audit_logging
+from hv_pipelines.cli import roles as roles_cli
+from hv_pipelines.core import db, migrations, roles
 from hv_pipelines.core.settings import load_settings, mask_url
 
 _timeouts = [
@@ -31,7 +32,7 @@ def command() -> None:
     """Schema migrations: upgrade, downgrade, status, check, adopt; database roles."""
 
 
-command.add_command(roles.command)
+command.add_command(roles_cli.command)
 command.add_command(audit_logging.command)
 
 
@@ -99,6 +100,15 @@ def check() -> None:
         problems.append("the schema drifted from the models: write a migration or revert the manual change")
     if st.current is None:
         problems.append("the database is not managed by Alembic: `hv db upgrade` (empty) or `hv db adopt`")
+    elif not st.pending:  # at head, the grants are the matrix's as the schema is the models'
+        with db.connect(url) as conn:
+            grant_drift = roles.grant_drift(conn)
+        click.echo(f"grants:   {'drifted' if grant_drift else 'as migrated'}")
+        for line in grant_drift:
+            click.echo(f"  - {line}")
+        if grant_drift:
+            problems.append("the grants drifted from schema/access.py: revoke the stray grants listed (or "
+                            "`hv db upgrade` after a new revision)")
     if problems:
         raise click.ClickException("; ".join(problems))
     click.echo("ok")

@@ -140,3 +140,13 @@ def test_audit_logging_prints_then_applies_the_recommended_settings(own_pg_serve
     assert "connections, disconnections and DDL are logged" in applied.stdout
     with db.connect(url) as conn:
         assert conn.execute("SHOW log_statement").fetchone()[0] == "ddl"
+
+
+def test_check_fails_on_a_stray_grant_as_on_schema_drift(migrated_db: str) -> None:
+    out = hv("db", "check", url=migrated_db)
+    assert out.returncode == 0 and "grants:   as migrated" in out.stdout, out.stdout + out.stderr
+    with db.connect(migrated_db) as conn:
+        conn.execute("GRANT SELECT ON users TO hv_readonly")
+    out = hv("db", "check", url=migrated_db)
+    assert out.returncode == 1 and "grants:   drifted" in out.stdout
+    assert 'REVOKE SELECT ON "users" FROM hv_readonly' in out.stdout and "grants drifted" in out.stderr
