@@ -5,6 +5,8 @@ roles, grant drift, the public schema, audit logging, backups) and a WARN otherw
 shows the same findings without failing runs.
 """
 
+from datetime import timedelta
+
 import dagster as dg
 
 from hv_pipelines.core import posture
@@ -13,11 +15,13 @@ from hv_pipelines.core.settings import load_settings
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 
 
-def _backup(object_store: ObjectStoreResource, keys: KeyringResource, database: str) -> posture.Finding:
+def _from_store(object_store: ObjectStoreResource, keys: KeyringResource, database: str,
+                rotation: timedelta) -> list[posture.Finding]:
     try:
-        return posture.newest_backup_finding(object_store.open(), keys.keyring(), database)
+        return posture.store_findings(object_store.open(), keys.keyring(), database, rotation)
     except HVError as exc:  # an unreachable store is a finding, not a failed posture run
-        return posture.Finding("backup_fresh_and_encrypted", False, True, f"cannot list the backups: {exc}")
+        return [posture.Finding(check, False, posture.HIGH[check], f"cannot list the backups: {exc}")
+                for check in ("backup_fresh_and_encrypted", "master_key_within_rotation")]
 
 
 @dg.asset(
@@ -34,8 +38,9 @@ def database_security_posture(context: dg.AssetExecutionContext, db: Database, o
                               keys: KeyringResource) -> dg.MaterializeResult:
     with db.connect(domain="migrations") as conn:
         findings = posture.assess(conn)
+        rotation = posture.key_rotation(conn)
         database = conn.info.dbname
-    findings.append(_backup(object_store, keys, database))
+    findings += _from_store(object_store, keys, database, rotation)
     production = load_settings().is_production
     failed = [f for f in findings if not f.passed]
     for finding in failed:

@@ -19,12 +19,15 @@ from psycopg import sql
 from hv_pipelines.core import roles
 from hv_pipelines.core.audit_logging import logging_gaps, setting
 from hv_pipelines.core.backup import list_backups
+from hv_pipelines.core.backup.inventory import BackupEntry
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
 from hv_pipelines.schema import access
 
 # The newest verified backup must be younger than this (a nightly backup, plus slack for a slow run).
 BACKUP_MAX_AGE = timedelta(hours=26)
+KEY_ROTATION_SETTING = "encryptionKeyRotationDays"
+DEFAULT_KEY_ROTATION = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ CHECKS = [
     Check("data_checksums_on", False, "`data_checksums` is on (initdb --data-checksums / pg_checksums)."),
     Check("audit_logging_on", True, "Connections, disconnections and DDL are logged (`hv db audit-logging`)."),
     Check("backup_fresh_and_encrypted", True, "The newest verified backup is younger than 26 h and encrypted."),
+    Check("master_key_within_rotation", False,
+          "The active master key is younger than the rotation period (security_configurations "
+          "encryptionKeyRotationDays, default 365 days), judged by the oldest backup it sealed."),
 ]
 HIGH = {c.name: c.high for c in CHECKS}
 
@@ -164,14 +170,40 @@ def backup_finding(newest_created_at: datetime | None, encrypted: bool, *, now: 
     return _finding("backup_fresh_and_encrypted", problems, f"newest verified backup {age.total_seconds() / 3600:.1f} h old")
 
 
-def newest_backup_finding(store: ObjectStore, keyring: Keyring, database: str, *,
-                          now: datetime | None = None) -> Finding:
-    """The backup finding from the store: the newest backup of `database` that counts."""
+def key_rotation(conn: psycopg.Connection) -> timedelta:
+    """The master key's rotation period: `security_configurations` key `encryptionKeyRotationDays`
+    when an active row sets it, else `DEFAULT_KEY_ROTATION`."""
+    row = conn.execute("SELECT value FROM security_configurations WHERE key = %s AND active",
+                       (KEY_ROTATION_SETTING,)).fetchone()
+    try:
+        return timedelta(days=int(row[0])) if row else DEFAULT_KEY_ROTATION
+    except ValueError:
+        return DEFAULT_KEY_ROTATION
+
+
+def master_key_finding(entries: list[BackupEntry], active_key_id: str, rotation: timedelta, *,
+                       now: datetime | None = None) -> Finding:
+    """The active master key has been in use at least since the oldest backup it sealed: older than
+    the rotation period is a finding."""
+    sealed = [e.manifest.created_at for e in entries if e.manifest and e.manifest.key_id == active_key_id]
+    if not sealed:
+        return _finding("master_key_within_rotation", [], f"no backup sealed with {active_key_id} yet")
+    days = ((now or datetime.now(UTC)) - min(sealed)).days
+    return _finding("master_key_within_rotation", [
+        f"the master key {active_key_id} has sealed backups for {days} days, more than the rotation period of "
+        f"{rotation.days} days (security_configurations {KEY_ROTATION_SETTING}): rotate it (README, 'Rotate the "
+        "master key')"] if days > rotation.days else [], f"{active_key_id} in use for {days} days")
+
+
+def store_findings(store: ObjectStore, keyring: Keyring, database: str, rotation: timedelta, *,
+                   now: datetime | None = None) -> list[Finding]:
+    """The findings read from the backups of `database` in the store (those that count)."""
     counted = [e for e in list_backups(store, keyring, database) if e.counts]
     newest = counted[-1].manifest if counted else None
-    return backup_finding(newest.created_at if newest else None, bool(newest and newest.key_id), now=now)
+    return [backup_finding(newest.created_at if newest else None, bool(newest and newest.key_id), now=now),
+            master_key_finding(counted, keyring.active_key_id, rotation, now=now)]
 
 
 def assess(conn: psycopg.Connection) -> list[Finding]:
-    """Every server-side finding, in CHECKS order (the backup's comes from `backup_finding`)."""
+    """Every server-side finding, in CHECKS order (the backups' come from `store_findings`)."""
     return [check(conn) for check in SERVER_CHECKS]

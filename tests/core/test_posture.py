@@ -41,7 +41,8 @@ def test_a_migrated_server_with_audit_logging_fails_only_what_its_build_lacks(po
     assert _failed(posture_db) == {"server_ssl_on", "data_checksums_on"}
     assert "ssl is off: set ssl = on" in findings["server_ssl_on"].message
     assert "pg_checksums --enable" in findings["data_checksums_on"].message
-    assert [c.name for c in posture.CHECKS if c.name != "backup_fresh_and_encrypted"] == list(findings)
+    store_checks = {"backup_fresh_and_encrypted", "master_key_within_rotation"}
+    assert [c.name for c in posture.CHECKS if c.name not in store_checks] == list(findings)
 
 
 def test_a_superuser_login_in_the_app_role_is_found(posture_db: str) -> None:
@@ -96,11 +97,23 @@ def test_a_stray_grant_and_an_open_public_schema_are_found(posture_db: str) -> N
     assert not {"grants_as_migrated", "public_schema_hardened"} & _failed(posture_db)
 
 
-def test_backup_freshness_comes_from_the_newest_verified_backup(migrated_db: str, local_store, keyring) -> None:
-    database = db.database_name(migrated_db)
-    missing = posture.newest_backup_finding(local_store, keyring, database)
-    assert not missing.passed and "no verified backup" in missing.message
+def test_backup_freshness_and_key_age_come_from_the_verified_backups(migrated_db: str, local_store, keyring) -> None:
+    database, year = db.database_name(migrated_db), timedelta(days=365)
+    missing, no_key_use = posture.store_findings(local_store, keyring, database, year)
+    assert not missing.passed and "no verified backup" in missing.message and no_key_use.passed
     create_backup(migrated_db, local_store, keyring)
-    assert posture.newest_backup_finding(local_store, keyring, database).passed
-    stale = posture.newest_backup_finding(local_store, keyring, database, now=datetime.now(UTC) + timedelta(hours=27))
-    assert not stale.passed and "27 h old (limit 26 h)" in stale.message
+    assert all(f.passed for f in posture.store_findings(local_store, keyring, database, year))
+    later = datetime.now(UTC) + timedelta(days=400)
+    stale, old_key = posture.store_findings(local_store, keyring, database, year, now=later)
+    assert not stale.passed and "h old (limit 26 h)" in stale.message
+    assert not old_key.passed and f"the master key {keyring.active_key_id} has sealed backups for 400 days" in \
+        old_key.message and "rotate it" in old_key.message
+    assert posture.store_findings(local_store, keyring, database, timedelta(days=500), now=later)[1].passed
+
+
+def test_the_rotation_period_comes_from_the_security_configuration(migrated_db: str) -> None:
+    with db.connect(migrated_db) as conn:
+        assert posture.key_rotation(conn) == posture.DEFAULT_KEY_ROTATION
+        conn.execute("""INSERT INTO security_configurations (id, key, category, value, "valueType", "updatedAt")
+                        VALUES ('k', 'encryptionKeyRotationDays', 'encryption', '90', 'number', now())""")
+        assert posture.key_rotation(conn) == timedelta(days=90)
