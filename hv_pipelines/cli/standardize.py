@@ -44,14 +44,16 @@ def run(connection_id: str | None, every: bool) -> None:
             ids = [c.id for c in list_connections(conn)]
     else:
         ids = [connection_id]
-    for each in ids:
-        click.echo(f"{each}: " + summary(standardize_stage(url, each)))
+    outcome = standardize_stage(url, ids)
+    click.echo(f"{len(outcome.scope.connections)} connection(s): " + summary(outcome))
+    if outcome.scope.busy:
+        click.echo(f"skipped, a sync is running: {', '.join(outcome.scope.busy)} — run again when it ends", err=True)
 
 
 def summary(outcome: StandardizeOutcome) -> str:
     """Counts and coverage, codes only (never values): what `hv ehr sync` prints as its last line too."""
     counts = outcome.counts
-    if not outcome.patient_resolved:
+    if not outcome.scope.connections and outcome.scope.no_patient:
         return "lab results: not standardized — the connection names no patient (set ehr_connections.customer_id)"
     lines = [f"lab results: {counts.results} read, {counts.standardized} standardized "
              f"({counts.inserted} inserted, {counts.updated} updated, {counts.removed} removed), "

@@ -39,7 +39,7 @@ class NormaliseCounts:
     removed: Counter[str] = field(default_factory=Counter)
 
 
-def patient_marker(patient_id: str) -> str:
+def _patient_marker(patient_id: str) -> str:
     """The fragment our `metadata` JSON holds for a resource about `patient_id` (chunks.resource_metadata)."""
     return '"patient":' + json.dumps(patient_id) + ","
 
@@ -134,7 +134,7 @@ def _stage_patient_rows(conn: psycopg.Connection, connection: EHRConnection, pat
     with conn.cursor(name="ehr_unprocessed") as rows, conn.cursor() as writer:
         rows.execute("""SELECT CASE WHEN position(%s in coalesce(metadata, '')) > 0 THEN raw_data END
                         FROM fhir_resources WHERE connection_id = %s AND NOT processed""",
-                     (patient_marker(patient_id), connection.id))
+                     (_patient_marker(patient_id), connection.id))
         while batch := rows.fetchmany(2000):
             with writer.copy("COPY ehr_clinical (table_name, row_id, payload) FROM STDIN") as copy:
                 for (raw,) in batch:

@@ -33,6 +33,7 @@ CODED_ELEMENTS = {
 
 @dataclass(frozen=True)
 class Coverage:
+    connection_id: str
     system: str
     resource_type: str
     resolved: int
@@ -68,51 +69,51 @@ class CoverageReport:
 
 _CODINGS = """
 CREATE TEMP TABLE std_codings ON COMMIT DROP AS
-SELECT DISTINCT f.id AS resource_id, f.raw_data::jsonb ->> 'resourceType' AS resource_type,
+SELECT DISTINCT f.connection_id, f.resource_id, f.r ->> 'resourceType' AS resource_type,
        coding ->> 'system' AS system, coding ->> 'code' AS code
-FROM fhir_resources f
+FROM (SELECT f.connection_id, f.id AS resource_id, f.raw_data::jsonb AS r  -- parsed once per resource
+      FROM std_scope s
+      JOIN fhir_resources f ON f.connection_id = s.connection_id
+       AND f.resource_type IN ('CONDITION', 'PROCEDURE', 'OBSERVATION', 'MEDICATION_REQUEST', 'IMMUNIZATION')
+       AND position(s.marker IN coalesce(f.metadata, '')) > 0
+      OFFSET 0) f
 CROSS JOIN LATERAL (
-    SELECT f.raw_data::jsonb -> element AS concept
-    FROM unnest(%(elements)s::text[]) element WHERE f.raw_data::jsonb ->> 'resourceType' = ANY(%(types)s)
+    SELECT f.r -> element AS concept
+    FROM unnest(%(elements)s::text[]) element WHERE f.r ->> 'resourceType' = ANY(%(types)s)
     UNION ALL
     SELECT component -> 'code' FROM jsonb_array_elements(
-        CASE WHEN jsonb_typeof(f.raw_data::jsonb -> 'component') = 'array'
-             THEN f.raw_data::jsonb -> 'component' ELSE '[]' END) component) concepts
+        CASE WHEN jsonb_typeof(f.r -> 'component') = 'array' THEN f.r -> 'component' ELSE '[]' END) component
+) concepts
 CROSS JOIN LATERAL jsonb_array_elements(
     CASE WHEN jsonb_typeof(concepts.concept -> 'coding') = 'array' THEN concepts.concept -> 'coding'
          ELSE '[]' END) coding
-WHERE f.connection_id = %(connection)s
-  AND f.resource_type IN ('CONDITION', 'PROCEDURE', 'OBSERVATION', 'MEDICATION_REQUEST', 'IMMUNIZATION')
-  AND position(%(marker)s IN coalesce(f.metadata, '')) > 0
-  AND coding ->> 'system' = ANY(%(systems)s) AND coding ->> 'code' IS NOT NULL
+WHERE coding ->> 'system' = ANY(%(systems)s) AND coding ->> 'code' IS NOT NULL
 """
 
 
-def connection_coverage(conn: psycopg.Connection, connection_id: str, patient_marker: str,
-                        listed: int = 50) -> CoverageReport:
-    """Coverage of the connection's patient's codings, per system and resource type, in one transaction."""
+def scope_coverage(conn: psycopg.Connection, listed: int = 50) -> CoverageReport:
+    """Coverage of the codings of the patients in `std_scope`, per connection, system and resource type."""
     elements = sorted({e for names in CODED_ELEMENTS.values() for e in names})
-    conn.execute(_CODINGS, {"elements": elements, "types": list(CODED_ELEMENTS), "connection": connection_id,
-                            "marker": patient_marker, "systems": list(SYSTEMS)})
+    conn.execute(_CODINGS, {"elements": elements, "types": list(CODED_ELEMENTS), "systems": list(SYSTEMS)})
     report = CoverageReport()
     for uri, (label, table, column) in SYSTEMS.items():
         if table is None:
-            for resource_type, n in conn.execute(
-                    "SELECT resource_type, count(*) FROM std_codings WHERE system = %s GROUP BY 1 ORDER BY 1",
-                    (uri,)):
-                report.rows.append(Coverage(label, resource_type, 0, 0, 0, no_terminology=n))
+            for connection_id, resource_type, n in conn.execute(
+                    """SELECT connection_id, resource_type, count(*) FROM std_codings WHERE system = %s
+                       GROUP BY 1, 2 ORDER BY 1, 2""", (uri,)):
+                report.rows.append(Coverage(connection_id, label, resource_type, 0, 0, 0, no_terminology=n))
             continue
         conn.execute(f"""CREATE TEMP TABLE std_judged ON COMMIT DROP AS
-                         SELECT s.resource_type, s.code,
+                         SELECT s.connection_id, s.resource_type, s.code,
                                 CASE WHEN t.status IS NULL THEN 'unknown' WHEN t.status = 'ACTIVE' THEN 'resolved'
                                      ELSE 'inactive' END AS verdict
                          FROM std_codings s LEFT JOIN {table} t ON t.{column} = s.code
                          WHERE s.system = %s""", (uri,))
-        for resource_type, resolved, inactive, unknown in conn.execute(
-                """SELECT resource_type, count(*) FILTER (WHERE verdict = 'resolved'),
+        for connection_id, resource_type, resolved, inactive, unknown in conn.execute(
+                """SELECT connection_id, resource_type, count(*) FILTER (WHERE verdict = 'resolved'),
                           count(*) FILTER (WHERE verdict = 'inactive'), count(*) FILTER (WHERE verdict = 'unknown')
-                   FROM std_judged GROUP BY 1 ORDER BY 1"""):
-            report.rows.append(Coverage(label, resource_type, resolved, inactive, unknown))
+                   FROM std_judged GROUP BY 1, 2 ORDER BY 1, 2"""):
+            report.rows.append(Coverage(connection_id, label, resource_type, resolved, inactive, unknown))
         for verdict, into in (("unknown", report.unknown_codes), ("inactive", report.inactive_codes)):
             codes = [c for (c,) in conn.execute(
                 "SELECT DISTINCT code FROM std_judged WHERE verdict = %s ORDER BY 1 LIMIT %s", (verdict, listed))]

@@ -1,7 +1,7 @@
 """Terminology coverage across every EHR connection, as a DataFrame: the one place pandas earns its keep.
 
-The per-connection figures come from `coverage.connection_coverage`; the report stacks them so that
-the asset can group by code system and resource type and compute mapping rates. It reads only; the
+The per-connection figures come from `coverage.scope_coverage` over every connection; the report
+stacks them so that the asset can group by code system and resource type and compute mapping rates. It reads only; the
 load and ingest hot paths never import pandas.
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from hv_pipelines.core import db
-from hv_pipelines.core.fhir_ingest.connections import list_connections
-from hv_pipelines.core.fhir_ingest.normalise import patient_marker
-from hv_pipelines.core.standardize.coverage import connection_coverage
+from hv_pipelines.core.standardize.coverage import scope_coverage
+from hv_pipelines.core.standardize.scope import create_scope
 
 COLUMNS = ["connection", "system", "resource_type", "resolved", "inactive", "unknown", "no_terminology"]
 
@@ -20,16 +19,13 @@ COLUMNS = ["connection", "system", "resource_type", "resolved", "inactive", "unk
 def coverage_frame(db_url: str) -> pd.DataFrame:
     """One row per (connection, code system, resource type), in one transaction that writes nothing
     (its temporary tables are dropped with it)."""
-    rows: list[tuple] = []
     with db.connect(db_url) as conn:
-        for connection in list_connections(conn):
-            if not connection.customer_id:
-                continue
-            report = connection_coverage(conn, connection.id, patient_marker(connection.customer_id))
-            rows += [(connection.id, r.system, r.resource_type, r.resolved, r.inactive, r.unknown,
-                      r.no_terminology) for r in report.rows]
+        connection_ids = [c for (c,) in conn.execute("SELECT id FROM ehr_connections ORDER BY id")]
+        create_scope(conn, connection_ids)
+        report = scope_coverage(conn)
         conn.rollback()
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame([(r.connection_id, r.system, r.resource_type, r.resolved, r.inactive, r.unknown,
+                          r.no_terminology) for r in report.rows], columns=COLUMNS)
 
 
 def coverage_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,14 +15,11 @@ was not converted: nothing is guessed.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg
 
-from hv_pipelines.core.fhir_ingest.connections import EHRConnection
-from hv_pipelines.core.fhir_ingest.normalise import patient_marker
 from hv_pipelines.core.row_ids import new_id, new_ids
 from hv_pipelines.core.standardize.units import UnitError, conversion
 
@@ -52,32 +49,36 @@ class StandardizeCounts:
 # One row per result: the Observation when it carries a value, and each component that does.
 _STAGE_RESULTS = """
 CREATE TEMP TABLE std_results ON COMMIT DROP AS
-WITH observations AS (
-    SELECT f.id AS resource_id, f.raw_data::jsonb AS r
-    FROM fhir_resources f
-    WHERE f.connection_id = %(connection)s AND f.resource_type = 'OBSERVATION'
-      AND position(%(marker)s IN coalesce(f.metadata, '')) > 0
-), labs AS (
-    SELECT * FROM observations o WHERE EXISTS (
+-- OFFSET 0 keeps each subquery from being folded into the next: its columns (the parsed resource, the
+-- chosen coding) are computed once per row, not once per reference.
+WITH labs AS (
+    SELECT * FROM (
+        SELECT f.id AS resource_id, f.raw_data::jsonb AS r, s.*
+        FROM std_scope s
+        JOIN fhir_resources f ON f.connection_id = s.connection_id AND f.resource_type = 'OBSERVATION'
+                             AND position(s.marker IN coalesce(f.metadata, '')) > 0
+        OFFSET 0) o
+    WHERE EXISTS (
         SELECT 1 FROM jsonb_array_elements(coalesce(o.r -> 'category', '[]')) c,
                       jsonb_array_elements(coalesce(c -> 'coding', '[]')) cc
         WHERE cc ->> 'code' IN ('laboratory', 'vital-signs'))
-      AND coalesce(o.r ->> 'subject', '') LIKE %(subject)s
+      AND (o.r -> 'subject' ->> 'reference' = 'Patient/' || o.patient_id
+           OR right(o.r -> 'subject' ->> 'reference', length(o.patient_id) + 9) = '/Patient/' || o.patient_id)
       AND coalesce(o.r ->> 'status', '') NOT IN ('entered-in-error', 'cancelled')
-), parts AS (
-    SELECT resource_id, r, r AS part FROM labs
-    UNION ALL
-    SELECT resource_id, r, component FROM labs, jsonb_array_elements(coalesce(r -> 'component', '[]')) component
 ), valued AS (
-    SELECT resource_id, r, part,
-           coalesce((SELECT c FROM jsonb_array_elements(coalesce(part -> 'code' -> 'coding', '[]')) c
+    SELECT l.connection_id, l.user_id, l.sex, l.birth, l.resource_id, l.r, p.part,
+           coalesce((SELECT c FROM jsonb_array_elements(coalesce(p.part -> 'code' -> 'coding', '[]')) c
                      WHERE c ->> 'system' = %(loinc_system)s AND c ->> 'code' IS NOT NULL LIMIT 1),
-                    (SELECT c FROM jsonb_array_elements(coalesce(part -> 'code' -> 'coding', '[]')) c
+                    (SELECT c FROM jsonb_array_elements(coalesce(p.part -> 'code' -> 'coding', '[]')) c
                      WHERE c ->> 'code' IS NOT NULL LIMIT 1)) AS coding
-    FROM parts
-    WHERE part ?| array['valueQuantity', 'valueString', 'valueCodeableConcept', 'valueInteger', 'valueBoolean']
+    FROM labs l
+    CROSS JOIN LATERAL (SELECT l.r AS part
+                        UNION ALL
+                        SELECT component FROM jsonb_array_elements(coalesce(l.r -> 'component', '[]')) component) p
+    WHERE p.part ?| array['valueQuantity', 'valueString', 'valueCodeableConcept', 'valueInteger', 'valueBoolean']
+    OFFSET 0
 )
-SELECT resource_id,
+SELECT connection_id, user_id, sex, birth, resource_id,
        coding ->> 'code' AS code, coalesce(coding ->> 'system', '') AS code_system,
        coalesce(part -> 'code' ->> 'text', coding ->> 'display', coding ->> 'code') AS name,
        coalesce(coalesce(part -> 'valueQuantity' ->> 'comparator', '') || (part -> 'valueQuantity' ->> 'value'),
@@ -101,48 +102,69 @@ SELECT resource_id,
 FROM valued WHERE coding IS NOT NULL
 """
 
+# The LOINC term of each distinct (system, code), and the ranges that apply to each distinct (term, sex,
+# age): small tables, so the per-result statement below is hash joins, not a lookup per row.
+_RESOLVE_CODES = """
+CREATE TEMP TABLE std_codes ON COMMIT DROP AS
+SELECT DISTINCT ON (s.code_system, s.code) s.code_system, s.code, c.id AS loinc_id, c."loincNumber" AS loinc_number
+FROM (SELECT DISTINCT code_system, code FROM std_results) s
+JOIN "LOINCCode" c ON (s.code_system = %(loinc_system)s AND c."loincNumber" = s.code)
+                   OR (s.code_system <> %(loinc_system)s AND c."loincNumber" IN (
+                           SELECT m."loincCode" FROM "CodeMapping" m
+                           WHERE m."targetSystem" = s.code_system AND m."targetCode" = s.code))
+ORDER BY s.code_system, s.code, c."loincNumber"
+"""
+
+_APPLICABLE_RANGES = """
+CREATE TEMP TABLE std_applicable ON COMMIT DROP AS
+SELECT k.loinc_id, k.sex, k.age, normal.range_id, normal.low, normal.high, crit_low.limit AS critical_low,
+       crit_high.limit AS critical_high
+FROM (SELECT DISTINCT c.loinc_id, r.sex, CASE WHEN r.birth IS NOT NULL AND r.effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
+             THEN date_part('year', age(r.effective_date::date, r.birth))::int END AS age
+      FROM std_results r JOIN std_codes c USING (code_system, code)) k
+LEFT JOIN LATERAL (
+    SELECT g.range_id, g.low, g.high FROM std_ranges g
+    WHERE g.loinc_id = k.loinc_id AND g.type = 'NORMAL' AND (g.gender IS NULL OR g.gender = k.sex)
+      AND (g.age_min IS NULL OR k.age >= g.age_min) AND (g.age_max IS NULL OR k.age <= g.age_max)
+      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
+    ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) normal ON true
+LEFT JOIN LATERAL (
+    SELECT g.high AS limit FROM std_ranges g
+    WHERE g.loinc_id = k.loinc_id AND g.type = 'CRITICAL_LOW' AND (g.gender IS NULL OR g.gender = k.sex)
+      AND (g.age_min IS NULL OR k.age >= g.age_min) AND (g.age_max IS NULL OR k.age <= g.age_max)
+      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
+    ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) crit_low ON true
+LEFT JOIN LATERAL (
+    SELECT g.low AS limit FROM std_ranges g
+    WHERE g.loinc_id = k.loinc_id AND g.type = 'CRITICAL_HIGH' AND (g.gender IS NULL OR g.gender = k.sex)
+      AND (g.age_min IS NULL OR k.age >= g.age_min) AND (g.age_max IS NULL OR k.age <= g.age_max)
+      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
+    ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) crit_high ON true
+"""
+
 # Every result that resolved to a LOINC term, with its value in the term's primary unit, the
 # matching reference range and the interpretation.
 _BUILD_TARGET = """
 CREATE TEMP TABLE std_target ON COMMIT DROP AS
-WITH resolved AS (
-    SELECT s.*, l.id AS loinc_id, l."loincNumber" AS loinc_number
-    FROM std_results s
-    JOIN LATERAL (
-        SELECT c.id, c."loincNumber" FROM "LOINCCode" c
-        WHERE (s.code_system = %(loinc_system)s AND c."loincNumber" = s.code)
-           OR (s.code_system <> %(loinc_system)s AND c."loincNumber" IN (
-                   SELECT m."loincCode" FROM "CodeMapping" m
-                   WHERE m."targetSystem" = s.code_system AND m."targetCode" = s.code))
-        ORDER BY c."loincNumber" LIMIT 1) l ON true
-), converted AS (
-    SELECT r.*, v.target_unit, v.flag AS unit_flag,
+WITH converted AS (
+    SELECT r.*, c.loinc_id, c.loinc_number, v.target_unit, v.flag AS unit_flag,
            CASE WHEN r.value IS NOT NULL AND v.factor IS NOT NULL THEN r.value * v.factor + v.offset END
                AS standardized_value,
-           CASE WHEN %(age_known)s AND r.effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
-                THEN date_part('year', age(r.effective_date::date, %(birth)s::date))::int END AS age
-    FROM resolved r
-    LEFT JOIN std_conversions v ON v.loinc_number = r.loinc_number AND v.unit IS NOT DISTINCT FROM r.unit
+           CASE WHEN r.birth IS NOT NULL AND r.effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
+                THEN date_part('year', age(r.effective_date::date, r.birth))::int END AS age
+    FROM std_results r
+    JOIN std_codes c USING (code_system, code)
+    LEFT JOIN std_conversions v ON v.loinc_number = c.loinc_number AND v.unit IS NOT DISTINCT FROM r.unit
 ), ranged AS (
-    SELECT c.*, normal.range_id, normal.low, normal.high, crit.critical
+    SELECT c.*, a.range_id, a.low, a.high,
+           CASE WHEN c.standardized_value IS NULL OR c.comparator IS NOT NULL THEN NULL
+                WHEN c.standardized_value < a.critical_low THEN 'LL'
+                WHEN c.standardized_value > a.critical_high THEN 'HH' END AS critical
     FROM converted c
-    LEFT JOIN LATERAL (
-        SELECT g.range_id, g.low, g.high FROM std_ranges g
-        WHERE g.loinc_id = c.loinc_id AND g.type = 'NORMAL' AND (g.gender IS NULL OR g.gender = %(sex)s)
-          AND (g.age_min IS NULL OR c.age >= g.age_min) AND (g.age_max IS NULL OR c.age <= g.age_max)
-          AND (c.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
-        ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) normal ON true
-    LEFT JOIN LATERAL (
-        SELECT CASE g.type WHEN 'CRITICAL_LOW' THEN 'LL' ELSE 'HH' END AS critical FROM std_ranges g
-        WHERE g.loinc_id = c.loinc_id AND c.standardized_value IS NOT NULL AND c.comparator IS NULL
-          AND ((g.type = 'CRITICAL_LOW' AND c.standardized_value < g.high)
-            OR (g.type = 'CRITICAL_HIGH' AND c.standardized_value > g.low))
-          AND (g.gender IS NULL OR g.gender = %(sex)s)
-          AND (g.age_min IS NULL OR c.age >= g.age_min) AND (g.age_max IS NULL OR c.age <= g.age_max)
-          AND (c.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
-        ORDER BY g.rank LIMIT 1) crit ON true
+    LEFT JOIN std_applicable a ON a.loinc_id = c.loinc_id AND a.sex IS NOT DISTINCT FROM c.sex
+                              AND a.age IS NOT DISTINCT FROM c.age
 )
-SELECT resource_id, code, code_system, coalesce(name, code) AS name, original_value, original_unit,
+SELECT connection_id, user_id, resource_id, code, code_system, coalesce(name, code) AS name, original_value, original_unit,
        loinc_id, standardized_value, CASE WHEN standardized_value IS NOT NULL THEN target_unit END
            AS standardized_unit,
        range_id, interpretation, array_remove(ARRAY[
@@ -169,60 +191,36 @@ FROM (
 """
 
 _KEY = """l."fhirResourceId" = t.resource_id AND l."originalCode" = t.code
-          AND l."originalCodeSystem" = t.code_system"""
+          AND l."originalCodeSystem" = t.code_system AND l."customerId" = t.user_id"""
 _VALUES = ("originalName", "originalValue", "originalUnit", "loincCodeId", "standardizedValue",
            "standardizedUnit", "referenceRangeId", "interpretation", "flags")
 _SOURCES = ("name", "original_value", "original_unit", "loinc_id", "standardized_value", "standardized_unit",
             "range_id", "interpretation", "flags")
 
 
-def standardize_connection(conn: psycopg.Connection, connection: EHRConnection,
-                           patient_id: str | None) -> StandardizeCounts:
-    """Standardize every lab result of the connection's patient, in the caller's transaction."""
+def standardize_scope(conn: psycopg.Connection) -> StandardizeCounts:
+    """Standardize every lab result of the connections in `std_scope` (`scope.create_scope`), in the
+    caller's transaction."""
     counts = StandardizeCounts()
-    if patient_id is None:
-        return counts
-    patient = _patient(conn, connection.id, patient_id)
-    conn.execute(_STAGE_RESULTS, {"connection": connection.id, "marker": patient_marker(patient_id),
-                                  "subject": f"%Patient/{_like_escape(patient_id)}%",
-                                  "loinc_system": LOINC_SYSTEM, "ucum_system": UCUM_SYSTEM})
-    _stage_conversions(conn, counts)
+    conn.execute(_STAGE_RESULTS, {"loinc_system": LOINC_SYSTEM, "ucum_system": UCUM_SYSTEM})
+    conn.execute("ANALYZE std_results")
+    conn.execute(_RESOLVE_CODES, {"loinc_system": LOINC_SYSTEM})
+    _stage_conversions(conn)
     _stage_ranges(conn)
-    birth = patient.get("birthDate") if isinstance(patient.get("birthDate"), str) else None
-    conn.execute(_BUILD_TARGET, {"loinc_system": LOINC_SYSTEM, "sex": patient.get("gender"),
-                                 "birth": (birth + "-01-01")[:10] if birth else None,
-                                 "age_known": bool(birth and len(birth) >= 4)})
+    conn.execute(_APPLICABLE_RANGES)
+    conn.execute(_BUILD_TARGET)
     _count(conn, counts)
-    _merge(conn, connection, counts)
+    _merge(conn, counts)
     return counts
 
 
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _patient(conn: psycopg.Connection, connection_id: str, patient_id: str) -> dict:
-    row = conn.execute("""SELECT raw_data FROM fhir_resources WHERE connection_id = %s
-                          AND resource_type = 'CUSTOMER' AND fhir_id = %s""", (connection_id, patient_id)).fetchone()
-    return json.loads(row[0]) if row else {}
-
-
-def _stage_conversions(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
+def _stage_conversions(conn: psycopg.Connection) -> None:
     """Each distinct (LOINC code, unit) pair converted once, with the term's primary unit and molar mass."""
     pairs = conn.execute(
-        """SELECT DISTINCT c."loincNumber", s.unit, u."ucumCode", u."conversionFactor"
-           FROM std_results s
-           JOIN "LOINCCode" c ON c."loincNumber" = s.code AND s.code_system = %s
-           LEFT JOIN "LOINCUnit" u ON u."loincCodeId" = c.id AND u."isPrimary"
-           WHERE s.value IS NOT NULL
-           UNION
-           SELECT DISTINCT c."loincNumber", s.unit, u."ucumCode", u."conversionFactor"
-           FROM std_results s
-           JOIN "CodeMapping" m ON m."targetSystem" = s.code_system AND m."targetCode" = s.code
-           JOIN "LOINCCode" c ON c."loincNumber" = m."loincCode"
-           LEFT JOIN "LOINCUnit" u ON u."loincCodeId" = c.id AND u."isPrimary"
-           WHERE s.value IS NOT NULL""", (LOINC_SYSTEM,)).fetchall()
+        """SELECT DISTINCT c.loinc_number, s.unit, u."ucumCode", u."conversionFactor"
+           FROM std_results s JOIN std_codes c USING (code_system, code)
+           LEFT JOIN "LOINCUnit" u ON u."loincCodeId" = c.loinc_id AND u."isPrimary"
+           WHERE s.value IS NOT NULL""").fetchall()
     conn.execute("""CREATE TEMP TABLE std_conversions (loinc_number text, unit text, target_unit text,
                     factor float8, "offset" float8, flag text) ON COMMIT DROP""")
     with conn.cursor().copy("COPY std_conversions FROM STDIN") as copy:
@@ -246,11 +244,8 @@ def _stage_ranges(conn: psycopg.Connection) -> None:
         """SELECT r.id, r."loincCodeId", r.type::text, r."lowValue", r."highValue", r.unit, r.gender,
                   r."ageMin", r."ageMax", r.population, u."ucumCode", u."conversionFactor"
            FROM "ReferenceRange" r
-           JOIN "LOINCCode" c ON c.id = r."loincCodeId"
-           LEFT JOIN "LOINCUnit" u ON u."loincCodeId" = c.id AND u."isPrimary"
-           WHERE c."loincNumber" IN (SELECT code FROM std_results)
-              OR c."loincNumber" IN (SELECT m."loincCode" FROM "CodeMapping" m JOIN std_results s
-                                     ON m."targetSystem" = s.code_system AND m."targetCode" = s.code)""").fetchall()
+           LEFT JOIN "LOINCUnit" u ON u."loincCodeId" = r."loincCodeId" AND u."isPrimary"
+           WHERE r."loincCodeId" IN (SELECT loinc_id FROM std_codes)""").fetchall()
     conn.execute("""CREATE TEMP TABLE std_ranges (range_id text, loinc_id text, type text, low float8,
                     high float8, gender text, age_min int, age_max int, rank int) ON COMMIT DROP""")
     with conn.cursor().copy("COPY std_ranges FROM STDIN") as copy:
@@ -268,8 +263,7 @@ def _count(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
     counts.results = conn.execute("SELECT count(*) FROM std_results").fetchone()[0]
     counts.unmapped.update({(code, system): n for code, system, n in conn.execute(
         """SELECT code, code_system, count(*) FROM std_results s
-           WHERE NOT EXISTS (SELECT 1 FROM std_target t WHERE t.resource_id = s.resource_id
-                             AND t.code = s.code AND t.code_system = s.code_system)
+           WHERE NOT EXISTS (SELECT 1 FROM std_codes c WHERE c.code_system = s.code_system AND c.code = s.code)
            GROUP BY 1, 2""")})
     for standardized, quantitative, converted in conn.execute(
             """SELECT count(*), count(*) FILTER (WHERE NOT 'not-quantitative' = ANY(flags)),
@@ -281,28 +275,26 @@ def _count(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
         "SELECT interpretation, count(*) FROM std_target GROUP BY 1").fetchall()})
 
 
-def _merge(conn: psycopg.Connection, connection: EHRConnection, counts: StandardizeCounts) -> None:
+def _merge(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
     """Write what changed: update differing rows, insert new ones, remove those no result backs."""
     target = ", ".join(f"t.{c}" for c in _SOURCES)
     current = ", ".join(f'l."{c}"' for c in _VALUES)
     counts.updated = conn.execute(
-        f"""UPDATE "LabResultStandardization" l SET ({current.replace('l.', '')}, "updatedAt",
+        f"""UPDATE "LabResultStandardization" l SET ({', '.join(f'"{c}"' for c in _VALUES)}, "updatedAt",
                 "standardizedAt") = ({target}, now(), now())
-            FROM std_target t WHERE {_KEY} AND l."customerId" = %s AND l."standardizedBy" = %s
-              AND ({current}) IS DISTINCT FROM ({target})""",
-        (connection.user_id, STANDARDIZED_BY)).rowcount
+            FROM std_target t WHERE {_KEY} AND l."standardizedBy" = %s
+              AND ({current}) IS DISTINCT FROM ({target})""", (STANDARDIZED_BY,)).rowcount
     missing = conn.execute(f"""SELECT count(*) FROM std_target t WHERE NOT EXISTS (
                                SELECT 1 FROM "LabResultStandardization" l WHERE {_KEY})""").fetchone()[0]
     counts.inserted = conn.execute(
         f"""INSERT INTO "LabResultStandardization" (id, "originalCode", "originalCodeSystem", "fhirResourceId",
                 "customerId", "standardizedBy", "updatedAt", {', '.join(f'"{c}"' for c in _VALUES)})
-            SELECT {new_id("ids")}, t.code, t.code_system, t.resource_id, %(user)s, %(by)s, now(), {target}
+            SELECT {new_id("ids")}, t.code, t.code_system, t.resource_id, t.user_id, %(by)s, now(), {target}
             FROM std_target t WHERE NOT EXISTS (SELECT 1 FROM "LabResultStandardization" l WHERE {_KEY})""",
-        {"user": connection.user_id, "by": STANDARDIZED_BY, "ids": new_ids(missing)}).rowcount
+        {"by": STANDARDIZED_BY, "ids": new_ids(missing)}).rowcount
     counts.removed = conn.execute(
         f"""DELETE FROM "LabResultStandardization" l
-            WHERE l."customerId" = %s AND l."standardizedBy" = %s
+            WHERE l."customerId" IN (SELECT user_id FROM std_scope) AND l."standardizedBy" = %s
               AND (l."fhirResourceId" IS NULL OR l."fhirResourceId" IN (
-                       SELECT id FROM fhir_resources WHERE connection_id = %s))
-              AND NOT EXISTS (SELECT 1 FROM std_target t WHERE {_KEY})""",
-        (connection.user_id, STANDARDIZED_BY, connection.id)).rowcount
+                       SELECT f.id FROM fhir_resources f JOIN std_scope s ON s.connection_id = f.connection_id))
+              AND NOT EXISTS (SELECT 1 FROM std_target t WHERE {_KEY})""", (STANDARDIZED_BY,)).rowcount

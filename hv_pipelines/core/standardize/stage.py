@@ -1,24 +1,26 @@
-"""The standardization stage of one EHR connection: results, coverage, the audit entry, in one transaction.
+"""The standardization stage: results, coverage and the audit entry, in one transaction per run.
 
-It runs after normalisation (`hv ehr sync`'s last stage, the asset `lab_result_standardizations`) and
-again whenever the inputs it joins change: a LOINC release, units, molar masses or reference ranges
-(`inputs_fingerprint`, which the sensor compares). It holds the connection's sync lock, so it never
+A partition's run covers one EHR connection; `hv standardize --all` and the bench cover every one in
+the same statements (`scope.create_scope`). It runs after normalisation (the last stage of
+`hv ehr sync`, the asset `lab_result_standardizations`) and again whenever the inputs it joins change:
+a LOINC release, units, molar masses, reference ranges, code mappings (`inputs_fingerprint`, which the
+sensor compares). A connection whose sync holds its lock is left out and named: standardization never
 reads a half-ingested export.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hv_pipelines.core import db
 from hv_pipelines.core.audit_trail import write_audit_entry
-from hv_pipelines.core.fhir_ingest import connections
-from hv_pipelines.core.fhir_ingest.normalise import patient_marker
-from hv_pipelines.core.fhir_ingest.sync import connection_lock
-from hv_pipelines.core.standardize.coverage import CoverageReport, connection_coverage
+from hv_pipelines.core.errors import HVError
+from hv_pipelines.core.standardize.coverage import CoverageReport, scope_coverage
 from hv_pipelines.core.standardize.ranges import RangeLoad, sync_curated
-from hv_pipelines.core.standardize.results import StandardizeCounts, standardize_connection
+from hv_pipelines.core.standardize.results import StandardizeCounts, standardize_scope
+from hv_pipelines.core.standardize.scope import Scope, create_scope
 
 
 @dataclass
@@ -26,25 +28,32 @@ class StandardizeOutcome:
     counts: StandardizeCounts
     coverage: CoverageReport
     ranges: RangeLoad
-    patient_resolved: bool
+    scope: Scope
     duration: float
 
+    @property
+    def patient_resolved(self) -> bool:
+        return not self.scope.no_patient
 
-def standardize_stage(db_url: str, connection_id: str) -> StandardizeOutcome:
+
+def standardize_stage(db_url: str, connection_ids: str | Sequence[str]) -> StandardizeOutcome:
+    """Standardize the lab results of one connection (an id) or of several, and check their coverage."""
     started = time.monotonic()
-    with connection_lock(db_url, connection_id), db.connect(db_url) as conn:
-        connection = connections.load_connection(conn, connection_id)
+    ids = [connection_ids] if isinstance(connection_ids, str) else list(connection_ids)
+    with db.connect(db_url) as conn:
         ranges = sync_curated(conn)
-        patient_id = connection.customer_id
-        counts = standardize_connection(conn, connection, patient_id)
-        coverage = connection_coverage(conn, connection_id, patient_marker(patient_id)) if patient_id \
-            else CoverageReport()
+        scope = create_scope(conn, ids)
+        if len(ids) == 1 and scope.busy:
+            raise HVError(f"a sync of EHR connection {ids[0]} is running: standardize it again when it ends")
+        counts = standardize_scope(conn)
+        coverage = scope_coverage(conn)
         write_audit_entry(conn, action="LAB_RESULTS_STANDARDIZED", resource="ehr_connections",
-                          resource_id=connection_id, details={
-                              "results": counts.results, "standardized": counts.standardized,
-                              "converted": counts.converted, "inserted": counts.inserted,
-                              "updated": counts.updated, "removed": counts.removed})
-    return StandardizeOutcome(counts, coverage, ranges, patient_id is not None, time.monotonic() - started)
+                          resource_id=ids[0] if len(ids) == 1 else f"{len(scope.connections)} connections",
+                          details={"connections": len(scope.connections), "results": counts.results,
+                                   "standardized": counts.standardized, "converted": counts.converted,
+                                   "inserted": counts.inserted, "updated": counts.updated,
+                                   "removed": counts.removed})
+    return StandardizeOutcome(counts, coverage, ranges, scope, time.monotonic() - started)
 
 
 def inputs_fingerprint(db_url: str) -> str:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from hv_pipelines.core import db
+from hv_pipelines.core.errors import HVError
+from hv_pipelines.core.fhir_ingest import connections
+from hv_pipelines.core.fhir_ingest.sync import connection_lock
 from hv_pipelines.core.standardize.ranges import load_lab_ranges
 from hv_pipelines.core.standardize.stage import standardize_stage
 from tests.core.standardize.conftest import observation, patient, quantity, store
+from tests.fakes.ehr_fixtures import create_user
 
 
 def results(db_url: str) -> dict[tuple[str, str], dict]:
@@ -170,3 +174,36 @@ def test_a_labs_own_ranges_win_over_the_curated_ones(lab_connection, tmp_path):
     row = results(lab_connection.db_url)["g", "2345-7"]
     assert row["interpretation"] == "N"  # 105 mg/dL = 5.83 mmol/L, inside the lab's 3.9-6.1 mmol/L
     assert row["source"] == "Example Lab 2026 catalog"
+
+
+def test_several_connections_are_standardized_in_one_pass_each_with_its_own_patient(lab_connection, keyring):
+    url = lab_connection.db_url
+    create_user(url, "ben@example.com")
+    with db.connect(url) as conn:
+        second = connections.create_connection(
+            conn, keyring, user_email="ben@example.com", provider="OTHER", base_url="http://127.0.0.1:9/fhir",
+            client_id=None, private_key_pem=None, group_id=None, export_level="system", customer_id="pat-b")
+    store(url, lab_connection.id, [observation("creat-a", "2160-0", quantity(1.2, "mg/dL"))])
+    store(url, second, [patient("pat-b", gender="male"),
+                        observation("creat-b", "2160-0", quantity(1.2, "mg/dL"), patient="pat-b")])
+    outcome = standardize_stage(url, [lab_connection.id, second])
+    assert outcome.scope.connections == sorted([lab_connection.id, second])
+    rows = results(url)
+    assert rows["creat-a", "2160-0"]["interpretation"] == "H"  # her range: 0.6-1.1
+    assert rows["creat-b", "2160-0"]["interpretation"] == "N"  # his: 0.7-1.3
+    with db.connect(url) as conn:
+        owners = dict(conn.execute("""SELECT f.fhir_id, u.email FROM "LabResultStandardization" l
+                                      JOIN fhir_resources f ON f.id = l."fhirResourceId"
+                                      JOIN users u ON u.id = l."customerId" """).fetchall())
+    assert owners == {"creat-a": "amy@example.com", "creat-b": "ben@example.com"}
+
+
+def test_a_connection_whose_sync_is_running_is_not_read(lab_connection):
+    store(lab_connection.db_url, lab_connection.id, [observation("g", "2345-7", quantity(95, "mg/dL"))])
+    with connection_lock(lab_connection.db_url, lab_connection.id):
+        with pytest.raises(HVError, match="is running"):
+            standardize_stage(lab_connection.db_url, lab_connection.id)
+        skipped = standardize_stage(lab_connection.db_url, [lab_connection.id, "no-such-connection"])
+    assert skipped.scope.busy == [lab_connection.id] and skipped.counts.results == 0
+    assert results(lab_connection.db_url) == {}
+    assert standardize_stage(lab_connection.db_url, lab_connection.id).counts.inserted == 1
