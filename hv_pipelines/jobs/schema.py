@@ -1,4 +1,6 @@
-"""Schema domain: the migrate-and-seed job and the sensor that notices pending migrations or drift."""
+"""Schema domain: the migrate-and-seed job, the sensor that notices pending migrations or drift, and
+the guards other domains' sensors and schedules use to skip, saying to run migrate_and_seed, while the
+database is behind its migrations (a fresh `make dev` before its first migration)."""
 
 
 import hashlib
