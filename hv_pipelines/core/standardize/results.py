@@ -117,29 +117,24 @@ ORDER BY s.code_system, s.code, c."loincNumber"
 
 _APPLICABLE_RANGES = """
 CREATE TEMP TABLE std_applicable ON COMMIT DROP AS
-SELECT k.loinc_id, k.sex, k.age, normal.range_id, normal.low, normal.high, crit_low.limit AS critical_low,
-       crit_high.limit AS critical_high
+SELECT k.loinc_id, k.sex, k.age, m.*
 FROM (SELECT DISTINCT c.loinc_id, r.sex, CASE WHEN r.birth IS NOT NULL AND r.effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
              THEN date_part('year', age(r.effective_date::date, r.birth))::int END AS age
       FROM std_results r JOIN std_codes c USING (code_system, code)) k
 LEFT JOIN LATERAL (
-    SELECT g.range_id, g.low, g.high FROM std_ranges g
-    WHERE g.loinc_id = k.loinc_id AND g.type = 'NORMAL' AND (g.gender IS NULL OR g.gender = k.sex)
+    -- Of each type, the first matching range: a lab's own before the curated, a sex's before both sexes'.
+    SELECT (array_agg(g.range_id ORDER BY g.rank, g.gender NULLS LAST) FILTER (WHERE g.type = 'NORMAL'))[1]
+               AS range_id,
+           (array_agg(g.low ORDER BY g.rank, g.gender NULLS LAST) FILTER (WHERE g.type = 'NORMAL'))[1] AS low,
+           (array_agg(g.high ORDER BY g.rank, g.gender NULLS LAST) FILTER (WHERE g.type = 'NORMAL'))[1] AS high,
+           (array_agg(g.high ORDER BY g.rank, g.gender NULLS LAST) FILTER (WHERE g.type = 'CRITICAL_LOW'))[1]
+               AS critical_low,
+           (array_agg(g.low ORDER BY g.rank, g.gender NULLS LAST) FILTER (WHERE g.type = 'CRITICAL_HIGH'))[1]
+               AS critical_high
+    FROM std_ranges g
+    WHERE g.loinc_id = k.loinc_id AND (g.gender IS NULL OR g.gender = k.sex)
       AND (g.age_min IS NULL OR k.age >= g.age_min) AND (g.age_max IS NULL OR k.age <= g.age_max)
-      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
-    ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) normal ON true
-LEFT JOIN LATERAL (
-    SELECT g.high AS limit FROM std_ranges g
-    WHERE g.loinc_id = k.loinc_id AND g.type = 'CRITICAL_LOW' AND (g.gender IS NULL OR g.gender = k.sex)
-      AND (g.age_min IS NULL OR k.age >= g.age_min) AND (g.age_max IS NULL OR k.age <= g.age_max)
-      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
-    ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) crit_low ON true
-LEFT JOIN LATERAL (
-    SELECT g.low AS limit FROM std_ranges g
-    WHERE g.loinc_id = k.loinc_id AND g.type = 'CRITICAL_HIGH' AND (g.gender IS NULL OR g.gender = k.sex)
-      AND (g.age_min IS NULL OR k.age >= g.age_min) AND (g.age_max IS NULL OR k.age <= g.age_max)
-      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))
-    ORDER BY g.rank, g.gender NULLS LAST LIMIT 1) crit_high ON true
+      AND (k.age IS NOT NULL OR (g.age_min IS NULL AND g.age_max IS NULL))) m ON true
 """
 
 # Every result that resolved to a LOINC term, with its value in the term's primary unit, the
