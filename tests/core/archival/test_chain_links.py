@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hv_pipelines.core import archival, db
-from hv_pipelines.core.archival import DIGEST, Month
+from hv_pipelines.core.archival import DECRYPT, DIGEST, Month
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from hv_pipelines.core.storage import LocalStore
 from tests.core.archival.audit_rows import insert_audit_rows, make_user
@@ -79,6 +79,8 @@ def test_both_chains_verify_on_their_own(chains):
     for root, _ in built.values():
         report = archival.verify_archives(LocalStore(root), keyring, depth=DIGEST)
         assert report.ok and not report.notes and [a.sequence for a in report.archives] == [1, 2, 3]
+        decrypted = archival.verify_archives(LocalStore(root), keyring, depth=DECRYPT)
+        assert decrypted.ok and (decrypted.objects_checked, decrypted.rows_checked) == (3, 120)
 
 
 def test_another_chains_archive_in_the_middle_breaks_the_links_on_both_sides(chains, chain_a):
