@@ -112,3 +112,18 @@ def test_another_chains_first_archive_is_caught_by_the_next_link(chains, chain_a
     [problem] = _problems(chains, chain_a)
 
     assert problem.startswith(f"{second} does not link to the manifest before it")
+
+
+@pytest.mark.parametrize("depth", [DIGEST, DECRYPT])
+def test_a_damaged_archive_counts_against_its_own_month_only(chains, chain_a, depth):
+    # Rehydrating another month must stay possible: the problem is the damaged month's, not the chain's.
+    damaged = chains[1]["A"][1][1]
+    path = chain_a.root / damaged.part_keys[0]
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    report = archival.verify_archives(chain_a, chains[0], depth=depth)
+
+    assert len(report.problems) == 1 and report.problems_for(CHAIN_A[1].label) == report.problems
+    assert report.problems_for(CHAIN_A[0].label) == [] and report.problems_for(CHAIN_A[2].label) == []
