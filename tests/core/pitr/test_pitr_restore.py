@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hv_pipelines.cli import main
+from hv_pipelines.core import db
 from hv_pipelines.core.pitr import basebackup, markers
 from hv_pipelines.core.pitr.cluster import Cluster
 from hv_pipelines.core.pitr.walfiles import control_system_identifier
@@ -116,3 +117,17 @@ def test_base_backup_of_a_server_without_archive_mode_says_what_to_do(pg_server_
                       "pitr", "base-backup")
     assert code == 1 and "archive_mode=off" in err and "docs/pitr.md" in err
     assert not list(local_archive.store.list("basebackups/"))
+
+
+def test_a_failed_base_backup_leaves_no_object_and_says_why(scratch, local_archive, cluster_template, monkeypatch,
+                                                            capsys):
+    cluster = start_archiving_cluster(scratch, local_archive, cluster_template)
+    try:
+        with db.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE ROLE no_replication LOGIN")  # pg_basebackup needs REPLICATION
+        url = cluster.url(user="no_replication")
+        code, _, err = hv(monkeypatch, capsys, {**local_archive.env, "DATABASE_URL": url}, "pitr", "base-backup")
+    finally:
+        cluster.stop("immediate")
+    assert code == 1 and "pg_basebackup exited with status" in err and "was not stored" in err
+    assert list(local_archive.store.list("basebackups/")) == []
