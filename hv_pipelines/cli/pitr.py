@@ -79,6 +79,7 @@ def restore_(target_time: str | None, target_lsn: str | None, latest: bool, data
     click.echo(f"restored base backup {result.backup_id} into {result.data_dir} and recovered to "
                f"{result.target} in {result.seconds:.1f}s (last transaction replayed: {result.reached or 'unknown'}; "
                f"{result.prefetched} WAL segment(s) prefetched)")
+    click.echo("  " + "  ".join(f"{name} {value}" for name, value in (result.steps or {}).items()))
     if result.url:
         click.echo(f"  running: {result.url}  (stop: pg_ctl -D {result.data_dir} stop)")
 

@@ -102,10 +102,11 @@ class RestoreResult:
     url: str | None
     port: int
     prefetched: int = 0  # segments restore_command took from the spool
+    steps: dict[str, float] | None = None  # extract_s, verify_s, recover_s
 
     def as_metadata(self) -> dict[str, object]:
         return {"backup_id": self.backup_id, "target": self.target, "reached": self.reached or "unknown",
-                "restore_s": round(self.seconds, 2)}
+                "restore_s": round(self.seconds, 2), "prefetched_segments": self.prefetched, **(self.steps or {})}
 
 
 def window_text(state: ArchiveState) -> str:
@@ -206,9 +207,12 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
     check_chain(state, backup)
     created = not data_dir.exists()
     data_dir.mkdir(parents=True, exist_ok=True)
-    cluster = None
+    cluster, steps = None, {}
     try:
-        verify_files(backup, data_dir, extract(store, keyring, backup, data_dir))
+        manifest_sha256 = extract(store, keyring, backup, data_dir)
+        steps["extract_s"] = time.monotonic() - clock
+        verify_files(backup, data_dir, manifest_sha256)
+        steps["verify_s"] = time.monotonic() - clock - steps["extract_s"]
         if env_file is None:
             if env is None:
                 raise ConfigurationError("restore needs --env-file (the store and key settings for restore_command)")
@@ -226,6 +230,7 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
         with spool.Prefetcher(store, keyring, system, ahead, data_dir / spool.SPOOL) as prefetcher:
             reached = _recover(cluster)
         prefetched = prefetcher.fetched
+        steps["recover_s"] = time.monotonic() - clock - steps["extract_s"] - steps["verify_s"]
     except BaseException:
         if cluster is not None:
             cluster.stop("immediate")
@@ -238,7 +243,7 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
         cluster.stop()
         url = None
     return RestoreResult(backup.backup_id, data_dir, target.describe(), reached, time.monotonic() - clock, url,
-                         cluster.port, prefetched)
+                         cluster.port, prefetched, {k: round(v, 2) for k, v in steps.items()})
 
 
 def _recover(cluster: Cluster) -> str | None:
