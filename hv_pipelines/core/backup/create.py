@@ -131,12 +131,14 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
     backup_id = layout.new_backup_id(started)
     key = layout.dump_key(database, backup_id)
     retain_until = started + timedelta(days=lock_days) if lock_days > 0 and store.supports_object_lock() else None
+    cpu: dict[str, float] = {}  # CPU seconds per stage, each on its own thread: where a backup's time goes
     try:
         try:
             facts = _dump_into_store(database_url, store, keyring, key, layout.envelope_context(backup_id),
-                                     retain_until=retain_until, level=compression_level, chunk_size=chunk_size)
+                                     retain_until=retain_until, level=compression_level, chunk_size=chunk_size,
+                                     cpu=cpu)
             uploaded = time.monotonic()
-            check = verify_object(store, key, keyring, backup_id)
+            check = verify_object(store, key, keyring, backup_id, cpu=cpu)
             if (check.header_sha256, check.sha256, check.object_bytes) != (
                     facts.uploaded_header_sha256, facts.uploaded_sha256, facts.uploaded_bytes):
                 raise IntegrityError(f"backup {backup_id}: the stored object differs from what was uploaded; "
@@ -151,7 +153,9 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
                 alembic_revision=facts.alembic_revision, schema_fingerprint=facts.schema_fingerprint,
                 table_rows=facts.table_rows,
                 durations={"dump_upload_s": round(uploaded - clock, 3), "verify_s": round(verified - uploaded, 3),
-                           "total_s": round(time.monotonic() - clock, 3)},
+                           "total_s": round(time.monotonic() - clock, 3),
+                           **{f"cpu_{stage}": round(seconds, 3) for stage, seconds in cpu.items()
+                              if seconds is not None}},
                 verified_at=datetime.now(UTC), retain_until=retain_until, partition=partition)
             _write_manifest(store, keyring, manifest)
         except BaseException:
@@ -169,8 +173,12 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
 
 
 def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, key: str, context: str, *,
-                     retain_until: datetime | None, level: int, chunk_size: int) -> DumpFacts:
-    """Stream pg_dump of an exported snapshot into `key`; return what the manifest needs about it."""
+                     retain_until: datetime | None, level: int, chunk_size: int,
+                     cpu: dict[str, float]) -> DumpFacts:
+    """Stream pg_dump of an exported snapshot into `key`; return what the manifest needs about it.
+
+    `cpu` receives the CPU seconds of each stage: pg_dump's own, reading its pipe, zstd, AES-GCM with
+    the SHA-256 of the ciphertext, and writing to the store."""
     with db.connect(database_url) as conn, ThreadPoolExecutor(1, thread_name_prefix="row-count") as pool:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
@@ -185,18 +193,24 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
             # Checked before the stream ends, so a failed pg_dump aborts the upload instead of completing it.
             dump.finish("the backup was not stored; fix the cause above and run it again")
 
-        # The data key is wrapped (KMS may be called) and the header built before pg_dump starts.
-        encrypted = encrypt_stream(compress(dump_pieces(), level=level), keyring, chunk_size=chunk_size,
-                                   context=context)
+        # The data key is wrapped (KMS may be called) and the header built before pg_dump starts. Reading
+        # pg_dump's pipe, zstd, and AES-GCM + SHA-256 each run on their own thread (all release the GIL),
+        # a few pieces apart, while this thread writes: pg_dump never waits on a stage busy with another.
+        compressed = prefetch(compress(prefetch(dump_pieces(), cpu=cpu, stage="read_s"), level=level),
+                              cpu=cpu, stage="compress_s")
+        encrypted = encrypt_stream(compressed, keyring, chunk_size=chunk_size, context=context)
         header = next(encrypted)  # the envelope yields its header before it asks for any plaintext
         counting = pool.submit(catalog.row_counts, conn, tables)
         dump = ClientProcess([str(tool.path), "--format=custom", "--compress=0", "--no-password",
                               f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT}", f"--snapshot={snapshot_id}",
                               f"--dbname={conninfo}"], env, feeds_stdin=False)
         sealed = Meter(sha256=True)
-        stream = prefetch(sealed.through(itertools.chain([header], encrypted)))
+        stream = prefetch(sealed.through(itertools.chain([header], encrypted)), cpu=cpu, stage="encrypt_s")
+        writing = time.thread_time()
         try:
             store.put_stream(key, stream, retain_until=retain_until)
+            cpu["upload_s"] = time.thread_time() - writing
+            cpu["pg_dump_s"] = dump.cpu_seconds
         except HVError:
             raise
         except Exception as exc:
@@ -210,19 +224,30 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
                      hashlib.sha256(header).hexdigest(), sealed.sha256, sealed.bytes)
 
 
-def verify_object(store: ObjectStore, key: str, keyring: Keyring, backup_id: str) -> ObjectCheck:
+def verify_object(store: ObjectStore, key: str, keyring: Keyring, backup_id: str, *,
+                  cpu: dict[str, float] | None = None) -> ObjectCheck:
     """Read the encrypted dump of `backup_id` back: its header must name the backup; authenticate every
-    chunk, decompress to the end, measure and hash it."""
+    chunk, decompress to the end, measure and hash it.
+
+    Reading, hashing and AES-GCM run on one thread, zstd on this one (both release the GIL), so the two
+    halves of the read-back overlap; `cpu` (a profile) receives each half's CPU seconds."""
     cipher, packed, plain = Meter(sha256=True), Meter(), Meter()
+    decompressing = time.thread_time()
     with closing(store.open(key)) as body:
         try:
             header, chunks = open_stream(MeteredReader(body, cipher), keyring,
                                          context=layout.envelope_context(backup_id))
         except IntegrityError as exc:
             raise IntegrityError(f"object {key}: {exc}") from None
-        for index, piece in enumerate(plain.through(decompress(packed.through(chunks)))):
-            if index == 0 and not piece.startswith(PG_DUMP_MAGIC):
-                raise IntegrityError(f"object {key} decrypts to something other than a pg_dump archive")
+        opened = prefetch(packed.through(chunks), cpu=cpu, stage="verify_decrypt_s")
+        try:
+            for index, piece in enumerate(plain.through(decompress(opened))):
+                if index == 0 and not piece.startswith(PG_DUMP_MAGIC):
+                    raise IntegrityError(f"object {key} decrypts to something other than a pg_dump archive")
+        finally:
+            opened.close()
+    if cpu is not None:
+        cpu["verify_decompress_s"] = time.thread_time() - decompressing
     return ObjectCheck(header.sha256, header.data_key_id, header.nonce_prefix.hex(), cipher.bytes, cipher.sha256,
                        packed.bytes, plain.bytes, header.key_id)
 
