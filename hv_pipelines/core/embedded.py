@@ -15,7 +15,6 @@ from pathlib import Path
 
 from hv_pipelines.core import db
 from hv_pipelines.core.keyring import generate_hex_key
-from hv_pipelines.core.logins import ensure_dev_logins
 
 EMBEDDED_DATABASE = "holovitals"
 
@@ -107,6 +106,10 @@ def start_stack(home: Path) -> EmbeddedStack:
     home = home.resolve()
     server = start_postgres(home / "pg")
     url = ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+    # Here, not at the top: the logins pull in the SQLAlchemy schema, and every backup imports this module
+    # (through tools.find_tool, for pg_bin_dir) without needing them.
+    from hv_pipelines.core.logins import ensure_dev_logins
+
     with db.connect(url) as conn:
         job_urls = {domain: db.with_login(url, login) for domain, login in ensure_dev_logins(conn).items()}
     objects = home / "objects"
