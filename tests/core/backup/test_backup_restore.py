@@ -82,6 +82,16 @@ def test_metadata_reports_sizes_checksum_and_key_but_no_secret(module_backup, mo
     assert keyring.active.secret.hex() not in flat and "password" not in flat
 
 
+def test_manifest_records_each_stages_cpu_seconds(module_backup):
+    durations = module_backup[0].manifest.durations
+    stages = {"cpu_read_s", "cpu_compress_s", "cpu_encrypt_s", "cpu_upload_s", "cpu_pg_dump_s",
+              "cpu_verify_decrypt_s", "cpu_verify_decompress_s"}
+    assert stages <= set(durations), "every stage of the pipeline is profiled"
+    assert all(durations[stage] >= 0 for stage in stages)
+    assert durations["cpu_pg_dump_s"] > 0, "pg_dump's own CPU, read before the process was reaped"
+    assert sum(durations[stage] for stage in stages) < durations["total_s"] * 2, "CPU of 2 cores at most"
+
+
 def test_verify_reads_every_chunk_back(module_backup, module_keyring):
     result, local_store = module_backup
     manifest, keyring = result.manifest, module_keyring
