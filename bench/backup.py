@@ -5,7 +5,11 @@ server-side generate_series, then prints from one run:
 
 - wall time of an encrypted backup (pg_dump → zstd → AES-256-GCM STREAM → local object store, then the
   read-back verification) against the honest floor `pg_dump -Fc -Z0 | zstd -3 -T1 > /dev/null`: the same
-  dump and the same compressor as ours, minus encryption, upload and verification (goal ≤ 1.3×). The old
+  dump and the same compressor as ours, minus encryption, upload and verification (goal ≤ 1.3×), in
+  `--pairs` alternating pairs after a CHECKPOINT, with the median ratio. Beside it, the CPU seconds of
+  each stage on both sides (pg_dump, reading its pipe, zstd, AES-GCM + SHA-256, write + fsync, the
+  read-back's decrypt and decompress): on a shared machine the CPU figures are steady where the wall
+  times are not. The old
   baseline, `pg_dump -Fc > file` (pg_dump's own gzip, a weaker compressor than zstd -3), is printed beside
   it for one release so the change of floor is visible;
 - peak RSS of the backup process (goal ≤ 256 MB), its own VmHWM (not ru_maxrss, which Linux carries
@@ -15,7 +19,7 @@ server-side generate_series, then prints from one run:
   pass alone (`hv backup verify`: what a restore reads before pg_restore may start) as its share.
 
     .venv/bin/python bench/backup.py              # ≥ 2 GB (the issue's size)
-    .venv/bin/python bench/backup.py --gb 0.5     # quicker
+    .venv/bin/python bench/backup.py --gb 0.5 --pairs 3     # quicker, more pairs
     DATABASE_URL=postgresql://... .venv/bin/python bench/backup.py   # an existing server
 
 Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory.
@@ -27,13 +31,15 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# BENCH_TREE: the checkout whose hv_pipelines a child times (`--before`); the bench's own by default.
+sys.path.insert(0, os.environ.get("BENCH_TREE") or str(Path(__file__).resolve().parents[1]))
 
 from bench.rss import peak_rss_mib  # noqa: E402
 from hv_pipelines.core import db  # noqa: E402
@@ -104,16 +110,22 @@ def timed(args: list[str], env: dict[str, str], stdout) -> float:
     return time.monotonic() - started
 
 
-def timed_pipe(producer: list[str], consumer: list[str], env: dict[str, str]) -> float:
-    """`producer | consumer > /dev/null`, timed from the producer's start to the consumer's exit."""
+def timed_pipe(producer: list[str], consumer: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """`producer | consumer > /dev/null`: wall time from the producer's start to the consumer's exit, and
+    each side's CPU seconds."""
+    from hv_pipelines.core.backup.streams import exited_cpu_seconds
+
     started = time.monotonic()
     with open(os.devnull, "wb") as sink:
         first = subprocess.Popen(producer, env=env, stdout=subprocess.PIPE)
         second = subprocess.Popen(consumer, stdin=first.stdout, stdout=sink)
         first.stdout.close()
+        consumer_cpu = exited_cpu_seconds(second.pid)
+        wall = time.monotonic() - started
+        producer_cpu = exited_cpu_seconds(first.pid)
         if second.wait() or first.wait():
             raise RuntimeError(f"{producer[0]} | {consumer[0]} failed")
-    return time.monotonic() - started
+    return wall, producer_cpu or 0.0, consumer_cpu or 0.0
 
 
 def run_child(mode: str, env_extra: dict[str, str]) -> dict:
@@ -129,7 +141,7 @@ def child(mode: str) -> None:
     from hv_pipelines.core.storage import LocalStore
 
     store, keyring = LocalStore(os.environ["BENCH_OBJECTS"]), Keyring.from_hex(os.environ["BENCH_KEY"])
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     if mode == "backup":
         result = backup.create_backup(os.environ["BENCH_URL"], store, keyring)
         report = {"backup_id": result.manifest.backup_id, "bytes": result.manifest.object_bytes,
@@ -141,13 +153,48 @@ def child(mode: str) -> None:
         result = backup.restore_backup(store, keyring, os.environ["BENCH_BACKUP_ID"], os.environ["BENCH_TARGET"])
         report = {"matches": result.matches, "rows": sum(result.table_rows.values())}
     report["seconds"] = time.monotonic() - started
+    report["cpu_s"] = time.process_time() - cpu_started
     report["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(report))
+
+
+def print_profile(floors: list[tuple[float, float, float]], backups: list[dict], befores: list[dict]) -> None:
+    """CPU seconds per stage (medians over the pairs), the floor's beside ours: where the time goes."""
+    def med(values) -> float:
+        return statistics.median(values)
+
+    def ours(stage: str) -> float:
+        return med(b.get(f"cpu_{stage}", 0.0) for b in backups)
+
+    def process(runs: list[dict]) -> str:
+        return f"{med(b['cpu_s'] for b in runs):.2f}" if runs else ""
+
+    print("CPU seconds per stage (medians; each stage is its own process or thread, so they overlap):")
+    print(f"  {'stage':46} {'floor':>7} {'ours':>7} {'before':>7}")
+    rows = [("pg_dump (client; the server's COPY is extra)", med(f[1] for f in floors), ours("pg_dump_s")),
+            ("read pipe + zstd -3 (floor: the zstd process)", med(f[2] for f in floors),
+             ours("read_s") + ours("compress_s")),
+            ("  of which reading pg_dump's pipe", None, ours("read_s")),
+            ("  of which zstd", None, ours("compress_s")),
+            ("AES-256-GCM + SHA-256 of the ciphertext", None, ours("encrypt_s")),
+            ("write to the store + fsync", None, ours("upload_s")),
+            ("read-back: read, SHA-256, decrypt", None, ours("verify_decrypt_s")),
+            ("read-back: decompress to the end", None, ours("verify_decompress_s"))]
+    for label, floor, mine in rows:
+        print(f"  {label:46} {'' if floor is None else f'{floor:.2f}':>7} {mine:>7.2f}")
+    print(f"  {'our process in all (every thread; floor: zstd)':46} {med(f[2] for f in floors):>7.2f} "
+          f"{process(backups):>7} {process(befores):>7}")
+    print(f"  {'wall: dump + upload / read-back verify':46} {med(f[0] for f in floors):>7.1f} "
+          f"{med(b['dump_upload_s'] for b in backups):>5.1f} / {med(b['verify_s'] for b in backups):.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, default=2.0, help="database size to fill to (pg_database_size)")
+    parser.add_argument("--pairs", type=int, default=2, help="alternating (floor, backup) pairs to time")
+    parser.add_argument("--before", metavar="CHECKOUT",
+                        help="also time the backup of an older checkout of this repository in every pair "
+                             "(e.g. `git worktree add /tmp/before <commit>`), for before/after figures")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -182,20 +229,36 @@ def main() -> None:
         fill(url, int(args.gb * 1e9), g)
         size = database_bytes(url)
 
-        print(f"timing ... (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
-        with db.connect(base, autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
+        load_start = os.getloadavg()
+        print(f"timing ... (load average {' '.join(f'{x:.2f}' for x in load_start)})", flush=True)
         # The floor does what ours does but encryption: pg_dump uncompressed, the same compressor (zstd -3,
-        # one thread) as the pipeline's, nothing written.
-        zstd_floor = timed_pipe([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"], ["zstd", "-3", "-T1", "-c"],
-                                tool_env)
+        # one thread) as the pipeline's, nothing written. Floor and backup alternate, each after a CHECKPOINT,
+        # the floor first in odd pairs and second in even ones.
+        floors, backups, befores = [], [], []
+        sides = ("floor", "backup", "before") if args.before else ("floor", "backup")
+        for pair in range(args.pairs):
+            for side in sides if pair % 2 == 0 else reversed(sides):
+                with db.connect(base, autocommit=True) as conn:
+                    conn.execute("CHECKPOINT")
+                if side == "floor":
+                    floors.append(timed_pipe([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"],
+                                             ["zstd", "-3", "-T1", "-c"], tool_env))
+                elif side == "backup":
+                    backups.append(run_child("backup", env))
+                else:
+                    befores.append(run_child("backup", {**env, "BENCH_TREE": str(Path(args.before).resolve())}))
+            print(f"  pair {pair + 1}: floor {floors[-1][0]:.1f} s, backup + verify {backups[-1]['seconds']:.1f} s "
+                  f"({backups[-1]['seconds'] / floors[-1][0]:.2f}x)"
+                  + (f", before {befores[-1]['seconds']:.1f} s ({befores[-1]['seconds'] / floors[-1][0]:.2f}x)"
+                     if befores else ""), flush=True)
+        zstd_floor = statistics.median(f[0] for f in floors)
         with open(os.devnull, "wb") as sink:
             floor = timed([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"], tool_env, sink)
         plain_file = work / "plain.dump"
         with plain_file.open("wb") as out:
             plain = timed([str(pg_dump), "-Fc", f"--dbname={conninfo}"], tool_env, out)
         plain_bytes = plain_file.stat().st_size
-        big = run_child("backup", env)
+        big = min(backups, key=lambda b: abs(b["seconds"] - statistics.median(b["seconds"] for b in backups)))
         plain_restore = timed([str(pg_restore), "--single-transaction", "--no-owner", "--no-privileges",
                                f"--dbname={client_connection(plain_target)[0]}", str(plain_file)], tool_env, None)
         restored = run_child("restore", {**env, "BENCH_BACKUP_ID": big["backup_id"], "BENCH_TARGET": enc_target})
@@ -211,12 +274,19 @@ def main() -> None:
     print(f"database {size / 1e9:.2f} GB; plain archive {plain_bytes / 1e9:.2f} GB; "
           f"encrypted object {big['bytes'] / 1e9:.2f} GB (dump {big['dump_bytes'] / 1e9:.2f} GB uncompressed)")
     load_end = os.getloadavg()[0]
-    noisy = load_end > (os.cpu_count() or 1)
+    noisy = max(load_start[0], load_end) > (os.cpu_count() or 1)
+    print(f"load average {load_start[0]:.2f} at the start of timing, {load_end:.2f} at the end")
     print(f"{'':44} {'seconds':>8} {'ratio':>7}" + ("   (noisy: load above the core count)" if noisy else ""))
-    print(f"{'pg_dump -Fc -Z0 | zstd -3 -T1 (honest floor)':44} {zstd_floor:>8.1f} {1.0:>6.2f}x")
-    print(f"{'encrypted backup + verify / honest floor':44} {big['seconds']:>8.1f} "
-          f"{big['seconds'] / zstd_floor:>6.2f}x   goal <= 1.3x "
-          f"({'met' if big['seconds'] / zstd_floor <= 1.3 else 'NOT met'})")
+    ratio = statistics.median(b["seconds"] / f[0] for f, b in zip(floors, backups, strict=True))
+    print(f"{'pg_dump -Fc -Z0 | zstd -3 -T1 (honest floor)':44} {zstd_floor:>8.1f} {1.0:>6.2f}x   "
+          f"median of {len(floors)}")
+    print(f"{'encrypted backup + verify / honest floor':44} {big['seconds']:>8.1f} {ratio:>6.2f}x   "
+          f"goal <= 1.3x ({'met' if ratio <= 1.3 else 'NOT met'}; median of the pairs' ratios)")
+    if befores:
+        before_ratio = statistics.median(b["seconds"] / f[0] for f, b in zip(floors, befores, strict=True))
+        print(f"{'  the same, --before checkout':44} {statistics.median(b['seconds'] for b in befores):>8.1f} "
+              f"{before_ratio:>6.2f}x")
+    print_profile(floors, backups, befores)
     print("ratios against the old baseline (pg_dump's own gzip), kept for one release:")
     rows = [
         ("pg_dump -Fc -Z0 > /dev/null", floor, floor / plain),
