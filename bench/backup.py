@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -128,6 +129,30 @@ def timed_pipe(producer: list[str], consumer: list[str], env: dict[str, str]) ->
     return wall, producer_cpu or 0.0, consumer_cpu or 0.0
 
 
+def server_cpu(pgdata: Path | None) -> float | None:
+    """CPU seconds the bench's own server has used so far: postmaster, live children and reaped backends.
+
+    None against DATABASE_URL (another server, maybe shared). The server's work (COPY out, the backup's
+    row counts and catalog reads) is most of a dump's CPU, on both sides of the comparison.
+    """
+    if pgdata is None:
+        return None
+    postmaster = (pgdata / "postmaster.pid").read_text().split()[0]
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+        except OSError:  # exited meanwhile: its parent's cutime/cstime has it
+            continue
+        if entry.name == postmaster:
+            ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif fields[1].decode() == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_child(mode: str, env_extra: dict[str, str]) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", mode], env={**os.environ, **env_extra},
                          capture_output=True, text=True, check=True)
@@ -154,11 +179,14 @@ def child(mode: str) -> None:
         report = {"matches": result.matches, "rows": sum(result.table_rows.values())}
     report["seconds"] = time.monotonic() - started
     report["cpu_s"] = time.process_time() - cpu_started
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # pg_dump / pg_restore, whichever release runs them
+    report["children_cpu_s"] = reaped.ru_utime + reaped.ru_stime
     report["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(report))
 
 
-def print_profile(floors: list[tuple[float, float, float]], backups: list[dict], befores: list[dict]) -> None:
+def print_profile(floors: list[tuple[float, float, float]], backups: list[dict], befores: list[dict],
+                  floor_servers: list[float]) -> None:
     """CPU seconds per stage (medians over the pairs), the floor's beside ours: where the time goes."""
     def med(values) -> float:
         return statistics.median(values)
@@ -166,8 +194,11 @@ def print_profile(floors: list[tuple[float, float, float]], backups: list[dict],
     def ours(stage: str) -> float:
         return med(b.get(f"cpu_{stage}", 0.0) for b in backups)
 
-    def process(runs: list[dict]) -> str:
-        return f"{med(b['cpu_s'] for b in runs):.2f}" if runs else ""
+    def column(runs: list[dict], value) -> str:
+        return f"{med(value(b) for b in runs):.2f}" if runs else ""
+
+    def everything(b: dict) -> float:
+        return b["cpu_s"] + b["children_cpu_s"] + b["server_cpu_s"]
 
     print("CPU seconds per stage (medians; each stage is its own process or thread, so they overlap):")
     print(f"  {'stage':46} {'floor':>7} {'ours':>7} {'before':>7}")
@@ -183,7 +214,16 @@ def print_profile(floors: list[tuple[float, float, float]], backups: list[dict],
     for label, floor, mine in rows:
         print(f"  {label:46} {'' if floor is None else f'{floor:.2f}':>7} {mine:>7.2f}")
     print(f"  {'our process in all (every thread; floor: zstd)':46} {med(f[2] for f in floors):>7.2f} "
-          f"{process(backups):>7} {process(befores):>7}")
+          f"{column(backups, lambda b: b['cpu_s']):>7} {column(befores, lambda b: b['cpu_s']):>7}")
+    if floor_servers:
+        floor_all = med(f[1] + f[2] + server for f, server in zip(floors, floor_servers, strict=True))
+        print(f"  {'the server (COPY out; ours: + counts, catalog)':46} {med(floor_servers):>7.2f} "
+              f"{column(backups, lambda b: b['server_cpu_s']):>7} {column(befores, lambda b: b['server_cpu_s']):>7}")
+        print(f"  {'all CPU: server + pg_dump + the rest':46} {floor_all:>7.2f} "
+              f"{column(backups, everything):>7} {column(befores, everything):>7}")
+        print(f"  {'  as a ratio to the floor (load-independent)':46} {1.0:>7.2f} "
+              f"{column(backups, lambda b: everything(b) / floor_all):>7} "
+              f"{column(befores, lambda b: everything(b) / floor_all):>7}")
     print(f"  {'wall: dump + upload / read-back verify':46} {med(f[0] for f in floors):>7.1f} "
           f"{med(b['dump_upload_s'] for b in backups):>5.1f} / {med(b['verify_s'] for b in backups):.1f}")
 
@@ -205,11 +245,12 @@ def main() -> None:
     from hv_pipelines.core.migrations import upgrade
 
     work = Path(tempfile.mkdtemp(prefix="hv-bench-backup-"))
-    server, base = None, os.environ.get("DATABASE_URL")
+    server, base, pgdata = None, os.environ.get("DATABASE_URL"), None
     if not base:
         from hv_pipelines.core.embedded import start_postgres
 
-        server = start_postgres(work / "pg", cleanup_mode="delete")
+        pgdata = work / "pg"
+        server = start_postgres(pgdata, cleanup_mode="delete")
         base = server.get_uri()
     names = [f"hv_bench_backup_{os.getpid()}", f"hv_bench_plain_{os.getpid()}", f"hv_bench_enc_{os.getpid()}"]
     url, plain_target, enc_target = (db.create_database(base, n) for n in names)
@@ -234,19 +275,28 @@ def main() -> None:
         # The floor does what ours does but encryption: pg_dump uncompressed, the same compressor (zstd -3,
         # one thread) as the pipeline's, nothing written. Floor and backup alternate, each after a CHECKPOINT,
         # the floor first in odd pairs and second in even ones.
-        floors, backups, befores = [], [], []
+        floors, backups, befores, floor_servers = [], [], [], []
         sides = ("floor", "backup", "before") if args.before else ("floor", "backup")
         for pair in range(args.pairs):
             for side in sides if pair % 2 == 0 else reversed(sides):
                 with db.connect(base, autocommit=True) as conn:
                     conn.execute("CHECKPOINT")
+                served = server_cpu(pgdata)
                 if side == "floor":
                     floors.append(timed_pipe([str(pg_dump), "-Fc", "-Z0", f"--dbname={conninfo}"],
                                              ["zstd", "-3", "-T1", "-c"], tool_env))
+                    run = floor_servers
                 elif side == "backup":
                     backups.append(run_child("backup", env))
+                    run = backups[-1]
                 else:
                     befores.append(run_child("backup", {**env, "BENCH_TREE": str(Path(args.before).resolve())}))
+                    run = befores[-1]
+                if served is not None:
+                    if run is floor_servers:
+                        floor_servers.append(server_cpu(pgdata) - served)
+                    else:
+                        run["server_cpu_s"] = server_cpu(pgdata) - served
             print(f"  pair {pair + 1}: floor {floors[-1][0]:.1f} s, backup + verify {backups[-1]['seconds']:.1f} s "
                   f"({backups[-1]['seconds'] / floors[-1][0]:.2f}x)"
                   + (f", before {befores[-1]['seconds']:.1f} s ({befores[-1]['seconds'] / floors[-1][0]:.2f}x)"
@@ -286,7 +336,7 @@ def main() -> None:
         before_ratio = statistics.median(b["seconds"] / f[0] for f, b in zip(floors, befores, strict=True))
         print(f"{'  the same, --before checkout':44} {statistics.median(b['seconds'] for b in befores):>8.1f} "
               f"{before_ratio:>6.2f}x")
-    print_profile(floors, backups, befores)
+    print_profile(floors, backups, befores, floor_servers)
     print("ratios against the old baseline (pg_dump's own gzip), kept for one release:")
     rows = [
         ("pg_dump -Fc -Z0 > /dev/null", floor, floor / plain),

@@ -2,7 +2,8 @@
 
 The dump runs inside an exported snapshot: one REPEATABLE READ transaction exports it, `pg_dump
 --snapshot` dumps exactly that state, and the same transaction counts every table's rows while the
-dump streams (on a second thread, so counting costs no wall time). The row counts in the manifest
+dump streams (on a second thread, so counting costs no wall time; the schema fingerprint and Alembic
+revision are read there too, so pg_dump starts as soon as the snapshot exists). The row counts in the manifest
 are therefore exactly the rows in the archive — what a restore is later checked against.
 
 No plaintext byte touches disk: pg_dump writes to a pipe, compression and encryption happen in
@@ -24,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import psycopg
 
 from hv_pipelines.core import db
 from hv_pipelines.core.backup import audit, catalog, layout
@@ -183,8 +186,6 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         server_version = conn.execute("SHOW server_version").fetchone()[0]
-        revision, fingerprint = catalog.alembic_revision(conn), catalog.schema_fingerprint(conn)
-        tables = catalog.user_tables(conn)
         tool = find_tool("pg_dump", server_major(server_version))
         conninfo, env = client_connection(database_url)
 
@@ -200,7 +201,7 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
                               cpu=cpu, stage="compress_s")
         encrypted = encrypt_stream(compressed, keyring, chunk_size=chunk_size, context=context)
         header = next(encrypted)  # the envelope yields its header before it asks for any plaintext
-        counting = pool.submit(catalog.row_counts, conn, tables)
+        counting = pool.submit(_snapshot_catalog, conn)
         dump = ClientProcess([str(tool.path), "--format=custom", "--compress=0", "--no-password",
                               f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT}", f"--snapshot={snapshot_id}",
                               f"--dbname={conninfo}"], env, feeds_stdin=False)
@@ -219,9 +220,15 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
         finally:
             dump.kill()  # first: a pg_dump still writing would keep the prefetch thread from stopping
             stream.close()
-        table_rows = counting.result()
+        revision, fingerprint, table_rows = counting.result()
     return DumpFacts(server_version, tool.version, revision, fingerprint, table_rows,
                      hashlib.sha256(header).hexdigest(), sealed.sha256, sealed.bytes)
+
+
+def _snapshot_catalog(conn: psycopg.Connection) -> tuple[str | None, str, dict[str, int]]:
+    """The Alembic revision, schema fingerprint and row counts of the exported snapshot (while pg_dump runs)."""
+    tables = catalog.user_tables(conn)
+    return catalog.alembic_revision(conn), catalog.schema_fingerprint(conn), catalog.row_counts(conn, tables)
 
 
 def verify_object(store: ObjectStore, key: str, keyring: Keyring, backup_id: str, *,
