@@ -47,6 +47,14 @@ def rezip(source: Path, target: Path, member_suffix: str, edit) -> Path:
     return target
 
 
+def appended(source: Path, folder: Path, extra) -> Path:
+    """A copy of the plain-text release file `source`, named alike in `folder`, ending in `extra(its text)`."""
+    text = source.read_bytes()
+    target = folder / source.name
+    target.write_bytes(text + extra(text))
+    return target
+
+
 def line_starting(data: bytes, prefix: bytes) -> bytes:
     [line] = [line for line in data.splitlines(keepends=True) if line.startswith(prefix)]
     return line
@@ -82,9 +90,8 @@ def test_loinc_release_listing_a_loaded_code_twice_is_refused(migrated_db, relea
 
 def test_icd10cm_order_file_listing_a_code_twice_is_refused(migrated_db, releases, tmp_path):
     load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
-    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
-    bad = tmp_path / "icd10cm_order_2026.txt"
-    bad.write_bytes(text + line_starting(text, b"00004 E119 ").replace(b"00004", b"99999"))
+    bad = appended(releases / "icd10cm" / "icd10cm_order_2026.txt", tmp_path,
+                   lambda text: line_starting(text, b"00004 E119 ").replace(b"00004", b"99999"))
 
     assert duplicates_of(refused(migrated_db, "icd10cm", [bad], "no_duplicate_codes")) == ["E11.9"]
 
@@ -102,17 +109,15 @@ def test_snomed_concept_snapshot_listing_a_concept_twice_is_refused(migrated_db,
 
 def test_cpt_rvu_file_listing_a_global_row_twice_is_refused(migrated_db, releases, tmp_path):
     load_release(migrated_db, "cpt", [releases / "cpt" / "PPRRVU25_JAN.csv"])
-    text = (releases / "cpt" / "PPRRVU25_APR.csv").read_bytes()
-    bad = tmp_path / "PPRRVU25_APR.csv"
-    bad.write_bytes(text + line_starting(text, b"99213,,").replace(b"1.31", b"9.99"))
+    bad = appended(releases / "cpt" / "PPRRVU25_APR.csv", tmp_path,
+                   lambda text: line_starting(text, b"99213,,").replace(b"1.31", b"9.99"))
 
     assert duplicates_of(refused(migrated_db, "cpt", [bad], "no_duplicate_codes")) == ["99213"]
 
 
 def test_a_first_release_with_a_code_twice_is_refused_too(migrated_db, releases, tmp_path):
-    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
-    bad = tmp_path / "icd10cm_order_2026.txt"
-    bad.write_bytes(text + line_starting(text, b"00001 A00 ").replace(b"00001", b"99999"))
+    bad = appended(releases / "icd10cm" / "icd10cm_order_2026.txt", tmp_path,
+                   lambda text: line_starting(text, b"00001 A00 ").replace(b"00001", b"99999"))
 
     assert duplicates_of(refused(migrated_db, "icd10cm", [bad], "no_duplicate_codes")) == ["A00"]
 
@@ -129,9 +134,8 @@ def _icd10cm_lines(count: int) -> bytes:
 
 def test_a_release_far_larger_than_the_loaded_one_is_refused(migrated_db, releases, tmp_path):
     load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
-    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
-    bloated = tmp_path / "icd10cm_order_2026.txt"
-    bloated.write_bytes(text + _icd10cm_lines(200))  # a release concatenated with another file
+    # A release concatenated with another file.
+    bloated = appended(releases / "icd10cm" / "icd10cm_order_2026.txt", tmp_path, lambda _: _icd10cm_lines(200))
 
     error = refused(migrated_db, "icd10cm", [bloated], "row_count_within_band")
     band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
@@ -161,9 +165,8 @@ def test_a_first_release_without_a_single_code_is_refused(migrated_db, releases,
 def test_a_release_just_outside_the_band_is_refused(migrated_db, releases, tmp_path):
     # A third more codes than the loaded release: outside ±10 %, though well short of double.
     loaded = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
-    text = (releases / "icd10cm" / "icd10cm_order_2026.txt").read_bytes()
-    grown = tmp_path / "icd10cm_order_2026.txt"
-    grown.write_bytes(text + _icd10cm_lines(loaded.rows_staged // 3))
+    grown = appended(releases / "icd10cm" / "icd10cm_order_2026.txt", tmp_path,
+                     lambda _: _icd10cm_lines(loaded.rows_staged // 3))
 
     error = refused(migrated_db, "icd10cm", [grown], "row_count_within_band")
     band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
