@@ -249,6 +249,9 @@ def test_dry_run_plans_everything_and_writes_nothing(migrated_db):
         assert report.plans["permissions"].counts()["insert"] == 19
         assert report.plans["users"].insert == (SYSTEM_USER_EMAIL,)
         assert set(row_counts(conn).values()) == {0}
+    for name, table_plan in report.plans.items():  # listed in key order, as `hv seed --dry-run` prints them
+        assert table_plan.table == name
+        assert list(table_plan.insert) == sorted(table_plan.insert, key=lambda k: k.encode()), name
 
 
 def _add_unnamed_rows(url: str, *, assign_role: bool = False) -> None:
