@@ -78,6 +78,10 @@ def server_ssl(conn: psycopg.Connection) -> Finding:
 
 
 def client_tls(conn: psycopg.Connection) -> Finding:
+    if not conn.execute("SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')").fetchone()[0]:
+        # Other logins' client addresses are hidden from it: their TCP sessions would look local.
+        return _finding("client_connections_use_tls", [
+            "not checked: this login cannot see other logins' connections; GRANT pg_read_all_stats TO it"], "")
     rows = conn.execute(
         "SELECT coalesce(a.usename, '?'), count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid "
         "WHERE a.client_addr IS NOT NULL AND NOT s.ssl GROUP BY 1 ORDER BY 1").fetchall()
