@@ -114,8 +114,8 @@ class ServerArchiving:
 def server_archiving(database_url: str) -> ServerArchiving:
     with db.connect(database_url) as conn:
         managed = conn.execute(
-            "SELECT CASE WHEN name LIKE 'rds.%%' THEN 'Amazon RDS' ELSE 'Google Cloud SQL' END FROM pg_settings "
-            "WHERE name LIKE 'rds.%%' OR name LIKE 'cloudsql.%%' LIMIT 1").fetchone()
+            "SELECT CASE WHEN name LIKE 'rds.%' THEN 'Amazon RDS' ELSE 'Google Cloud SQL' END FROM pg_settings "
+            "WHERE name LIKE 'rds.%' OR name LIKE 'cloudsql.%' LIMIT 1").fetchone()
         mode = conn.execute("SHOW archive_mode").fetchone()[0]
         row = conn.execute("SELECT last_archived_wal, last_archived_time, last_failed_wal, last_failed_time, "
                            "failed_count FROM pg_stat_archiver").fetchone()

@@ -122,3 +122,13 @@ def test_backup_list_shows_base_backups_beside_logical_ones(history, local_archi
     assert "PHYSICAL base backups" in out
     rows = [line for line in out.splitlines() if line.startswith((first.backup_id, second.backup_id))]
     assert len(rows) == 2 and all(system in row for row in rows)
+
+
+def test_status_with_the_server_reports_its_archiver_and_a_missing_base_backup(archiving_cluster, local_archive,
+                                                                               monkeypatch, capsys):
+    switch_and_wait(archiving_cluster)
+    code, out, err = hv(monkeypatch, capsys, {**local_archive.env, "DATABASE_URL": archiving_cluster.url()},
+                        "pitr", "status")
+    assert code == 0, err
+    assert "server: archive_mode=on" in out and "base backups: 0" in out
+    assert "recoverable window: none" in out
