@@ -24,6 +24,7 @@ from hv_pipelines.core.errors import ConfigurationError, HVError
 
 ROOT_SERVER_USER = "pgserver"
 START_TIMEOUT_S = 120
+SOCKET_PREFIX = "hvpg-"
 
 
 class ClusterError(HVError):
@@ -148,7 +149,7 @@ class Cluster:
 
     def start(self, *, wait: bool = True) -> None:
         if self.socket_dir is None:
-            self.socket_dir = scratch_dir("hvpg-")
+            self.socket_dir = scratch_dir(SOCKET_PREFIX)
         options = f"-p {self.port} -h 127.0.0.1 -k {self.socket_dir}"
         args = ["-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "-t", str(START_TIMEOUT_S)]
         self._run("pg_ctl", [*args, "-w" if wait else "-W", "start"], timeout=START_TIMEOUT_S + 10)
@@ -157,11 +158,23 @@ class Cluster:
         return self._run("pg_ctl", ["-D", str(self.data_dir), "status"], check=False).returncode == 0
 
     def stop(self, mode: str = "fast") -> None:
+        """Stop the server (if it runs) and remove its private socket directory, also when another
+        Cluster object started it (postmaster.pid names the directory)."""
+        if self.socket_dir is None:
+            self.socket_dir = self._pid_socket_dir()
         if self.data_dir.is_dir() and self.is_running():
             self._run("pg_ctl", ["-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop"], check=False)
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
             self.socket_dir = None
+
+    def _pid_socket_dir(self) -> Path | None:
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        socket_dir = Path(lines[4]) if len(lines) > 4 and lines[4] else None
+        return socket_dir if socket_dir is not None and socket_dir.name.startswith(SOCKET_PREFIX) else None
 
     def postmaster_pid(self) -> int | None:
         try:
