@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -56,3 +58,13 @@ def test_the_health_check_fails_when_the_newest_segment_is_too_old(running):
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
     assert "archiving has stopped" in evaluation.metadata["reasons"].value
+
+
+def test_the_health_check_fails_cleanly_on_an_empty_archive(running):
+    cluster, resources = running
+    empty = {**resources, "object_store": ObjectStoreResource(url=str(Path(cluster.data_dir).parent / "empty"))}
+    result = dg.materialize([base_backup, wal_archive_healthy], resources=empty,
+                            selection=dg.AssetSelection.checks(wal_archive_healthy))
+    assert result.success
+    evaluation = result.get_asset_check_evaluations()[0]
+    assert not evaluation.passed and "holds no WAL archive" in evaluation.metadata["reasons"].value

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from hv_pipelines.core import db
 from hv_pipelines.core.backup.streams import Meter, MeteredReader
-from hv_pipelines.core.errors import HVError, IntegrityError
+from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.pitr import archive, descriptor, sealed
 from hv_pipelines.core.pitr.descriptor import BaseBackup
@@ -179,7 +179,10 @@ def archive_health(store: ObjectStore, keyring: Keyring, system_identifier: str 
     An idle server still closes a segment every archive_timeout, so a newest segment older than a few
     of those means archiving has stopped (the store is down, the command fails): the RPO is growing.
     """
-    state = status(store, keyring, system_identifier, now=now)
+    try:
+        state = status(store, keyring, system_identifier, now=now)
+    except ConfigurationError as exc:  # nothing archived at all (or several clusters and none named)
+        return Health(False, [str(exc)], Status(system_identifier or "none", None, None, None, None, [], None, []))
     reasons = list(state.problems)
     if not state.base_backups:
         reasons.append("no base backup: run `hv pitr base-backup`")
