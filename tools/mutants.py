@@ -66,6 +66,17 @@ def run_group(name: str, patterns: list[str], max_children: int, tests: list[str
             raise
 
 
+def run_groups(groups: list[str], args: argparse.Namespace) -> None:
+    if len(groups) == 1:
+        run_group(groups[0], args.mutants, args.max_children, args.tests)
+        print("`.venv/bin/mutmut results` lists the survivors; `.venv/bin/mutmut show NAME` shows one's diff",
+              file=sys.stderr)
+        return
+    for name in groups:  # mutmut keeps its state in module globals: a process per group
+        subprocess.run([sys.executable, __file__, "--group", name, "--max-children", str(args.max_children),
+                        *args.mutants], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", choices=sorted(GROUPS), action="append",
@@ -77,24 +88,20 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
 
+    groups = args.group or list(GROUPS)
+    if os.environ.get("HV_TEST_DATABASE_URL"):  # a server of the developer's, or this script's parent's
+        run_groups(groups, args)
+        return
     import pgserver  # not hv_pipelines: mutmut's tests must import it from mutants/, not from here
 
-    groups = args.group or list(GROUPS)
     data = Path(tempfile.mkdtemp(prefix="hv-mutants-pg-"))
     server = pgserver.get_server(data / "data", cleanup_mode="delete")
     os.environ["HV_TEST_DATABASE_URL"] = server.get_uri()
     try:
-        if len(groups) == 1:
-            run_group(groups[0], args.mutants, args.max_children, args.tests)
-        else:  # mutmut keeps its state in module globals: a process per group
-            for name in groups:
-                subprocess.run([sys.executable, __file__, "--group", name, "--max-children",
-                                str(args.max_children), *args.mutants], check=True)
+        run_groups(groups, args)
     finally:
         server.cleanup()
         shutil.rmtree(data, ignore_errors=True)
-    print("`.venv/bin/mutmut results` lists the survivors; `.venv/bin/mutmut show NAME` shows one's diff",
-          file=sys.stderr)
 
 
 if __name__ == "__main__":

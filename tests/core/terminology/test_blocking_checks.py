@@ -181,3 +181,20 @@ def test_a_first_release_of_a_single_code_loads(migrated_db, releases, tmp_path)
     single = rezip(releases / "loinc" / "Loinc_2.78.zip", tmp_path / "Loinc_2.78.zip", "Loinc.csv", one_code)
     result = load_release(migrated_db, "loinc", [single])
     assert result.rows_staged == 1 and {c.name: c.passed for c in result.checks}["row_count_within_band"]
+
+
+@pytest.mark.parametrize("edge", ["low", "high"])
+def test_a_release_exactly_at_an_edge_of_the_band_loads(migrated_db, releases, tmp_path, edge):
+    # 12 codes loaded; a band of 50 % admits 6 to 18, both included.
+    loaded = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
+    source = releases / "icd10cm" / "icd10cm_order_2026.txt"
+    release = tmp_path / source.name
+    if edge == "low":
+        release.write_bytes(b"".join(source.read_bytes().splitlines(True)[:6]))
+    else:
+        release = appended(source, tmp_path, lambda _: _icd10cm_lines(6))
+
+    result = load_release(migrated_db, "icd10cm", [release], count_band=0.5)
+
+    band = {c.name: c for c in result.checks}["row_count_within_band"]
+    assert loaded.rows_staged == 12 and band.passed and band.metadata[edge] == result.rows_staged
