@@ -88,7 +88,8 @@ def test_manifest_records_each_stages_cpu_seconds(module_backup):
               "cpu_verify_decrypt_s", "cpu_verify_decompress_s"}
     assert stages <= set(durations), "every stage of the pipeline is profiled"
     assert all(durations[stage] >= 0 for stage in stages)
-    assert durations["cpu_pg_dump_s"] > 0, "pg_dump's own CPU, read before the process was reaped"
+    # pg_dump of this small database can take less than a clock tick (10 ms) of CPU, so 0.0 is a true
+    # reading here; that the tool's own CPU is read at all is test_stream_stages' busy-vs-sleeping test.
     assert sum(durations[stage] for stage in stages) < durations["total_s"] * 2, "CPU of 2 cores at most"
 
 
