@@ -204,6 +204,9 @@ def standardize_scope(conn: psycopg.Connection) -> StandardizeCounts:
     _stage_ranges(conn)
     conn.execute(_APPLICABLE_RANGES)
     conn.execute(_BUILD_TARGET)
+    # Without statistics a temporary table looks tiny, and the merge's anti-joins against it become
+    # nested loops: quadratic at a million results.
+    conn.execute("ANALYZE std_target")
     _count(conn, counts)
     _merge(conn, counts)
     return counts
@@ -271,7 +274,13 @@ def _count(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
 
 
 def _merge(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
-    """Write what changed: update differing rows, insert new ones, remove those no result backs."""
+    """Write what changed: update differing rows, remove those no result backs, insert new ones.
+
+    Removing before inserting means the anti-join runs against the rows there were, not against a
+    million just inserted that the planner has no statistics for; hash joins are insisted on for the
+    same reason (a nested loop over two large unanalysed sets is quadratic)."""
+    before = conn.execute("SELECT current_setting('enable_nestloop')").fetchone()[0]
+    conn.execute("SET LOCAL enable_nestloop = off")
     target = ", ".join(f"t.{c}" for c in _SOURCES)
     current = ", ".join(f'l."{c}"' for c in _VALUES)
     counts.updated = conn.execute(
@@ -279,6 +288,12 @@ def _merge(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
                 "standardizedAt") = ({target}, now(), now())
             FROM std_target t WHERE {_KEY} AND l."standardizedBy" = %s
               AND ({current}) IS DISTINCT FROM ({target})""", (STANDARDIZED_BY,)).rowcount
+    counts.removed = conn.execute(
+        f"""DELETE FROM "LabResultStandardization" l
+            WHERE l."customerId" IN (SELECT user_id FROM std_scope) AND l."standardizedBy" = %s
+              AND (l."fhirResourceId" IS NULL OR l."fhirResourceId" IN (
+                       SELECT f.id FROM fhir_resources f JOIN std_scope s ON s.connection_id = f.connection_id))
+              AND NOT EXISTS (SELECT 1 FROM std_target t WHERE {_KEY})""", (STANDARDIZED_BY,)).rowcount
     missing = conn.execute(f"""SELECT count(*) FROM std_target t WHERE NOT EXISTS (
                                SELECT 1 FROM "LabResultStandardization" l WHERE {_KEY})""").fetchone()[0]
     counts.inserted = conn.execute(
@@ -287,9 +302,4 @@ def _merge(conn: psycopg.Connection, counts: StandardizeCounts) -> None:
             SELECT {new_id("ids")}, t.code, t.code_system, t.resource_id, t.user_id, %(by)s, now(), {target}
             FROM std_target t WHERE NOT EXISTS (SELECT 1 FROM "LabResultStandardization" l WHERE {_KEY})""",
         {"by": STANDARDIZED_BY, "ids": new_ids(missing)}).rowcount
-    counts.removed = conn.execute(
-        f"""DELETE FROM "LabResultStandardization" l
-            WHERE l."customerId" IN (SELECT user_id FROM std_scope) AND l."standardizedBy" = %s
-              AND (l."fhirResourceId" IS NULL OR l."fhirResourceId" IN (
-                       SELECT f.id FROM fhir_resources f JOIN std_scope s ON s.connection_id = f.connection_id))
-              AND NOT EXISTS (SELECT 1 FROM std_target t WHERE {_KEY})""", (STANDARDIZED_BY,)).rowcount
+    conn.execute("SELECT set_config('enable_nestloop', %s, true)", (before,))
