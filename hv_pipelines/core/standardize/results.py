@@ -78,6 +78,10 @@ WITH labs AS (
     WHERE p.part ?| array['valueQuantity', 'valueString', 'valueCodeableConcept', 'valueInteger', 'valueBoolean']
     OFFSET 0
 )
+-- The patient's age in whole years on the day of the result, which the ranges are chosen by.
+SELECT *, CASE WHEN birth IS NOT NULL AND effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
+            THEN date_part('year', age(effective_date::date, birth))::int END AS age
+FROM (
 SELECT connection_id, user_id, sex, birth, resource_id,
        coding ->> 'code' AS code, coalesce(coding ->> 'system', '') AS code_system,
        coalesce(part -> 'code' ->> 'text', coding ->> 'display', coding ->> 'code') AS name,
@@ -100,6 +104,7 @@ SELECT connection_id, user_id, sex, birth, resource_id,
        left(coalesce(r ->> 'effectiveDateTime', r -> 'effectivePeriod' ->> 'start', r ->> 'issued'), 10)
            AS effective_date
 FROM valued WHERE coding IS NOT NULL
+) staged
 """
 
 # The LOINC term of each distinct (system, code), and the ranges that apply to each distinct (term, sex,
@@ -118,9 +123,7 @@ ORDER BY s.code_system, s.code, c."loincNumber"
 _APPLICABLE_RANGES = """
 CREATE TEMP TABLE std_applicable ON COMMIT DROP AS
 SELECT k.loinc_id, k.sex, k.age, m.*
-FROM (SELECT DISTINCT c.loinc_id, r.sex, CASE WHEN r.birth IS NOT NULL AND r.effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
-             THEN date_part('year', age(r.effective_date::date, r.birth))::int END AS age
-      FROM std_results r JOIN std_codes c USING (code_system, code)) k
+FROM (SELECT DISTINCT c.loinc_id, r.sex, r.age FROM std_results r JOIN std_codes c USING (code_system, code)) k
 LEFT JOIN LATERAL (
     -- Of each type, the first matching range: a lab's own before the curated, a sex's before both sexes'.
     SELECT (array_agg(g.range_id ORDER BY g.rank, g.gender NULLS LAST) FILTER (WHERE g.type = 'NORMAL'))[1]
@@ -144,9 +147,7 @@ CREATE TEMP TABLE std_target ON COMMIT DROP AS
 WITH converted AS (
     SELECT r.*, c.loinc_id, c.loinc_number, v.target_unit, v.flag AS unit_flag,
            CASE WHEN r.value IS NOT NULL AND v.factor IS NOT NULL THEN r.value * v.factor + v.offset END
-               AS standardized_value,
-           CASE WHEN r.birth IS NOT NULL AND r.effective_date ~ '^\\d{4}-\\d{2}-\\d{2}$'
-                THEN date_part('year', age(r.effective_date::date, r.birth))::int END AS age
+               AS standardized_value
     FROM std_results r
     JOIN std_codes c USING (code_system, code)
     LEFT JOIN std_conversions v ON v.loinc_number = c.loinc_number AND v.unit IS NOT DISTINCT FROM r.unit
