@@ -16,6 +16,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from hv_pipelines.core import db
 from hv_pipelines.core.fhir_ingest import connections
+from hv_pipelines.core.fhir_ingest.resource_types import bucket_of
 from tests.fakes.ehr_fixtures import create_user
 
 # LOINC number → (component, primary UCUM unit or None)
@@ -67,10 +68,6 @@ def patient(fhir_id: str = "pat-a", *, gender: str = "female", birth: str = "198
     return {"resourceType": "Patient", "id": fhir_id, "gender": gender, "birthDate": birth}
 
 
-_BUCKETS = {"Patient": "CUSTOMER", "Observation": "OBSERVATION", "Condition": "CONDITION",
-            "Procedure": "PROCEDURE", "MedicationRequest": "MEDICATION_REQUEST", "Immunization": "IMMUNIZATION"}
-
-
 def store(db_url: str, connection_id: str, resources: list[dict]) -> None:
     """Validate each resource against FHIR R4 and store it as ingestion does (replacing an earlier version)."""
     with db.connect(db_url) as conn:
@@ -84,7 +81,7 @@ def store(db_url: str, connection_id: str, resources: list[dict]) -> None:
                 """INSERT INTO fhir_resources (id, connection_id, resource_type, fhir_id, raw_data, metadata, updated_at)
                    VALUES (%s, %s, %s, %s, %s, %s, now())
                    ON CONFLICT (connection_id, fhir_id, resource_type) DO UPDATE SET raw_data = EXCLUDED.raw_data""",
-                (str(uuid.uuid4()), connection_id, _BUCKETS[resource["resourceType"]], resource["id"],
+                (str(uuid.uuid4()), connection_id, bucket_of(resource["resourceType"]), resource["id"],
                  json.dumps(resource), metadata))
 
 
