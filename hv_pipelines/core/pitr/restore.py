@@ -3,8 +3,8 @@
 1. Pick the newest base backup that ends before the target, and check the WAL from its first segment
    is archived without a gap up to the target (the first missing object is named).
 2. Decrypt it into the (empty) data directory: its binding is checked (backup id, cluster) before
-   the first file is written; the tar is extracted with the `data` filter (no absolute paths, no
-   links out of the directory). A failure part-way removes what was written.
+   the first file is written; decryption, the member checks and GNU tar run in parallel (untar.py:
+   no absolute or `..` paths, no links or devices). A failure part-way removes what was written.
 3. `pg_verifybackup` checks every file against pg_basebackup's own manifest, whose SHA-256 the
    MAC-sealed descriptor holds (so the manifest itself cannot have been swapped).
 4. Recovery settings: restore_command = `hv wal fetch %f %p --env-file FILE`, the target, promote at
@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from hv_pipelines.core.backup.tools import find_tool, server_major
 from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.pitr import descriptor, sealed, spool
+from hv_pipelines.core.pitr import descriptor, sealed, spool, untar
 from hv_pipelines.core.pitr.cluster import Cluster, ClusterError, hand_over, let_server_run, write_settings
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.envfile import write_env_file
@@ -45,33 +44,6 @@ RESTORE_ENV = "hv_restore.env"
 _REACHED = re.compile(r"recovery stopping (?:before|after) (?:commit|abort) of transaction \d+, time (.+)$",
                       re.MULTILINE)
 _LAST_TX = re.compile(r"last completed transaction was at log time (.+)$", re.MULTILINE)
-
-
-COPY_BUFFER = 1024 * 1024
-
-
-class PieceReader:
-    """`read(n)` over an iterator of pieces without copying what stays buffered (tarfile reads in
-    small slices; trimming a front-loaded buffer per read would copy the stream many times over)."""
-
-    def __init__(self, pieces) -> None:
-        self._pieces = iter(pieces)
-        self._piece = memoryview(b"")
-
-    def read(self, size: int = -1, /) -> bytes:
-        out = []
-        while size < 0 or size > 0:
-            if not self._piece:
-                piece = next(self._pieces, None)
-                if piece is None:
-                    break
-                self._piece = memoryview(piece)
-            take = self._piece[:size] if size >= 0 else self._piece
-            out.append(take)
-            self._piece = self._piece[len(take):]
-            if size >= 0:
-                size -= len(take)
-        return b"".join(out)
 
 
 class TargetOutsideWindow(HVError):
@@ -148,8 +120,7 @@ def extract(store: ObjectStore, keyring: Keyring, backup: BaseBackup, data_dir: 
     context = descriptor.object_context(backup.system_identifier, backup.backup_id)
     with closing(store.open(backup.object_key)) as body:
         _, content = sealed.open_sealed(body, keyring, context, what=backup.object_key)
-        with tarfile.open(fileobj=PieceReader(content), mode="r|", copybufsize=COPY_BUFFER) as tar:
-            tar.extractall(data_dir, filter="data")
+        untar.extract_tar(content, data_dir, what=backup.object_key)
     manifest = data_dir / "backup_manifest"
     if not manifest.is_file():
         raise IntegrityError(f"{backup.object_key} holds no backup_manifest: it is not a pg_basebackup tar")

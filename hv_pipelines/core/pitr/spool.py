@@ -1,16 +1,22 @@
-"""Prefetch archived WAL for a running recovery, so restore_command need not start `hv` per segment.
+"""Serve archived WAL to a running recovery from the restoring process, so restore_command need not
+start `hv` per file.
 
-PostgreSQL runs restore_command once per segment, one after the other; starting Python for each
-costs more than fetching the segment. While a restore recovers, a thread of the restoring process
-fetches the segments that follow the base backup — authenticated end to end, as `hv wal fetch`
-does — into a spool directory inside the data directory, a few segments ahead, and restore_command
-takes a spooled segment with `mv` before it falls back to `hv wal fetch`:
+PostgreSQL runs restore_command once per file, one after the other; starting Python for each costs
+more than fetching a segment (0.3-1 s on a busy machine), and a recovery also asks for files that
+do not exist (the next timeline's history, the segment after the last one) and for the last
+segment twice. While a restore recovers, a thread of the restoring process
 
-    f=SPOOL/%f; if [ -f "$f" ]; then mv "$f" "%p"; else exec hv wal fetch %f %p ...; fi
+- fetches the segments that follow the base backup — authenticated end to end, as `hv wal fetch`
+  does — into a spool directory inside the data directory, AHEAD of the server, and
+- answers what the server asks for that is not spooled: restore_command leaves a request file in
+  `SPOOL/ask/`, the thread fetches that name from the store right then (so the answer is what `hv
+  wal fetch` would give at that moment) and spools it, or marks it `.absent` (not archived: exit 1,
+  recovery ends there) or `.failed` (anything else).
 
-A spooled file is only ever a complete, authenticated segment (written under a temporary name,
-renamed when whole). A segment the thread could not fetch is simply not spooled: the fallback then
-meets the same problem and reports it. The spool is removed when recovery is over.
+restore_command takes a spooled file with `mv`; for a `.failed` answer, no answer within ASK_TIMEOUT_S,
+or no spool (the restoring process is gone), it runs `hv wal fetch`, which meets the same problem
+and reports it (exit 126: fatal to recovery). A spooled file is only ever a complete, authenticated
+file (written under a temporary name, renamed when whole). The spool is removed when recovery is over.
 """
 
 from __future__ import annotations
@@ -29,27 +35,40 @@ from hv_pipelines.core.storage import ObjectStore
 
 SPOOL = "hv_wal_spool"
 AHEAD = 8  # segments fetched ahead of the server (16 MiB each on disk)
+ASK = "ask"
+ABSENT, FAILED = ".absent", ".failed"
+POLL_S = 0.02
+ASK_TIMEOUT_S = 30  # then `hv wal fetch` (a fetch of a segment from a slow store may take longer)
 
 
 def restore_command(spool: Path, fallback: str) -> str:
-    """The shell restore_command: a spooled segment if there is one, else `fallback` (hv wal fetch)."""
+    """The shell restore_command: a spooled file, else ask the restoring process, else `fallback`."""
     path = shlex.quote(str(spool))
-    return f'f={path}/%f; if [ -f "$f" ]; then mv "$f" "%p"; else exec {fallback}; fi'
+    polls = int(ASK_TIMEOUT_S / POLL_S)
+    return (f'f={path}/%f; a={path}/{ASK}/%f; '
+            f'if [ ! -f "$f" ] && [ -d {path}/{ASK} ]; then rm -f "$a{ABSENT}" "$a{FAILED}"; : > "$a"; n=0; '
+            f'while [ ! -f "$f" ] && [ ! -f "$a{ABSENT}" ] && [ ! -f "$a{FAILED}" ] && [ $n -lt {polls} ]; '
+            f'do sleep {POLL_S}; n=$((n+1)); done; rm -f "$a"; '
+            f'if [ -f "$a{ABSENT}" ]; then rm -f "$a{ABSENT}"; exit 1; fi; rm -f "$a{FAILED}"; fi; '
+            f'if [ -f "$f" ]; then mv "$f" "%p" || exit 126; else exec {fallback}; fi')
 
 
 class Prefetcher:
-    """Fetches `names` in order into `spool`, keeping at most AHEAD files there, until stopped."""
+    """Fetches `names` in order into `spool`, keeping at most AHEAD files there, and answers the
+    server's requests (`spool/ask/NAME`), until stopped."""
 
     def __init__(self, store: ObjectStore, keyring: Keyring, system_identifier: str, names: list[str],
                  spool: Path) -> None:
         self.store, self.keyring, self.system, self.names, self.spool = (store, keyring, system_identifier, names,
                                                                          spool)
         self.fetched = 0
+        self.answered = 0  # requests answered from the store (files not spooled ahead, or asked twice)
+        self._asked: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-prefetch", daemon=True)
 
     def __enter__(self) -> Prefetcher:
-        self.spool.mkdir(exist_ok=True)
+        (self.spool / ASK).mkdir(parents=True, exist_ok=True)
         hand_over(self.spool)
         self._thread.start()
         return self
@@ -60,17 +79,48 @@ class Prefetcher:
         shutil.rmtree(self.spool, ignore_errors=True)
 
     def _run(self) -> None:
-        for name in self.names:
-            while not self._stop.is_set() and sum(1 for _ in self.spool.glob("0*")) >= AHEAD:
-                self._stop.wait(0.05)
-            if self._stop.is_set():
-                return
+        ahead = iter(self.names)
+        following = next(ahead, None)
+        while not self._stop.is_set():
+            self._answer_requests()
+            if following is not None and sum(1 for _ in self.spool.glob("0*")) < AHEAD:
+                if following not in self._asked and self._fetch(following):
+                    self.fetched += 1
+                following = next(ahead, None)
+                continue
+            self._stop.wait(POLL_S)
+
+    def _answer_requests(self) -> None:
+        asked = self.spool / ASK
+        for request in sorted(asked.iterdir()):
+            name = request.name
+            if name.endswith((ABSENT, FAILED)) or (self.spool / name).exists():
+                continue
+            if (asked / f"{name}{ABSENT}").exists() or (asked / f"{name}{FAILED}").exists():
+                continue
+            self._asked.add(name)
             try:
                 archive.fetch(name, self.spool / name, self.store, self.keyring, self.system)
+            except archive.WalNotFound:
+                self._answer(asked / f"{name}{ABSENT}")
+                continue
             except HVError:
-                continue  # the fallback (hv wal fetch) meets the same problem and reports it
+                self._answer(asked / f"{name}{FAILED}")  # `hv wal fetch` meets it again and reports it
+                continue
             hand_over(self.spool / name)
-            self.fetched += 1
+            self.answered += 1
+
+    def _answer(self, marker: Path) -> None:
+        marker.touch()
+        hand_over(marker)
+
+    def _fetch(self, name: str) -> bool:
+        try:
+            archive.fetch(name, self.spool / name, self.store, self.keyring, self.system)
+        except HVError:
+            return False  # when the server asks for it, the request meets the same problem and reports it
+        hand_over(self.spool / name)
+        return True
 
 
 def names_after(state: ArchiveState, first_segment: int) -> list[str]:

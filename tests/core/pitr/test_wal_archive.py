@@ -12,7 +12,7 @@ import pytest
 
 from hv_pipelines.core.errors import IntegrityError
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
-from hv_pipelines.core.pitr import archive
+from hv_pipelines.core.pitr import archive, spool
 from hv_pipelines.core.pitr.cluster import as_server_user, hand_over
 from hv_pipelines.core.pitr.walfiles import control_system_identifier
 
@@ -160,3 +160,34 @@ def test_fetch_with_the_wrong_key_or_a_truncated_object_says_what_to_do(archived
     with pytest.raises(IntegrityError, match=f"{key}: .*(truncated|failed authentication)"):
         archive.fetch(name, dest, local_archive.store, local_archive.keyring, system)
     assert not dest.exists()
+
+
+def test_restore_command_is_answered_by_the_restoring_process_and_falls_back_to_hv_wal_fetch(archived, local_archive,
+                                                                                           scratch):
+    cluster, name, copy, system = archived
+    fallback = scratch / "fallback.sh"
+    calls = scratch / "fallback-calls"
+    fallback.write_text(f"#!/bin/sh\necho \"$1\" >> {calls}\nexit 3\n")
+    fallback.chmod(0o755)
+    spool_dir = scratch / "restored" / spool.SPOOL
+    command = spool.restore_command(spool_dir, f"{fallback} %f")
+
+    def restore_command(wanted: str) -> tuple[int, Path]:
+        dest = scratch / "RECOVERYXLOG"
+        dest.unlink(missing_ok=True)
+        shell = command.replace("%f", wanted).replace("%p", str(dest))
+        return subprocess.run(["sh", "-c", shell], timeout=60).returncode, dest
+
+    assert restore_command(name)[0] == 3  # no restoring process: hv wal fetch
+    with spool.Prefetcher(local_archive.store, local_archive.keyring, str(system), [], spool_dir) as prefetcher:
+        code, dest = restore_command(name)  # not prefetched: fetched when asked
+        assert code == 0 and dest.read_bytes() == copy.read_bytes()
+        assert restore_command("00000002.history")[0] == 1  # not archived: recovery ends there
+        key = archive.wal_key(system, name)
+        data = bytearray(local_archive.store.read_bytes(key))
+        data[len(data) // 2] ^= 1
+        local_archive.store.put_bytes(key, bytes(data))
+        assert restore_command(name)[0] == 3  # tampered: hv wal fetch meets it and reports it (exit 126)
+    assert prefetcher.answered == 1
+    assert calls.read_text().split() == [name, name]
+    assert not spool_dir.exists()

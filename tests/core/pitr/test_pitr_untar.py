@@ -1,0 +1,83 @@
+"""Extracting a base backup's tar with GNU tar behind the member checks (core/pitr/untar.py)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from hv_pipelines.core.errors import IntegrityError, StorageError
+from hv_pipelines.core.pitr.untar import UnsafeMember, extract_tar
+
+
+def tar_bytes(*members: tarfile.TarInfo, data: bytes = b"payload") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for member in members:
+            if member.isfile():
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+            else:
+                tar.addfile(member)
+    return buffer.getvalue()
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o600, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.linkname = kind, mode, linkname
+    return info
+
+
+def pieces(data: bytes, size: int = 700) -> list[bytes]:
+    """Odd-sized pieces, so headers straddle them as decompressed pieces do."""
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def test_a_pg_basebackup_like_tar_is_extracted_whole(tmp_path):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    tar = tar_bytes(member("base", tarfile.DIRTYPE, 0o700), member("base/1", tarfile.DIRTYPE, 0o700),
+                    member("base/1/16384"), member("global/pg_control"), data=data)
+    target = tmp_path / "data"
+    target.mkdir()
+    assert extract_tar(pieces(tar, 64 * 1024 + 3), target, what="basebackups/x") == 4
+    assert (target / "base/1/16384").read_bytes() == data == (target / "global/pg_control").read_bytes()
+    assert (target / "base/1/16384").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("bad", [
+    member("../escape"), member("/etc/escape"), member("base/../../escape"),
+    member("base/link", tarfile.SYMTYPE, 0o777, linkname="/etc"),
+    member("base/hard", tarfile.LNKTYPE, linkname="../../etc/passwd"),
+    member("base/dev", tarfile.CHRTYPE), member("base/setuid", mode=0o4755),
+], ids=["dotdot", "absolute", "inner-dotdot", "symlink", "hardlink", "device", "setuid"])
+def test_a_member_pg_basebackup_never_writes_refuses_the_backup_before_it_is_written(tmp_path, bad):
+    tar = tar_bytes(member("PG_VERSION"), bad, member("after"))
+    target = tmp_path / "deep" / "data"
+    target.mkdir(parents=True)
+    with pytest.raises(UnsafeMember, match="basebackups/x"):
+        extract_tar(pieces(tar), target, what="basebackups/x")
+    assert sorted(p.name for p in tmp_path.rglob("*")) in (["data", "deep"], ["PG_VERSION", "data", "deep"])
+    assert not Path("/etc/escape").exists()
+
+
+def test_a_failure_of_the_decrypting_side_part_way_is_raised_and_stops_tar(tmp_path):
+    tar = tar_bytes(member("a"), member("b"), data=os.urandom(2 * 1024 * 1024))
+
+    def authenticated_then_tampered():
+        yield tar[:1024 * 1024]
+        raise IntegrityError("chunk 1 of the encrypted object failed authentication")
+
+    target = tmp_path / "data"
+    target.mkdir()
+    with pytest.raises(IntegrityError, match="chunk 1"):
+        extract_tar(authenticated_then_tampered(), target, what="basebackups/x")
+    assert not (target / "b").exists()
+
+
+def test_a_tar_that_tar_itself_cannot_write_names_the_target(tmp_path):
+    target = tmp_path / "gone"  # removed under the restore: tar cannot change into it
+    with pytest.raises(StorageError, match=f"tar could not extract basebackups/x into {target}: .*gone"):
+        extract_tar(pieces(tar_bytes(member("a"))), target, what="basebackups/x")
