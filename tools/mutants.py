@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Group -> (modules mutated, tests that hold them). Globs are relative to the repository root.
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "envelope": (["hv_pipelines/core/envelope.py", "hv_pipelines/core/keyring.py"],
-                 ["tests/core/test_envelope.py", "tests/core/test_keyring_kms.py"]),
+                 ["tests/core/test_envelope.py", "tests/core/test_envelope_header.py", "tests/core/test_keyring.py",
+                  "tests/core/test_keyring_kms.py"]),
     "backup": (["hv_pipelines/core/backup/*", "hv_pipelines/core/zstd_frames.py"], ["tests/core/backup"]),
     "pitr": (["hv_pipelines/core/pitr/*"], ["tests/core/pitr"]),
     "archival": (["hv_pipelines/core/archival/verify.py", "hv_pipelines/core/archival/rehydrate.py"],
