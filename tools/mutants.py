@@ -55,6 +55,7 @@ def run_group(name: str, patterns: list[str], max_children: int, tests: list[str
     import mutmut.configuration as configuration
 
     modules, tests = GROUPS[name][0], tests or GROUPS[name][1]
+    _start_afresh_for(modules)
     configuration._config = dataclasses.replace(
         configuration.config(), only_mutate=modules, pytest_add_cli_args_test_selection=tests)
     from mutmut.__main__ import cli
@@ -65,6 +66,16 @@ def run_group(name: str, patterns: list[str], max_children: int, tests: list[str
     except SystemExit as stop:  # mutmut exits when it is done; the next group still runs
         if stop.code not in (0, None):
             raise
+
+
+def _start_afresh_for(modules: list[str]) -> None:
+    """mutmut reuses mutants/ as it finds it: a directory mutated for another group has none of these
+    modules' mutants (it reports that no test reaches them), so it is removed first."""
+    marker = ROOT / "mutants" / ".hv-modules"
+    if marker.parent.exists() and (not marker.exists() or marker.read_text() != "\n".join(modules)):
+        shutil.rmtree(marker.parent)
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text("\n".join(modules))
 
 
 def run_groups(groups: list[str], args: argparse.Namespace) -> None:
