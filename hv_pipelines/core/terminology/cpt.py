@@ -20,6 +20,7 @@ import re
 from datetime import datetime
 from typing import BinaryIO
 
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -140,6 +141,20 @@ def _text(stream: BinaryIO) -> io.TextIOWrapper:
     return io.TextIOWrapper(stream, encoding="cp1252", errors="replace", newline="")
 
 
+def _strings(values: list[str]) -> pa.StringArray:
+    """`values` as an Arrow array, built from its buffers. Arrow's own conversion of Python values
+    (`pa.array`, `pa.scalar`, a str handed to a compute function) first imports pandas to see
+    whether they are pandas objects: ~0.35 s, more than a whole CPT load in a fresh process."""
+    data = [value.encode() for value in values]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(value) for value in data], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
+_EMPTY, _DELETED, _INACTIVE, _ACTIVE = _strings(["", "D", "INACTIVE", "ACTIVE"])
+_NULL = pa.nulls(1, pa.string())[0]
+
+
 def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[int, dict[str, int]]:
     """The fast path: the whole file at once through Arrow's CSV reader and compute kernels, no
     Python step per row. It vouches only for a file every data row of which has the first data
@@ -179,7 +194,7 @@ def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[
         return pc.utf8_trim_whitespace(table[names[index]])
 
     code = pc.utf8_upper(cell(HCPCS))
-    modifier = pc.not_equal(cell(MOD), "")
+    modifier = pc.not_equal(cell(MOD), _EMPTY)
     level_ii = pc.and_not(pc.match_substring_regex(code, LEVEL_II_CODE.pattern), modifier)
     wanted = pc.and_not(pc.match_substring_regex(code, CPT_CODE.pattern), modifier)
     if not pc.all(pc.or_(pc.or_(modifier, level_ii), wanted)).as_py():
@@ -191,15 +206,15 @@ def _vouch_rvu(conn: psycopg.Connection, stream: BinaryIO, stamp: str) -> tuple[
         values = rows[str(index)]
         if not pc.all(pc.match_substring_regex(values, _RVU.pattern)).as_py():
             raise Unvouched("an RVU that is not a plain number")
-        rvus[column] = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+        rvus[column] = pc.if_else(pc.equal(values, _EMPTY), _NULL, values)
     short = rows[str(DESCRIPTION)]
-    if not pc.all(pc.not_equal(short, "")).as_py():
+    if not pc.all(pc.not_equal(short, _EMPTY)).as_py():
         raise Unvouched("an empty description")
     staged = pa.table({
         "code": rows["code"], "description": short, "shortDescription": short,
-        "category": pa.array([cpt_category(c) for c in rows["code"].to_pylist()], pa.string()), **rvus,
-        "status": pc.if_else(pc.equal(pc.utf8_upper(rows[str(STATUS)]), "D"), "INACTIVE", "ACTIVE"),
-        "effectiveDate": pa.repeat(pa.scalar(stamp), rows.num_rows)})
+        "category": _strings([cpt_category(c) for c in rows["code"].to_pylist()]), **rvus,
+        "status": pc.if_else(pc.equal(pc.utf8_upper(rows[str(STATUS)]), _DELETED), _INACTIVE, _ACTIVE),
+        "effectiveDate": pa.repeat(_strings([stamp])[0], rows.num_rows)})
     copy_arrow(conn, sql.Identifier("stage_cpt"), STAGED_COLUMNS, [staged])
     skipped = {"modifier rows": pc.sum(modifier).as_py() or 0, "HCPCS Level II codes": pc.sum(level_ii).as_py() or 0}
     return rows.num_rows, skipped

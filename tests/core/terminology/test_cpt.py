@@ -1,5 +1,8 @@
 """CPT: CMS's PPRRVU relative value file (and a licensee's long descriptors) into "CPTCode"."""
 
+import subprocess
+import sys
+
 import pytest
 
 from hv_pipelines.core import db
@@ -162,3 +165,19 @@ def test_the_columnar_path_stages_exactly_what_the_line_parser_stages(migrated_d
 def test_a_file_with_lines_to_reject_is_left_to_the_line_parser(releases):
     with (releases / "cpt" / "PPRRVU25_JAN.csv").open("rb") as stream, pytest.raises(Unvouched):
         cpt._vouch_rvu(None, stream, "2025-01-01 00:00:00")
+
+
+def test_a_load_in_a_fresh_process_does_not_import_pandas(migrated_db, releases):
+    """A Python value handed to Arrow makes it import pandas (~0.35 s, more than a whole CPT load):
+    the fast path builds its Arrow values from buffers, so a CLI load never pays for that."""
+    script = ("import sys; from pathlib import Path; from hv_pipelines.core.terminology import load_release; "
+              f"result = load_release({migrated_db!r}, 'cpt', [Path({str(releases / 'cpt' / 'PPRRVU25_APR.csv')!r})]); "
+              "assert result.counts.new > 0 and not result.skipped.get('rejected'), result; "
+              "print('pandas' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+
+
+def test_arrow_strings_from_buffers_hold_the_values():
+    assert cpt._strings(["", "Surgery", "β-lactamase"]).to_pylist() == ["", "Surgery", "β-lactamase"]
+    assert cpt._strings([]).to_pylist() == []
