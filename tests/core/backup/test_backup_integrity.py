@@ -21,7 +21,9 @@ from hv_pipelines.core.backup import (
 from hv_pipelines.core.envelope import TAG_SIZE, read_header
 from hv_pipelines.core.errors import IntegrityError, StorageError
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
-from tests.core.backup.faulty_stores import FlippingStore, ResealingStore
+from hv_pipelines.core.storage import LocalStore
+from hv_pipelines.core.zstd_frames import compress
+from tests.core.backup.faulty_stores import FlippingStore, RecompressingStore, ResealingStore
 
 CHUNK = 64 * 1024
 BULK_ROWS = 60_000  # ~4 MB of the module's backup is table data, well past pg_restore's DDL
@@ -180,3 +182,46 @@ def test_a_read_back_of_another_authentic_encryption_fails_the_backup(populated_
     assert stored_files(store) == []
     with db.connect(populated_db) as conn:
         assert conn.execute("SELECT count(*) FROM audit_logs WHERE action = 'BACKUP_CREATED'").fetchone()[0] == 0
+
+
+def assert_nothing_counts(url: str, store) -> None:
+    assert stored_files(store) == []
+    with db.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_logs WHERE action = 'BACKUP_CREATED'").fetchone()[0] == 0
+
+
+def test_a_read_back_of_another_compressed_stream_fails_the_backup(populated_db, tmp_path, keyring):
+    """The read-back decompresses to the same archive, but it is not the frame that was checked as it was
+    produced: the comparison of the decrypted stream with that frame (size, SHA-256) refuses it."""
+    store = RecompressingStore(tmp_path / "objects", keyring)
+    with pytest.raises(IntegrityError, match="another compressed stream than the one checked as it was produced"):
+        create_backup(populated_db, store, keyring)
+    assert_nothing_counts(populated_db, store)
+
+
+def test_a_compressor_that_cuts_its_frame_short_fails_the_backup(populated_db, tmp_path, keyring, monkeypatch):
+    """The frame is decompressed to its end as it is produced: one that stops before its content checksum
+    (which zstd itself decompresses without a word) fails the backup before its last chunk is sealed."""
+    def cut_short(pieces, *, level):
+        frame = b"".join(compress(pieces, level=level))
+        yield frame[:-4]
+
+    monkeypatch.setattr("hv_pipelines.core.backup.create.compress", cut_short)
+    store = LocalStore(tmp_path / "objects")
+    with pytest.raises(IntegrityError, match="^the compressed dump inside the backup is incomplete$"):
+        create_backup(populated_db, store, keyring)
+    assert_nothing_counts(populated_db, store)
+
+
+def test_a_pg_dump_that_writes_no_archive_fails_the_backup(populated_db, tmp_path, keyring, monkeypatch):
+    with db.connect(populated_db) as conn:
+        major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    fake = tmp_path / "fake-bin" / "pg_dump"
+    fake.parent.mkdir()
+    fake.write_text(FAILING_PG_DUMP.format(major=major).replace("exit 1", "exit 0"))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("HV_PG_BIN", str(fake.parent))
+    store = LocalStore(tmp_path / "objects")
+    with pytest.raises(IntegrityError, match="does not decompress to a pg_dump archive"):
+        create_backup(populated_db, store, keyring)
+    assert_nothing_counts(populated_db, store)
