@@ -8,12 +8,12 @@ is a few blocks per file however large the file is. With no pool the blocks are 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
+from hv_pipelines.core.child_env import ScrubbedSpawnContext
 from hv_pipelines.core.fhir_ingest.chunks import BlockResult, oversized_line, process_block
 
 BLOCK_BYTES = 256 * 1024
@@ -32,13 +32,14 @@ def start_validation_pool(workers: int | None = None) -> ProcessPoolExecutor | N
     """A process pool of `workers` (default: one per core); 0 means validate in the calling process.
 
     Workers are spawned, not forked: the parent runs download threads and database connections, which
-    a fork would copy in an undefined state.
+    a fork would copy in an undefined state. They start from `child_env()`, not our environment: they
+    parse and validate what an EHR sent and never need `ENCRYPTION_KEY`, the database password or a
+    cloud credential.
     """
     count = os.cpu_count() or 1 if workers is None else workers
     if count <= 0:
         return None
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_warm_up)
+    return ProcessPoolExecutor(max_workers=count, mp_context=ScrubbedSpawnContext(), initializer=_warm_up)
 
 
 def line_blocks(chunks: Iterable[bytes], *, block_bytes: int = BLOCK_BYTES,
