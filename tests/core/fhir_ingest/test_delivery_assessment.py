@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from hv_pipelines.core.bulkdata import Manifest
 from hv_pipelines.core.fhir_ingest.server_errors import ErrorTally
 from hv_pipelines.core.fhir_ingest.watermarks import Delivery, assess, next_step, since_for
@@ -87,3 +89,44 @@ def test_since_is_the_oldest_watermark_or_everything_when_a_type_has_none():
     incomplete = Delivery(REQUESTED, ("Patient",), ("Condition", "Observation"), error_files=("errors-1.ndjson",))
     assert "asks them again since 2026-01-01" in next_step(incomplete, t1)
     assert "in full" in next_step(incomplete, None) and "Condition, Observation" in next_step(incomplete, None)
+
+
+@pytest.mark.parametrize("summary", [
+    {"kind": "error", "failedTypes": {"Condition": 1}},  # recorded without an unattributed count
+    {"kind": "error", "failedTypes": {"Condition": 1}, "unattributed": 0},
+])
+def test_an_error_file_naming_a_type_voids_only_that_type(summary):
+    delivery = assess(manifest(error=[{"type": "OperationOutcome", "url": "http://h/errors.ndjson"}]),
+                      {"error:0": summary}, REQUESTED)
+    assert (delivery.delivered, delivery.failed) == (("Patient", "Observation"), ("Condition",))
+
+
+def test_an_error_file_with_no_issues_recorded_fails_nothing():
+    delivery = assess(manifest(error=[{"type": "OperationOutcome", "url": "http://h/errors.ndjson"}]),
+                      {"error:0": {"kind": "error", "lines": 0}}, REQUESTED)
+    assert (delivery.delivered, delivery.error_files, delivery.outcome) == (REQUESTED, (), "COMPLETED")
+
+
+def test_every_error_file_counts_not_only_the_last():
+    errors = [{"type": "OperationOutcome", "url": f"http://h/errors-{n}.ndjson"} for n in (1, 2, 3)]
+    done = {"error:0": {"kind": "error", "failedTypes": {"Condition": 1}, "unattributed": 0},
+            "error:1": {"kind": "error", "failedTypes": {"Observation": 1}, "unattributed": 0},
+            "error:2": {"kind": "error", "failedTypes": {}, "unattributed": 0}}
+    delivery = assess(manifest(error=errors), done, REQUESTED)
+    assert (delivery.delivered, delivery.failed) == (("Patient",), ("Condition", "Observation"))
+    assert delivery.error_files == ("errors-1.ndjson", "errors-2.ndjson")
+
+
+@pytest.mark.parametrize("done", [{}, {"output:0": {"kind": "output"}}])
+def test_an_output_file_with_no_line_count_recorded_holds_its_type_back(done):
+    """A file the manifest lists with a count, of which no line is recorded, was not delivered."""
+    delivery = assess(manifest(output=[{"type": "Observation", "url": "http://h/Observation-1.ndjson", "count": 1}]),
+                      done, REQUESTED)
+    assert (delivery.delivered, delivery.failed) == (("Patient", "Condition"), ("Observation",))
+    assert delivery.short_files == ("Observation-1.ndjson",)
+
+
+def test_a_type_filter_whose_query_holds_a_question_mark_still_names_its_type():
+    """RFC 3986 lets a query hold `?`: the type is what precedes the first one."""
+    delivery = assess(manifest(), {}, REQUESTED, ("Condition?code:text=why?",))
+    assert (delivery.filtered, delivery.delivered) == (("Condition",), ("Patient", "Observation"))
