@@ -57,6 +57,24 @@ def audit_log_archive(context: dg.AssetExecutionContext, config: ArchiveConfig, 
     group_name="compliance",
     kinds={"postgres"},
     owners=OWNERS,
+    deps=["database_schema"],
+    description="When audit_logs is partitioned by month (opt-in: `hv db audit-partitions enable`), the "
+    "partitions of this month and the next three exist, so a month's rows never land in the default partition "
+    "and its archive can drop the month whole. A no-op on the default, unpartitioned table.",
+)
+def audit_log_partitions(context: dg.AssetExecutionContext, db: Database) -> dg.MaterializeResult:
+    created = archival.ensure_partitions_ahead(db.url_for("archival"))
+    if created is None:
+        context.log.info("audit_logs is not partitioned (the default): nothing to do")
+    else:
+        context.log.info(f"created {created} audit_logs partition(s)")
+    return dg.MaterializeResult(metadata={"partitioned": created is not None, "partitions_created": created or 0})
+
+
+@dg.asset(
+    group_name="compliance",
+    kinds={"postgres"},
+    owners=OWNERS,
     deps=["database_schema", audit_log_archive],
     description="Deletes audit-log archives whose month ended more than the AUDIT_LOGS policy's "
     "deleteAfterDays ago, unless Object Lock (or the retention their manifest recorded) still holds "

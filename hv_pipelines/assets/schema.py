@@ -54,7 +54,8 @@ def schema_matches_models(db: Database) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR,
         description="no drift" if not st.drift else f"{len(st.drift)} difference(s) from the models: "
         "write a migration for an intended change, or revert the manual one",
-        metadata={"differences": len(st.drift), "details": _bullets(st.drift), "revision": st.current or ""},
+        metadata={"differences": len(st.drift), "details": _bullets(st.drift), "revision": st.current or "",
+                  "accepted_differences": _bullets(st.accepted)},
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from hv_pipelines.cli import audit_logging
+from hv_pipelines.cli import audit_logging, audit_partitions
 from hv_pipelines.cli import roles as roles_cli
 from hv_pipelines.core import db, migrations, roles
 from hv_pipelines.core.settings import load_settings, mask_url
@@ -34,6 +34,7 @@ def command() -> None:
 
 command.add_command(roles_cli.command)
 command.add_command(audit_logging.command)
+command.add_command(audit_partitions.command)
 
 
 @command.command()
@@ -76,6 +77,8 @@ def _print_status(url: str, status: migrations.Status) -> None:
     click.echo(f"drift:    {'yes' if status.drift else 'no'}")
     for line in status.drift:
         click.echo(f"  - {line}")
+    for line in status.accepted:
+        click.echo(f"accepted: {line}")
 
 
 @command.command()

@@ -9,12 +9,16 @@ would print the same definitions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import psycopg
 
 # Bookkeeping tables of the two migration tools: present in one database and not the other by design.
 IGNORED_TABLES = frozenset({"alembic_version", "_prisma_migrations"})
+# The month partitions of an opt-in partitioned `audit_logs` (core/archival/partitions.py): the
+# models describe the parent only; the partitions are its storage, not tables of their own.
+AUDIT_LOG_PARTITION = re.compile(r"^audit_logs_(y\d{4}m\d{2}|default)$")
 
 
 @dataclass

@@ -36,7 +36,14 @@ from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 
 from hv_pipelines.core import db
-from hv_pipelines.core.catalog import IGNORED_TABLES, Catalog, diff_catalogs, read_catalog, read_enums
+from hv_pipelines.core.catalog import (
+    AUDIT_LOG_PARTITION,
+    IGNORED_TABLES,
+    Catalog,
+    diff_catalogs,
+    read_catalog,
+    read_enums,
+)
 from hv_pipelines.core.errors import ConfigurationError, HVError
 from hv_pipelines.core.settings import mask_url
 
@@ -80,6 +87,7 @@ class Status:
     heads: list[str]
     pending: list[str]
     drift: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # known, opt-in differences from the reference
 
     @property
     def up_to_date(self) -> bool:
@@ -92,7 +100,44 @@ def compare_options() -> dict:
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name in IGNORED_TABLES)
+    if type_ == "table" and name in IGNORED_TABLES:
+        return False
+    # A partition of the opt-in partitioned audit_logs (and its indexes) exists only in the database;
+    # its parent is compared with the model like any table.
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+    return not (reflected and compare_to is None and AUDIT_LOG_PARTITION.match(table or ""))
+
+
+# The opt-in partitioning of audit_logs (core/archival/partitions.py, `hv db audit-partitions`): what it
+# changes against the models and the Prisma reference, reported as accepted rather than as drift.
+PARTITIONED_AUDIT_LOGS = (
+    'audit_logs is partitioned by month of "timestamp" (opt-in, `hv db audit-partitions enable`): its primary key '
+    "is (id, timestamp) where the Prisma reference has (id), since a partitioned table's key must hold the "
+    "partition key. Accepted, not drift: the Prisma client keeps working (it inserts, and finds rows by id); "
+    "id stays unique within each month by a unique index on every partition and across months by its uuid v4 "
+    "generation, and a row never changes month (only hv_owner may UPDATE audit_logs). `hv db audit-partitions "
+    "disable` restores the reference's table")
+
+
+def audit_logs_shape(conn: psycopg.Connection) -> tuple[list[str], list[str]]:
+    """(drift, accepted) for audit_logs' partitioning: accepted when it is the opt-in's shape exactly,
+    drift when it is partitioned otherwise."""
+    row = conn.execute(
+        """
+        SELECT pg_get_partkeydef(c.oid), (SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_constraint p
+               CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
+               WHERE p.conrelid = c.oid AND p.contype = 'p')
+        FROM pg_class c WHERE c.oid = to_regclass('public.audit_logs') AND c.relkind = 'p'
+        """).fetchone()
+    if row is None:
+        return [], []
+    partkey, pkey = row
+    if partkey != 'RANGE ("timestamp")' or pkey != ["id", "timestamp"]:
+        return [f"audit_logs is partitioned ({partkey}, primary key {pkey}) but not as `hv db audit-partitions "
+                'enable` does (RANGE ("timestamp"), primary key id, timestamp): run `hv db audit-partitions '
+                "disable`, then enable"], []
+    return [], [PARTITIONED_AUDIT_LOGS]
 
 
 def alembic_config(url: str, *, script_location: Path | None = None, lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
@@ -193,6 +238,7 @@ def drift(url: str) -> list[str]:
         engine.dispose()
     with db.connect(url) as pg:
         live_enums = read_enums(pg)
+        diffs.extend(audit_logs_shape(pg)[0])
     model_enums = {e.__name__: [m.value for m in e] for e in all_enums()}
     for name, labels in sorted(model_enums.items()):
         if name not in live_enums:
@@ -343,7 +389,11 @@ def status(url: str, *, script_location: Path | None = None) -> Status:
     pending = pending_revisions(url, script_location=script_location) if len(head_list) == 1 else []
     # Drift is measured against the models, which describe head: only meaningful at head.
     diffs = drift(url) if current is not None and not pending else []
-    return Status(current, head_list, pending, diffs)
+    accepted = []
+    if current is not None:
+        with db.connect(url) as conn:
+            accepted = audit_logs_shape(conn)[1]
+    return Status(current, head_list, pending, diffs, accepted)
 
 
 def adopt(url: str, *, shadow_url: str | None = None) -> str:

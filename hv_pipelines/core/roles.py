@@ -46,6 +46,25 @@ def public_tables(conn: psycopg.Connection) -> list[str]:
         "AND relname <> %s ORDER BY relname", (SCHEMA, VERSION_TABLE))]
 
 
+def grant_sources(conn: psycopg.Connection) -> dict[str, str]:
+    """Tables of `public` whose grants follow another entry of the matrix: a partition its parent's,
+    a table `hv audit rehydrate` made (marked by its comment) `access.REHYDRATED`'s."""
+    return dict(conn.execute(
+        """
+        SELECT c.relname, p.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        JOIN pg_class p ON p.oid = i.inhparent WHERE c.relnamespace = %(s)s::regnamespace
+        UNION ALL
+        SELECT c.relname, %(rehydrated)s FROM pg_class c
+        WHERE c.relnamespace = %(s)s::regnamespace AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') = %(mark)s
+        """, {"s": SCHEMA, "rehydrated": access.REHYDRATED, "mark": access.REHYDRATED_MARK}).fetchall())
+
+
+def roles_exist(conn: psycopg.Connection) -> bool:
+    """Whether the roles migration has created every role of the matrix on this server."""
+    return conn.execute("SELECT count(*) = %s FROM pg_roles WHERE rolname = ANY(%s)",
+                        (len(access.ROLES), list(access.ROLES))).fetchone()[0]
+
+
 def is_superuser(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
 
@@ -69,7 +88,7 @@ def create_roles(conn: psycopg.Connection) -> None:
 
 
 def transfer_ownership(conn: psycopg.Connection) -> None:
-    """Every table, view, sequence and type of `public` and of the pipeline's schema to `hv_owner`."""
+    """Every table, view, sequence, type and function of `public` and of the pipeline's schema to `hv_owner`."""
     conn.execute(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(
         sql.Identifier(access.PIPELINE_SCHEMA), sql.Identifier(access.OWNER)))
     for schema in (SCHEMA, access.PIPELINE_SCHEMA):
@@ -82,8 +101,9 @@ def _transfer_schema_objects(conn: psycopg.Connection, schema: str) -> None:
         SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' WHEN c.relkind IN ('v') THEN 'VIEW'
                     WHEN c.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, c.relname
         FROM pg_class c WHERE c.relnamespace = %(s)s::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-          AND c.relowner <> %(o)s::regrole AND NOT EXISTS (  -- identity sequences follow their table
-              SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')
+          AND c.relowner <> %(o)s::regrole
+          -- identity sequences follow their table (sequences only: a partitioned table depends on itself)
+          AND NOT (c.relkind = 'S' AND EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i'))
         UNION ALL
         SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.typname
         FROM pg_type t WHERE t.typnamespace = %(s)s::regnamespace AND t.typtype IN ('e', 'd')
@@ -92,17 +112,35 @@ def _transfer_schema_objects(conn: psycopg.Connection, schema: str) -> None:
     for kind, name in objects:
         conn.execute(sql.SQL("ALTER {} {}.{} OWNER TO {}").format(
             sql.SQL(kind), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(access.OWNER)))
+    # Functions too: a SECURITY DEFINER function (core/archival/partitions.py) acts as its owner.
+    for (function,) in conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = %(s)s::regnamespace "
+            "AND p.proowner <> %(o)s::regrole", {"s": schema, "o": access.OWNER}).fetchall():
+        conn.execute(sql.SQL("ALTER FUNCTION {} OWNER TO {}").format(sql.SQL(function), sql.Identifier(access.OWNER)))
 
 
 def _grant_tables(conn: psycopg.Connection, tables: list[str]) -> None:
     granted = _ident(*access.GRANTED_ROLES)
     conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC, {}").format(
         sql.Identifier(SCHEMA), granted))
+    _grant(conn, tables, {VERSION_TABLE: VERSION_TABLE_GRANTS})
+
+
+def grant_matrix(conn: psycopg.Connection, tables: list[str]) -> None:
+    """Make the `hv_*` grants of `tables` (only) the matrix's: for a table made after the migration,
+    which the default privileges would otherwise grant `access.NEW_TABLE_GRANTS`."""
+    conn.execute(sql.SQL("REVOKE ALL ON TABLE {} FROM PUBLIC, {}").format(
+        sql.SQL(", ").join(sql.Identifier(SCHEMA, t) for t in tables), _ident(*access.GRANTED_ROLES)))
+    _grant(conn, tables, {})
+
+
+def _grant(conn: psycopg.Connection, tables: list[str], extra: dict[str, dict[str, frozenset[str]]]) -> None:
     by_grant: dict[tuple[str, frozenset[str]], list[str]] = {}
-    for (role, table), privileges in access.expected_grants(tables).items():
+    for (role, table), privileges in access.expected_grants(tables, grant_sources(conn)).items():
         by_grant.setdefault((role, privileges), []).append(table)
-    for role, privileges in VERSION_TABLE_GRANTS.items():
-        by_grant.setdefault((role, privileges), []).append(VERSION_TABLE)
+    for table, grants in extra.items():
+        for role, privileges in grants.items():
+            by_grant.setdefault((role, privileges), []).append(table)
     for (role, privileges), names in sorted(by_grant.items(), key=lambda item: (item[0][0], sorted(item[0][1]))):
         conn.execute(sql.SQL("GRANT {} ON TABLE {} TO {}").format(
             _privileges(privileges), sql.SQL(", ").join(sql.Identifier(SCHEMA, n) for n in sorted(names)),
@@ -207,7 +245,7 @@ def live_grants(conn: psycopg.Connection) -> dict[tuple[str, str], frozenset[str
 def grant_drift(conn: psycopg.Connection) -> list[str]:
     """How the live table grants differ from the matrix, one line per (grantee, table), saying what to do."""
     live = live_grants(conn)
-    expected = access.expected_grants(public_tables(conn))
+    expected = access.expected_grants(public_tables(conn), grant_sources(conn))
     problems = []
     for grantee, table in sorted(set(live) | set(expected)):
         have, want = live.get((grantee, table), frozenset()), expected.get((grantee, table), frozenset())

@@ -1,4 +1,5 @@
-"""Compliance domain: monthly audit-log archival (1st of the month, 03:00 UTC) and archive purge.
+"""Compliance domain: monthly audit-log archival (1st of the month, 03:00 UTC), archive purge, and the
+months-ahead partitions of an (opt-in) partitioned audit_logs (20th, 02:00 UTC).
 
 The archive schedule asks the database which months older than the AUDIT_LOGS policy's
 `archiveAfterDays` still hold rows (a backlog, late rows of archived months) and requests one run
@@ -11,7 +12,12 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from hv_pipelines.assets.compliance import archive_retention_purge, audit_log_archive, audit_log_months
+from hv_pipelines.assets.compliance import (
+    archive_retention_purge,
+    audit_log_archive,
+    audit_log_months,
+    audit_log_partitions,
+)
 from hv_pipelines.core import archival
 from hv_pipelines.jobs.schema import skips_until_migrated, until_migrated
 from hv_pipelines.resources import Database
@@ -22,6 +28,13 @@ monthly_audit_archive = dg.define_asset_job(
     partitions_def=audit_log_months,
     description="Archive one month of audit_logs: encrypted Parquet, hash-chained manifest, verified, then "
     "deleted from the hot table.",
+    tags={"hv/exclusive": "database"},
+)
+
+audit_log_partitions_ahead = dg.define_asset_job(
+    "audit_log_partitions_ahead",
+    selection=[audit_log_partitions],
+    description="Partitioned audit_logs (opt-in) only: create the partitions of this month and the next three.",
     tags={"hv/exclusive": "database"},
 )
 
@@ -68,8 +81,18 @@ audit_archive_purge_schedule = skips_until_migrated(dg.ScheduleDefinition(
     description="1st of the month, 05:00 UTC: purge archives past deleteAfterDays (ships stopped).",
 ))
 
+audit_log_partitions_schedule = skips_until_migrated(dg.ScheduleDefinition(
+    name="audit_log_partitions_schedule",
+    job=audit_log_partitions_ahead,
+    cron_schedule="0 2 20 * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="20th of the month, 02:00 UTC: the next months' audit_logs partitions exist before their rows "
+    "arrive (a no-op unless audit_logs is partitioned).",
+))
+
 defs = dg.Definitions(
-    assets=[audit_log_archive, archive_retention_purge],
-    jobs=[monthly_audit_archive, audit_archive_purge],
-    schedules=[monthly_audit_archive_schedule, audit_archive_purge_schedule],
+    assets=[audit_log_archive, audit_log_partitions, archive_retention_purge],
+    jobs=[monthly_audit_archive, audit_log_partitions_ahead, audit_archive_purge],
+    schedules=[monthly_audit_archive_schedule, audit_log_partitions_schedule, audit_archive_purge_schedule],
 )

@@ -14,6 +14,8 @@ grants with it, and `ALTER DEFAULT PRIVILEGES` gives a table created later by `h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 OWNER = "hv_owner"
 APP = "hv_app"
 TERMINOLOGY = "hv_terminology"
@@ -94,19 +96,26 @@ NEW_TABLE_GRANTS: dict[str, frozenset[str]] = {APP: DML, BACKUP: READ}
 NEW_SEQUENCE_GRANTS: dict[str, frozenset[str]] = {APP: frozenset({"USAGE", "SELECT", "UPDATE"}),
                                                  BACKUP: READ}
 
+# `hv audit rehydrate` loads archived audit rows into query tables marked with this comment, named by
+# the operator. They hold PHI, are no live trail (the application must not see them as one) and are
+# read by the archiver's role that investigates with them, and backed up.
+REHYDRATED = "<audit rows rehydrated for an investigation>"
+REHYDRATED_MARK = "hv_pipelines: audit_logs rows rehydrated from the archive for an investigation"
+
 # The jobs that touch PHI record it in `audit_logs` (core/audit_trail.py): INSERT only, so the
 # trail stays append-only for everyone but the archiver.
 APPEND = frozenset({"INSERT"})
 
 _ROLE_TABLES: dict[str, dict[str, frozenset[str]]] = {
-    APP: {"audit_logs": READ | APPEND, "audit_log_archives": READ},
+    APP: {"audit_logs": READ | APPEND, "audit_log_archives": READ, REHYDRATED: frozenset()},
     TERMINOLOGY: dict.fromkeys(TERMINOLOGY_TABLES, DML),
     EHR_INGEST: dict.fromkeys(EHR_INGEST_READS, READ) | dict.fromkeys(EHR_INGEST_TABLES, DML)
     # standardization keeps the curated reference ranges and the units' molar masses current
     # (core/standardize/ranges.py `sync_curated`) before it standardizes a connection's results
     | {"audit_logs": APPEND, "ReferenceRange": DML, "LOINCUnit": READ | {"UPDATE"}},
     ARCHIVER: {"audit_logs": frozenset({"SELECT", "INSERT", "DELETE"}), "audit_log_archives": DML,
-               "data_retention_policies": READ, "users": READ},  # users: the system account of its entries
+               "data_retention_policies": READ, "users": READ,  # users: the system account of its entries
+               REHYDRATED: READ},
     BACKUP: {"audit_logs": READ | APPEND},
     READONLY: dict.fromkeys(NON_PHI_TABLES, READ),
 }
@@ -128,6 +137,12 @@ def table_grants(table: str) -> dict[str, frozenset[str]]:
     return {role: privileges for role, privileges in grants.items() if privileges}
 
 
-def expected_grants(tables: list[str]) -> dict[tuple[str, str], frozenset[str]]:
-    """(role, table) -> privileges for every one of `tables`: what the posture check compares with."""
-    return {(role, table): privileges for table in tables for role, privileges in table_grants(table).items()}
+def expected_grants(tables: list[str], follows: Mapping[str, str] | None = None
+                    ) -> dict[tuple[str, str], frozenset[str]]:
+    """(role, table) -> privileges for every one of `tables`: what the posture check compares with.
+    `follows` maps a table to the entry whose grants it takes: a partition its parent's (querying
+    through the parent checks only the parent's, so a partition grants no more), a rehydrated
+    table `REHYDRATED`'s."""
+    follows = follows or {}
+    return {(role, table): privileges for table in tables
+            for role, privileges in table_grants(follows.get(table, table)).items()}

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from hv_pipelines.core import db, migrations
+from hv_pipelines.core.archival import Month
+from tests.core.archival.audit_rows import insert_audit_rows, make_user
 
 PRISMA_SQL = Path(__file__).resolve().parents[1] / "fixtures" / "holovitals_prisma.sql"
 HEAD = migrations.heads()[0]
@@ -150,3 +152,27 @@ def test_check_fails_on_a_stray_grant_as_on_schema_drift(migrated_db: str) -> No
     out = hv("db", "check", url=migrated_db)
     assert out.returncode == 1 and "grants:   drifted" in out.stdout
     assert 'REVOKE SELECT ON "users" FROM hv_readonly' in out.stdout and "grants drifted" in out.stderr
+
+
+def test_audit_partitions_enable_status_check_disable(migrated_db: str, run_hv) -> None:
+    insert_audit_rows(migrated_db, Month(2026, 9), 30, make_user(migrated_db))
+    env = {"DATABASE_URL": migrated_db}
+
+    out = run_hv("db", "audit-partitions", "enable", "--months-ahead", "1", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "audit_logs: 30 rows to rebuild, with 6 indexes and 1 foreign key(s)" in out.stdout
+    assert "2026-09: 30 rows (30 of 30)" in out.stdout and "30 rows kept" in out.stdout
+
+    out = run_hv("db", "audit-partitions", "status", env=env)
+    assert "audit_logs is partitioned by month" in out.stdout and "audit_logs_y2026m09" in out.stdout
+    out = run_hv("db", "check", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "drift:    no" in out.stdout and "accepted: audit_logs is partitioned by month" in out.stdout
+    assert "grants:   as migrated" in out.stdout
+
+    out = run_hv("db", "audit-partitions", "enable", env=env)
+    assert out.returncode == 1 and out.stderr.startswith("error: audit_logs is already partitioned")
+
+    out = run_hv("db", "audit-partitions", "disable", env=env)
+    assert out.returncode == 0 and "audit_logs is now a plain table: 30 rows kept" in out.stdout
+    assert "plain table" in run_hv("db", "audit-partitions", "status", env=env).stdout

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hv_pipelines.core import db, migrations, roles
-from hv_pipelines.core.archival import Month, archive_month
+from hv_pipelines.core import db, migrations, posture, roles
+from hv_pipelines.core.archival import Month, archive_month, rehydrate_month
 from hv_pipelines.core.audit_trail import system_user_id
 from hv_pipelines.core.backup import catalog, create_backup, restore_backup
 from hv_pipelines.core.terminology import load_release
@@ -124,6 +124,27 @@ def test_the_archiver_archives_a_month_with_its_role_alone(migrated_db: str, log
     assert count_rows(migrated_db, month) == 0
     assert len(originals) == 300
     assert _refused(url, "SELECT FROM customers LIMIT 1")
+
+
+def test_a_rehydrated_table_is_granted_per_the_matrix(migrated_db: str, login_url, local_store, keyring) -> None:
+    month = Month(2023, 2)
+    insert_audit_rows(migrated_db, month, 40, make_user(migrated_db))
+    archive_month(migrated_db, local_store, keyring, month)
+
+    table = rehydrate_month(migrated_db, local_store, keyring, month).table
+
+    with db.connect(migrated_db) as conn:
+        assert roles.grant_drift(conn) == []  # what the posture's grants_as_migrated check compares
+        assert posture.grants(conn).passed
+        owner = conn.execute("SELECT relowner::regrole::text FROM pg_class WHERE relname = %s", (table,)).fetchone()[0]
+    assert owner == access.OWNER
+    assert _refused(login_url(access.APP), f"SELECT FROM {table}")  # PHI, and no live trail: not the app's
+    with db.connect(login_url(access.ARCHIVER)) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 40
+    with db.connect(migrated_db) as conn:  # recognised, not waved through: a stray grant on it is still drift
+        conn.execute(f"GRANT SELECT ON {table} TO hv_app")
+        assert roles.grant_drift(conn) == [f"hv_app has SELECT on {table}, which the matrix (schema/access.py) does "
+                                           f'not grant: REVOKE SELECT ON "{table}" FROM hv_app']
 
 
 def _snapshot(url: str) -> tuple[dict[str, int], str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hv_pipelines.assets.compliance import archive_retention_purge, audit_log_archive
+from hv_pipelines.assets.compliance import archive_retention_purge, audit_log_archive, audit_log_partitions
 from hv_pipelines.core import archival, db
+from hv_pipelines.core.archival import partitions
 from hv_pipelines.core.keyring import generate_hex_key
 from hv_pipelines.jobs.compliance import defs, monthly_audit_archive, monthly_audit_archive_schedule
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
@@ -97,3 +98,23 @@ def test_compliance_definitions_load() -> None:
     assert monthly_audit_archive.tags["hv/exclusive"] == "database"
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} >= {"audit_log_archive",
                                                                                    "archive_retention_purge"}
+
+
+def test_the_partitions_asset_creates_months_ahead_and_the_archive_drops_the_month(migrated_db: str,
+                                                                                    resources: dict) -> None:
+    month = archival.Month(2025, 8)
+    insert_audit_rows(migrated_db, month, 40, make_user(migrated_db))
+    result = dg.materialize([audit_log_partitions], resources={"db": resources["db"]})
+    assert _metadata(result, "audit_log_partitions") == {"partitioned": False, "partitions_created": 0}
+
+    partitions.enable(migrated_db, months_ahead=0)
+    with db.connect(migrated_db) as conn:
+        conn.execute(f"DROP TABLE audit_logs_y{datetime.now(UTC):%Ym%m}")  # this month's partition missing
+
+    result = dg.materialize([audit_log_partitions], resources={"db": resources["db"]})
+    assert _metadata(result, "audit_log_partitions") == {"partitioned": True, "partitions_created": 4}
+
+    archived = dg.materialize([audit_log_archive], partition_key="2025-08-01", resources=resources)
+    meta = _metadata(archived, "audit_log_archive")
+    assert (meta["rows"], meta["dropped_partition"]) == (40, "audit_logs_y2025m08")
+    assert "seconds_vacuum" not in meta and count_rows(migrated_db, month) == 0

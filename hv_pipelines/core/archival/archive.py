@@ -17,6 +17,12 @@ deleted are exactly the rows exported. The steps, and what a crash after each le
    the statistics now; the indexes' dead entries are left to autovacuum unless
    `ArchiveOptions.index_cleanup` asks for them too (see docs/archival.md for the cost).
 
+When `audit_logs` is partitioned by month (opt-in, core/archival/partitions.py) and the month has
+its own partition, the partition is locked against writes before the snapshot is taken, step 4
+detaches and drops it instead of deleting its rows (refused unless it holds exactly the manifest's
+row count), and step 5 is not needed: nothing is left to vacuum. Rows of the month that sit in
+the default partition are deleted and vacuumed as above.
+
 Rows inserted into the month later (late writers) are not in the snapshot, stay in `audit_logs`
 and go into a supplementary archive on the next run; a month with no rows left is a no-op. A
 PostgreSQL advisory lock serialises runs, so the chain never forks.
@@ -48,6 +54,13 @@ from hv_pipelines.core.archival.manifest import (
     sha256_hex,
 )
 from hv_pipelines.core.archival.months import Month, RetentionPolicy, load_policy, utc_naive
+from hv_pipelines.core.archival.partitions import (
+    DEFAULT_PARTITION,
+    SCHEMA,
+    drop_month,
+    is_partitioned,
+    month_partition,
+)
 from hv_pipelines.core.archival.parts import MAX_PART_BYTES, PartWriter, read_archive, sweep_stale_scratch
 from hv_pipelines.core.archival.records import insert_records, load_records
 from hv_pipelines.core.archival.rows import (
@@ -93,6 +106,7 @@ class ArchiveResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     index_cleanup: bool = False
+    dropped_partition: str | None = None  # partitioned audit_logs: the month's partition, dropped
 
     @property
     def rows_per_second(self) -> float:
@@ -110,7 +124,7 @@ class ArchiveResult:
             "duration_seconds": round(self.seconds, 3), "rows_per_second": round(self.rows_per_second),
             "sequence": self.sequence or 0, "kind": self.kind or "-", "parts": len(self.part_keys),
             "manifest_key": self.manifest_key or "-", "manifest_sha256": self.manifest_sha256 or "-",
-            "vacuum_index_cleanup": self.index_cleanup,
+            "vacuum_index_cleanup": self.index_cleanup, "dropped_partition": self.dropped_partition or "-",
             **{f"seconds_{step}": round(seconds, 3) for step, seconds in self.timings.items()},
         }
 
@@ -182,11 +196,18 @@ class _MonthRun:
         month_links = _month_links(self.store, self.keyring, self.month)
         pending = [link for link in month_links if not _is_committed(link.manifest, committed)]
         kind = SUPPLEMENTARY if len(pending) < len(month_links) else FULL
+        partition = month_partition(self.conn, self.month)
+        # Partitioned without a partition of its own, the month's rows are in the default partition.
+        vacuumed = DEFAULT_PARTITION if is_partitioned(self.conn) else TABLE
 
         # One snapshot from the export to the delete: the delete removes exactly the rows exported,
         # and a row changed or removed meanwhile makes it fail instead of deleting what was not archived.
         with self.conn.transaction():
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if partition:
+                # Before the snapshot: nobody writes into the month until it is dropped, so the
+                # partition holds exactly the rows the snapshot exports (late writers wait).
+                self.conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(sql.Identifier(SCHEMA, partition)))
             if not month_has_rows(self.conn, self.month):
                 return ArchiveResult(self.month.label, "nothing_to_archive")
             tick = time.monotonic()
@@ -202,12 +223,15 @@ class _MonthRun:
                 result.timings["resume"] = time.monotonic() - tick
 
             tick = time.monotonic()
-            commit_archive(self.conn, self.store, link, self.month, result.status)
+            commit_archive(self.conn, self.store, link, self.month, result.status, partition=partition)
         result.timings["commit"] = time.monotonic() - tick
-        tick = time.monotonic()
-        vacuum_audit_logs(self.conn, index_cleanup=self.options.index_cleanup)
-        result.index_cleanup = self.options.index_cleanup
-        result.timings["vacuum"] = time.monotonic() - tick
+        if partition:
+            result.dropped_partition = partition
+        else:
+            tick = time.monotonic()
+            vacuum_audit_logs(self.conn, index_cleanup=self.options.index_cleanup, table=vacuumed)
+            result.index_cleanup = self.options.index_cleanup
+            result.timings["vacuum"] = time.monotonic() - tick
 
         manifest = link.manifest
         result.rows, result.kind, result.sequence = manifest.row_count, manifest.kind, manifest.sequence
@@ -294,23 +318,27 @@ def delete_archived_rows(conn: psycopg.Connection, month: Month, archived: int) 
             "nothing was deleted; re-run the archive (the current rows will be archived again)")
 
 
-def vacuum_audit_logs(conn: psycopg.Connection, *, index_cleanup: bool) -> None:
+def vacuum_audit_logs(conn: psycopg.Connection, *, index_cleanup: bool, table: str = TABLE) -> None:
     """Reclaim the deleted rows' heap space and refresh statistics (autocommit: VACUUM cannot run in a
     transaction). Without `index_cleanup` the indexes' entries for the deleted rows are left to
     autovacuum, which removes them throttled; see docs/archival.md."""
     conn.execute(sql.SQL("VACUUM (ANALYZE, INDEX_CLEANUP {}) {}").format(
-        sql.SQL("ON" if index_cleanup else "OFF"), sql.Identifier(TABLE)))
+        sql.SQL("ON" if index_cleanup else "OFF"), sql.Identifier(table)))
 
 
-def commit_archive(conn: psycopg.Connection, store: ObjectStore, link: ChainLink, month: Month, status: str) -> None:
-    """In the caller's transaction: the part records, the delete (checked against the manifest), the
-    audit entry."""
+def commit_archive(conn: psycopg.Connection, store: ObjectStore, link: ChainLink, month: Month, status: str, *,
+                   partition: str | None = None) -> None:
+    """In the caller's transaction: the part records, the delete (checked against the manifest) or,
+    partitioned, the month's partition detached and dropped (checked likewise), the audit entry."""
     manifest = link.manifest
     creator = system_user_id(conn)
     insert_records(conn, store, manifest, creator, utc_naive())
-    delete_archived_rows(conn, month, manifest.row_count)
+    if partition:
+        drop_month(conn, month, manifest.row_count)
+    else:
+        delete_archived_rows(conn, month, manifest.row_count)
     write_audit_entry(conn, action="AUDIT_LOG_ARCHIVE", resource=TABLE, resource_id=manifest.archive_id,
                       details={"month": month.label, "status": status, "sequence": manifest.sequence,
                                "kind": manifest.kind, "rows": manifest.row_count, "parts": len(manifest.parts),
                                "archive_bytes": manifest.archive_bytes, "manifest_key": link.key,
-                               "manifest_sha256": link.sha256})
+                               "manifest_sha256": link.sha256, "dropped_partition": partition})

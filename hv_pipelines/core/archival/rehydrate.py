@@ -4,7 +4,9 @@ The rows go into a separate table (default `audit_logs_rehydrated_YYYY_MM`), nev
 `audit_logs`: rehydrated rows must not be archived a second time or mistaken for live ones. The
 table is built from the columns the archive recorded (so a month archived before a migration
 rehydrates with its own columns), keyed by `id`, and marked with a comment; an existing table
-without that mark is refused. Everything happens in one transaction: each committed archive of the
+without that mark is refused. It belongs to `hv_owner` and is granted as schema/access.py says for
+`REHYDRATED` (the archiver reads it, backups see it, the application does not), so the posture's
+grant check expects it. Everything happens in one transaction: each committed archive of the
 month is decrypted and COPYed into a temporary staging table while it is re-hashed, and only when
 every archive matched its manifest are the staged rows merged into the target (`ON CONFLICT (id)
 DO NOTHING`, so re-running, or a month with supplementary archives, never duplicates a row).
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from hv_pipelines.core import db
+from hv_pipelines.core import db, roles
 from hv_pipelines.core.archival.manifest import ArchiveManifest
 from hv_pipelines.core.archival.months import Month
 from hv_pipelines.core.archival.parts import read_archive, sweep_stale_scratch
@@ -36,8 +38,9 @@ from hv_pipelines.core.arrow_copy import copy_arrow
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import ObjectStore
+from hv_pipelines.schema import access
 
-MARK = "hv_pipelines: audit_logs rows rehydrated from the archive for an investigation"
+MARK = access.REHYDRATED_MARK
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TYPE = re.compile(r"^[a-z][a-z0-9 (),]*$")
 STAGING = sql.SQL("pg_temp.hv_rehydrate_staging")
@@ -100,6 +103,8 @@ def _prepare_target(conn: psycopg.Connection, table: str, columns: list[Column])
             t=target, cols=_column_defs(columns), id=sql.Identifier(ID_COLUMN)))
         conn.execute(sql.SQL("CREATE INDEX ON {t} ({ts})").format(t=target, ts=sql.Identifier(TIME_COLUMN)))
         conn.execute(sql.SQL("COMMENT ON TABLE {t} IS {mark}").format(t=target, mark=sql.Literal(MARK)))
+        if roles.roles_exist(conn):  # PHI for the investigation, not the application (schema/access.py)
+            roles.grant_matrix(conn, [table])
     for column in columns:
         conn.execute(sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {type}").format(
             t=target, c=sql.Identifier(column.name), type=sql.SQL(column.pg_type)))
@@ -130,6 +135,7 @@ def rehydrate_month(database_url: str, store: ObjectStore, keyring: Keyring, mon
     rows_read = rows_inserted = 0
     with db.connect(database_url) as conn:
         conn.execute("SET datestyle = 'ISO, MDY'")
+        roles.assume_owner(conn)  # the query table belongs to hv_owner, as every table does
         manifests = committed_manifests(conn, store, keyring, month)
         if not manifests:
             raise HVError(f"no committed archive of {month} exists: `hv audit list` shows what is archived")
