@@ -10,6 +10,11 @@ with the load's `maintenance_work_mem` ("Populating a Database": the technique t
 The old floor — `\\copy` into an identical table whose indexes and foreign keys are live during COPY,
 slower than the technique and so a flattering yardstick — is printed beside it for one release.
 
+Beside the wall-clock ratio, the CPU ratio: the CPU seconds of every process each side ran (the load's
+Python process, psql, and the database server's backends and parallel workers, live or already reaped)
+against the floor's. On a shared machine the wall clock measures the neighbours as much as the load;
+CPU seconds change far less with them (they are blank when the server is not on this machine).
+
 Each system is measured `--repeat` times (load, then floor, each into a fresh copy of the migrated
 database; more times when its floor is a fraction of a second) and the median ratio printed with
 the range: on a shared machine one pair of timings can be off by a third either way. A CHECKPOINT
@@ -28,8 +33,10 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -215,16 +222,15 @@ RELATED = {"loinc": ["LOINCUnit", "CodeMapping"]}
 
 # ---- measurement
 
-def _load_in_child(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int]:
+def _load_in_child(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int, float]:
     code_system(system)  # imported before the clock, as in a Dagster run: module imports are not the load
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = load_release(url, system, paths, count_band=1.0)
     seconds = time.perf_counter() - started
-    return seconds, peak_rss_mib(), result.counts.as_dict(), result.rows_staged
+    return seconds, peak_rss_mib(), result.counts.as_dict(), result.rows_staged, time.process_time() - cpu
 
 
-
-def _measured_load(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int]:
+def _measured_load(url: str, system: str, paths: list[Path]) -> tuple[float, float, dict, int, float]:
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(_load_in_child, url, system, paths).result()
 
@@ -239,8 +245,43 @@ def _settle(url: str) -> None:
         pass
 
 
-def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, float]:
-    """(honest floor, old floor) for the rows the load wrote, both with psql `\\copy`.
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _server_cpu(url: str) -> float:
+    """CPU seconds the database server has used so far: its postmaster, its live processes and those
+    it has reaped (exited backends and parallel workers). NaN when the server is not on this machine."""
+    try:
+        with db.connect(url, autocommit=True) as conn:
+            postmaster = int(_stat(conn.execute("SELECT pg_backend_pid()").fetchone()[0])[1])
+        own = _stat(postmaster)
+        total = sum(int(own[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = _stat(int(entry.name))
+                except OSError:
+                    continue  # exited meanwhile: the postmaster's cutime has it
+                if int(fields[1]) == postmaster:
+                    total += int(fields[11]) + int(fields[12])
+        return total / _TICK
+    except (OSError, ValueError, IndexError):
+        return math.nan
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, float, float]:
+    """(honest floor, old floor, honest floor's CPU seconds) for the rows the load wrote, both with
+    psql `\\copy`.
 
     The honest floor is what the load itself does for a first load, done by hand: `\\copy` into a bare
     table (no index, key or foreign key), then the same indexes, keys and foreign keys built in one
@@ -249,7 +290,7 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, f
     beside it for one release: it is slower than the technique, so ratios against it flattered the load.
     """
     psql = str(pg_bin_dir() / "psql")
-    honest = old = 0.0
+    honest = old = cpu = 0.0
     for table in tables:
         dump = scratch / f"{table}.copy"
         with db.connect(url) as conn, conn.cursor() as cur, dump.open("wb") as out:
@@ -263,6 +304,7 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, f
                                               "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table}"',)):
                 conn.execute(f'ALTER TABLE "old_floor_{table}" ADD {definition}')
         _settle(url)
+        server, client = _server_cpu(url), _children_cpu() + time.process_time()
         started = time.perf_counter()
         subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
                         f"\\copy \"floor_{table}\" FROM '{dump}'"], check=True)
@@ -271,13 +313,14 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, f
             for statement in build:
                 conn.execute(statement)
         honest += time.perf_counter() - started
+        cpu += _children_cpu() + time.process_time() - client + _server_cpu(url) - server
         _settle(url)
         started = time.perf_counter()
         subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
                         f"\\copy \"old_floor_{table}\" FROM '{dump}'"], check=True)
         old += time.perf_counter() - started
         dump.unlink()
-    return honest, old
+    return honest, old, cpu
 
 
 def _structure(conn: psycopg.Connection, table: str, floor: str) -> list[str]:
@@ -307,11 +350,17 @@ class Runs:
     loads: list[float] = field(default_factory=list)
     floors: list[float] = field(default_factory=list)
     old_floors: list[float] = field(default_factory=list)
+    load_cpus: list[float] = field(default_factory=list)
+    floor_cpus: list[float] = field(default_factory=list)
     peak_mb: float = 0.0
 
     @property
     def ratios(self) -> list[float]:
         return [load / floor for load, floor in zip(self.loads, self.floors, strict=True)]
+
+    @property
+    def cpu_ratios(self) -> list[float]:
+        return [load / floor for load, floor in zip(self.load_cpus, self.floor_cpus, strict=True)]
 
     @property
     def old_ratios(self) -> list[float]:
@@ -337,15 +386,18 @@ def _measure(server_url: str, template: str, system: str, paths: list[Path], scr
         url = db.create_database(server_url, name, template=template)
         try:
             _settle(url)
-            seconds, peak_mb, _, rows = _measured_load(url, system, paths)
+            server = _server_cpu(url)
+            seconds, peak_mb, _, rows, client = _measured_load(url, system, paths)
+            runs.load_cpus.append(client + _server_cpu(url) - server)
             if attempt == 0:
-                reload_seconds, _, again, _ = _measured_load(url, system, paths)
+                reload_seconds, _, again, _, _ = _measured_load(url, system, paths)
                 assert again["new"] == again["changed"] == again["retired"] == 0, again
             runs.loads.append(seconds)
             runs.peak_mb = max(runs.peak_mb, peak_mb)
-            honest, old = _floor_seconds(url, tables, scratch)
+            honest, old, floor_cpu = _floor_seconds(url, tables, scratch)
             runs.floors.append(honest)
             runs.old_floors.append(old)
+            runs.floor_cpus.append(floor_cpu)
         finally:
             db.drop_database(server_url, name)
         attempt += 1
@@ -376,8 +428,8 @@ def main() -> None:
         server_url, template, server = _database(scratch)
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
         print(f"{'system':<8} {'input lines':>12} {'rows':>9} {'load s':>8} {'rows/s':>9} {'reload s':>9} "
-              f"{'floor s':>8} {'ratio':>6} {'range (pairs)':>17} {'old floor':>9} {'old ratio':>9} "
-              f"{'peak RSS MB':>12}")
+              f"{'floor s':>8} {'ratio':>6} {'range (pairs)':>17} {'cpu s':>7} {'floor cpu':>9} {'cpu ratio':>9} "
+              f"{'old floor':>9} {'old ratio':>9} {'peak RSS MB':>12}")
         try:
             for system in args.systems:
                 folder = scratch / system
@@ -389,13 +441,16 @@ def main() -> None:
                 ratios = f"{min(runs.ratios):.2f}-{max(runs.ratios):.2f} ({len(runs.ratios)})"
                 print(f"{system:<8} {lines:>12,} {rows:>9,} {seconds:>8.2f} {rows / seconds:>9,.0f} "
                       f"{reload_seconds:>9.2f} {floor:>8.2f} {statistics.median(runs.ratios):>5.2f}x {ratios:>17} "
+                      f"{statistics.median(runs.load_cpus):>7.2f} {statistics.median(runs.floor_cpus):>9.2f} "
+                      f"{statistics.median(runs.cpu_ratios):>8.2f}x "
                       f"{statistics.median(runs.old_floors):>9.2f} {statistics.median(runs.old_ratios):>8.2f}x "
                       f"{runs.peak_mb:>12.0f}", flush=True)
             load_end = os.getloadavg()[0]
             print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
                   + ("  (noisy: load above the core count)" if load_end > (os.cpu_count() or 1) else ""))
             print("floor: \\copy into a bare table, then the same keys, indexes and foreign keys built in one "
-                  "transaction; old floor (one release): \\copy into a table with them live. Goal: ratio <= 2.")
+                  "transaction; old floor (one release): \\copy into a table with them live. cpu: every process of each "
+                  "side, the server's included. Goal: ratio <= 2.")
         finally:
             db.drop_database(server_url, template)
             if server is not None:
