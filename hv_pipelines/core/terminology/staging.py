@@ -17,6 +17,7 @@ from typing import IO, TypeVar
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 FLUSH_BYTES = 1024 * 1024
 # COPY output handed between connections stays in memory up to this size, then goes to a temp file.
@@ -104,9 +105,11 @@ class CopySink:
 
 @contextmanager
 def copy_into(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> Iterator[CopySink]:
+    """COPY into `table`: a worker thread sends what the sink has formatted while the parser reads
+    on, so that PostgreSQL's parsing of one buffer overlaps Python's parsing of the next."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with conn.cursor() as cur, cur.copy(statement) as copy:
+    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         sink = CopySink(copy)
         yield sink
         sink._flush()
