@@ -68,6 +68,12 @@ def related_names(value: str) -> list[str]:
     return list(dict.fromkeys(n.strip() for n in value.split(";") if n.strip()))
 
 
+def array_literal(values: list[str]) -> str:
+    """`values` as a PostgreSQL text[] literal, every element quoted: COPY reads it into the array
+    column as it is (a str is formatted for COPY in C, a list element by element in Python)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
 class Loinc(CodeSystem):
     name = "loinc"
     title = "LOINC"
@@ -144,7 +150,7 @@ class Loinc(CodeSystem):
             rejects.add(member.name, line, f"{len(record)} fields, expected {width}", code=code)
             return None
         value = {name: record[i].strip() for name, i in at.items()}
-        if any("\ufffd" in v for v in value.values()):
+        if "\ufffd" in "".join(value.values()):
             rejects.add(member.name, line, "not valid UTF-8", code=code)
             return None
         empty = [c for c in REQUIRED_VALUES if not value[c]]
@@ -159,8 +165,8 @@ class Loinc(CodeSystem):
         return (value["LOINC_NUM"], value["COMPONENT"], value["PROPERTY"], value["TIME_ASPCT"], value["SYSTEM"],
                 value["SCALE_TYP"], value["METHOD_TYP"] or None, loinc_category, component_type(value["CLASS"]),
                 common, value["SHORTNAME"] or value["LONG_COMMON_NAME"], value["LONG_COMMON_NAME"],
-                related_names(value["RELATEDNAMES2"]), value["STATUS"], value["VersionLastChanged"] or "",
-                value["EXAMPLE_UCUM_UNITS"], value.get("MAP_TO", ""))
+                array_literal(related_names(value["RELATEDNAMES2"])), value["STATUS"],
+                value["VersionLastChanged"] or "", value["EXAMPLE_UCUM_UNITS"], value.get("MAP_TO", ""))
 
     @staticmethod
     def _stage_mapto(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,

@@ -7,8 +7,9 @@ import pytest
 from hv_pipelines.core import db
 from hv_pipelines.core.terminology import load_release
 from hv_pipelines.core.terminology.loader import ReleaseCheckError
-from hv_pipelines.core.terminology.loinc import category, component_type, related_names
+from hv_pipelines.core.terminology.loinc import array_literal, category, component_type, related_names
 from hv_pipelines.core.terminology.release import ReleaseError
+from hv_pipelines.core.terminology.staging import copy_into, create_stage
 
 
 def _rows(url: str, query: str) -> list[tuple]:
@@ -154,3 +155,15 @@ def test_zip_damaged_mid_stream_rolls_back_everything_it_staged(migrated_db, rel
     with pytest.raises(ReleaseError, match="Loinc.csv in Loinc_2.78.zip cannot be read.*download the release again"):
         load_release(migrated_db, "loinc", [damaged], count_band=0.5)
     assert _codes(migrated_db) == before
+
+
+def test_related_names_reach_the_array_column_as_written(empty_db):
+    """The names go to COPY as a text[] literal: quotes, backslashes, commas, braces, NULL and blanks
+    inside a name come back as they were, and no names is an empty array."""
+    names = ['Creat "serum"', "C:\\path\\", "a,b", "{x}", "NULL", " ", "tab\there", "µg/dL"]
+    with db.connect(empty_db) as conn:
+        create_stage(conn, "names", "names text[]")
+        with copy_into(conn, "names", ("names",)) as sink:
+            sink.row((array_literal(names),))
+            sink.row((array_literal([]),))
+        assert conn.execute("SELECT names FROM names").fetchall() == [(names,), ([],)]
