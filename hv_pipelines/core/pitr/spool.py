@@ -21,6 +21,7 @@ file (written under a temporary name, renamed when whole). The spool is removed 
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import threading
@@ -36,6 +37,7 @@ from hv_pipelines.core.storage import ObjectStore
 SPOOL = "hv_wal_spool"
 AHEAD = 8  # segments fetched ahead of the server (16 MiB each on disk)
 ASK = "ask"
+INCOMING = ".incoming"  # fetched here, handed to the server's OS user, then renamed into the spool
 ABSENT, FAILED = ".absent", ".failed"
 POLL_S = 0.02
 ASK_TIMEOUT_S = 30  # then `hv wal fetch` (a fetch of a segment from a slow store may take longer)
@@ -69,6 +71,7 @@ class Prefetcher:
 
     def __enter__(self) -> Prefetcher:
         (self.spool / ASK).mkdir(parents=True, exist_ok=True)
+        (self.spool / INCOMING).mkdir()
         hand_over(self.spool)
         self._thread.start()
         return self
@@ -100,14 +103,13 @@ class Prefetcher:
                 continue
             self._asked.add(name)
             try:
-                archive.fetch(name, self.spool / name, self.store, self.keyring, self.system)
+                self._spool(name)
             except archive.WalNotFound:
                 self._answer(asked / f"{name}{ABSENT}")
                 continue
             except HVError:
                 self._answer(asked / f"{name}{FAILED}")  # `hv wal fetch` meets it again and reports it
                 continue
-            hand_over(self.spool / name)
             self.answered += 1
 
     def _answer(self, marker: Path) -> None:
@@ -116,11 +118,17 @@ class Prefetcher:
 
     def _fetch(self, name: str) -> bool:
         try:
-            archive.fetch(name, self.spool / name, self.store, self.keyring, self.system)
+            self._spool(name)
         except HVError:
             return False  # when the server asks for it, the request meets the same problem and reports it
-        hand_over(self.spool / name)
         return True
+
+    def _spool(self, name: str) -> None:
+        """Fetch `name` and only then let it appear in the spool, already the server's to move."""
+        incoming = self.spool / INCOMING / name
+        archive.fetch(name, incoming, self.store, self.keyring, self.system)
+        hand_over(incoming)
+        os.replace(incoming, self.spool / name)
 
 
 def names_after(state: ArchiveState, first_segment: int) -> list[str]:

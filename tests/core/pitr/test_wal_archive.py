@@ -176,12 +176,13 @@ def test_restore_command_is_answered_by_the_restoring_process_and_falls_back_to_
         dest = scratch / "RECOVERYXLOG"
         dest.unlink(missing_ok=True)
         shell = command.replace("%f", wanted).replace("%p", str(dest))
-        return subprocess.run(["sh", "-c", shell], timeout=60).returncode, dest
+        return subprocess.run(["sh", "-c", shell], timeout=60, **as_server_user()).returncode, dest
 
     assert restore_command(name)[0] == 3  # no restoring process: hv wal fetch
     with spool.Prefetcher(local_archive.store, local_archive.keyring, str(system), [], spool_dir) as prefetcher:
         code, dest = restore_command(name)  # not prefetched: fetched when asked
         assert code == 0 and dest.read_bytes() == copy.read_bytes()
+        assert dest.stat().st_uid == scratch.stat().st_uid  # the server's to read: handed over before it appeared
         assert restore_command("00000002.history")[0] == 1  # not archived: recovery ends there
         key = archive.wal_key(system, name)
         data = bytearray(local_archive.store.read_bytes(key))
