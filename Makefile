@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install browser tls-postgres clean-dev mutants
+.PHONY: dev test lint install browser tls-postgres bench-tools clean-dev mutants
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ tls-postgres:
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
 	  else echo "install PostgreSQL 15 for the TLS tests: sudo apt-get install postgresql-15"; fi; }
+
+# The comparisons bench/pitr.py makes when they are installed (never part of `make test`): pgBackRest
+# (Debian's 2.45 supports PostgreSQL <= 15) and Debian's PostgreSQL 15 for it to back up.
+bench-tools:
+	@command -v pgbackrest >/dev/null && test -x /usr/lib/postgresql/15/bin/postgres || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest postgresql-15 >/dev/null; \
+	  else echo "install pgBackRest and PostgreSQL 15 for bench/pitr.py: sudo apt-get install pgbackrest postgresql-15"; fi; }
 
 dev: $(STAMP)
 	$(VENV)/bin/hv dev

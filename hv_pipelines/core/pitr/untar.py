@@ -31,7 +31,7 @@ from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError, StorageError
 from hv_pipelines.core.pitr.tartap import BLOCK, TarTap, _name, _size
 
-QUEUE_PIECES = 16  # plaintext pieces in flight (each at most a few MiB)
+QUEUE_PIECES = 8  # plaintext pieces in flight (each at most a few MiB)
 PIPE_SIZE = 1024 * 1024  # fewer, larger writes into tar
 REGULAR, DIRECTORY = (b"0", b"\0"), b"5"
 _DONE = object()
