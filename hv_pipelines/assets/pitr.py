@@ -64,10 +64,11 @@ def base_backup(context: dg.AssetExecutionContext, config: BaseBackupConfig, db:
                              system_identifier=b.system_identifier)
         context.log.info(f"PITR retention: kept {len(pruned.kept_backups)} base backup(s), deleted "
                          f"{len(pruned.deleted_backups)} and {len(pruned.deleted_wal)} WAL object(s), "
-                         f"{len(pruned.locked)} locked")
+                         f"{len(pruned.locked)} locked, {len(pruned.failed)} refused by the store")
         metadata.update({"retention_kept_backups": len(pruned.kept_backups),
                          "retention_deleted_backups": len(pruned.deleted_backups),
-                         "retention_deleted_wal": len(pruned.deleted_wal), "retention_locked": len(pruned.locked)})
+                         "retention_deleted_wal": len(pruned.deleted_wal), "retention_locked": len(pruned.locked),
+                         "retention_refused": len(pruned.failed)})
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from hv_pipelines.cli.common import keyring_from, store_from
-from hv_pipelines.core.errors import ConfigurationError, IntegrityError
+from hv_pipelines.core.errors import ConfigurationError, IntegrityError, StorageError
 from hv_pipelines.core.pitr import basebackup, prune, restore, verify
 from hv_pipelines.core.pitr.envfile import restore_env
 from hv_pipelines.core.settings import load_settings
@@ -153,3 +153,9 @@ def prune_(recovery_window_days: int, dry_run: bool, system_identifier: str | No
                f"{result.oldest_needed_wal or '-'}")
     click.echo(f"{verb} {len(result.deleted_backups)} base backup(s) and {len(result.deleted_wal)} WAL object(s); "
                f"{len(result.locked)} under Object Lock left")
+    for key in result.locked:
+        click.echo(f"  locked (kept until its Object Lock ends): {key}")
+    if result.failed:
+        raise StorageError(f"the store refused to delete {len(result.failed)} object(s) (first: {result.failed[0]}); "
+                           "everything else was pruned and the window is intact: check the store's delete "
+                           "permission and run `hv pitr prune` again")

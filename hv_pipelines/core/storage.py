@@ -42,6 +42,7 @@ class StoredObject:
     size: int
     last_modified: datetime | None = None
     retain_until: datetime | None = None
+    legal_hold: bool = False  # S3 Object Lock legal hold: no delete until it is lifted, whatever the date
 
 
 class ObjectStore(Protocol):
@@ -257,7 +258,7 @@ class S3Store:
                 return None
             raise
         return StoredObject(key, meta["ContentLength"], meta.get("LastModified"),
-                            meta.get("ObjectLockRetainUntilDate"))
+                            meta.get("ObjectLockRetainUntilDate"), meta.get("ObjectLockLegalHoldStatus") == "ON")
 
     def list(self, prefix: str = "") -> Iterator[StoredObject]:
         paginator = self.client.get_paginator("list_objects_v2")

@@ -3,8 +3,11 @@
 To recover to any point of the last N days takes the newest base backup that ended before the
 window opened (plus every later one) and every WAL segment from the oldest of those onward. The
 newest base backup is always kept; timeline history files are tiny and always kept; an object under
-Object Lock is never deleted (it stays until its lock expires and a later prune removes it). A
-descriptor is deleted before its object, so a crash never leaves a descriptor pointing at nothing.
+Object Lock (a retention date not yet passed, or a legal hold) is never deleted: it stays, is
+reported, and a later prune removes it once the lock is gone. A base backup goes only when neither
+its descriptor nor its object is locked, the descriptor first, so a crash never leaves a descriptor
+pointing at nothing. An object the store refuses to delete is reported and the prune goes on with
+the rest: everything it deletes is outside the window either way.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from hv_pipelines.core.pitr import descriptor
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.inventory import read_state, resolve_system
 from hv_pipelines.core.pitr.walfiles import parse_lsn, segment_of
-from hv_pipelines.core.storage import ObjectStore
+from hv_pipelines.core.storage import ObjectStore, StoredObject
 
 DEFAULT_RECOVERY_WINDOW_DAYS = 14
 ORPHAN_AGE = timedelta(days=1)
@@ -29,7 +32,12 @@ class PitrPruneResult:
     deleted_backups: list[str] = field(default_factory=list)
     deleted_wal: list[str] = field(default_factory=list)
     locked: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "key (error class)": the store refused the delete
     oldest_needed_wal: str | None = None
+
+
+def is_locked(head: StoredObject | None, now: datetime) -> bool:
+    return head is not None and (head.legal_hold or (head.retain_until is not None and head.retain_until > now))
 
 
 def needed_backups(backups: list[BaseBackup], window_start: datetime) -> list[BaseBackup]:
@@ -55,20 +63,29 @@ def prune(store: ObjectStore, keyring: Keyring, *, recovery_window_days: int = D
     first_needed = segment_of(parse_lsn(kept[0].start_lsn))
     now = now or datetime.now(UTC)
 
-    def delete(key: str) -> bool:
-        head = store.head(key)
-        if head is not None and head.retain_until is not None and head.retain_until > now:
-            result.locked.append(key)
+    def delete(*keys: str) -> bool:
+        """Delete `keys` in order, or none of them when any is locked; False when kept or refused."""
+        key = keys[0]
+        try:
+            heads = {}
+            for key in keys:
+                heads[key] = store.head(key)
+            locked = [k for k in keys if is_locked(heads[k], now)]
+            if locked:
+                result.locked.extend(locked)
+                return False
+            for key in keys:
+                if not dry_run:
+                    store.delete(key)
+        except Exception as exc:  # noqa: BLE001 - any store's refusal (OSError, botocore): report it, go on
+            result.failed.append(f"{key} ({type(exc).__name__})")
             return False
-        if not dry_run:
-            store.delete(key)
         return True
 
     for backup in state.backups:
         if backup.backup_id in result.kept_backups:
             continue
-        descriptor_key = descriptor.descriptor_key(system, backup.backup_id)
-        if delete(descriptor_key) and delete(backup.object_key):
+        if delete(descriptor.descriptor_key(system, backup.backup_id), backup.object_key):
             result.deleted_backups.append(backup.backup_id)
     described = {b.object_key for b in state.backups}
     for obj in store.list(descriptor.base_prefix(system)):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hv_pipelines.core.pitr import archive, basebackup, markers, prune
+from hv_pipelines.core.pitr import archive, basebackup, descriptor, markers, prune
 from hv_pipelines.core.pitr.cluster import hand_over
-from hv_pipelines.core.pitr.walfiles import control_system_identifier
+from hv_pipelines.core.pitr.inventory import read_state
+from hv_pipelines.core.pitr.walfiles import control_system_identifier, parse_lsn, segment_of
 
 from .conftest import start_archiving_cluster, switch_and_wait
 from .test_pitr_restore import hv
@@ -113,6 +116,60 @@ def test_prune_keeps_exactly_what_the_window_needs(history, local_archive):
     assert store.head(first.object_key) is None and store.head(second.object_key) is not None
     assert prune.prune(store, keyring, recovery_window_days=1,
                        now=second.completed_at + timedelta(days=30)).kept_backups == [second.backup_id]
+
+
+def old_segment_keys(store, system: str, before: str) -> list[str]:
+    """Keys of the archived segments (not history or backup files) before segment `before`, oldest first."""
+    names = (archive.name_of_key(o.key) for o in store.list("wal/"))
+    return [archive.wal_key(system, n) for n in sorted(n for n in names if len(n) == 24 and n < before)]
+
+
+def test_prune_under_object_lock_keeps_and_reports_locked_objects_and_the_window(history, local_archive,
+                                                                                 s3_locked_store, s3_client):
+    """Real S3 Object Lock (moto server): a retention date after the prune's now and a legal hold keep an
+    object; a retention that has ended does not. The window stays whole."""
+    first, second, system, names = history
+    after_second = second.completed_at + timedelta(days=1, seconds=1)  # the window opens after B
+    locked_until, ended = datetime.now(UTC) + timedelta(days=30), datetime.now(UTC) + timedelta(hours=1)
+    retained, held, expired, *_ = old_segment_keys(local_archive.store, system, second.start_wal)
+    for obj in local_archive.store.list():
+        until = {first.object_key: locked_until, retained: locked_until, expired: ended}.get(obj.key)
+        s3_locked_store.put_bytes(obj.key, local_archive.store.read_bytes(obj.key), retain_until=until)
+    s3_client.put_object_legal_hold(Bucket=s3_locked_store.bucket, Key=f"hv/{held}", LegalHold={"Status": "ON"})
+
+    result = prune.prune(s3_locked_store, local_archive.keyring, recovery_window_days=1, now=after_second)
+    assert sorted(result.locked) == sorted([first.object_key, retained, held]) and not result.failed
+    assert result.kept_backups == [second.backup_id] and result.deleted_backups == []
+    assert archive.name_of_key(expired) in result.deleted_wal and s3_locked_store.head(expired) is None
+    first_descriptor = descriptor.descriptor_key(system, first.backup_id)
+    for key in (first.object_key, first_descriptor, retained, held):
+        assert s3_locked_store.head(key) is not None  # the locked backup keeps its descriptor: still usable
+    state = read_state(s3_locked_store, local_archive.keyring, system)
+    assert [b.backup_id for b in state.backups] == [first.backup_id, second.backup_id]
+    assert state.first_gap(segment_of(parse_lsn(second.start_lsn))) is None  # the window is whole
+    again = prune.prune(s3_locked_store, local_archive.keyring, recovery_window_days=1, now=after_second)
+    assert sorted(again.locked) == sorted(result.locked) and not again.deleted_wal and not again.failed
+
+
+def test_an_object_the_store_refuses_to_delete_is_reported_and_the_rest_is_pruned(history, local_archive,
+                                                                                  monkeypatch, capsys):
+    first, second, system, names = history
+    store = local_archive.store
+    old = old_segment_keys(store, system, second.start_wal)
+    refused = store.root / old[0]
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(refused)]).returncode != 0:
+        pytest.skip("needs chattr +i (root, ext4 or the like): a delete the filesystem itself refuses")
+    try:  # the window opens now: B alone is needed, A and the WAL before B go
+        code, out, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "prune", "--recovery-window-days", "0")
+    finally:
+        subprocess.run(["chattr", "-i", str(refused)], check=True)
+    assert code == 1 and err.startswith("error: the store refused to delete 1 object(s)")
+    assert f"(first: {old[0]} (PermissionError))" in err and "run `hv pitr prune` again" in err
+    assert "deleted 1 base backup(s)" in out  # the rest of the prune went on
+    assert store.head(first.object_key) is None and store.head(second.object_key) is not None
+    assert {o.key for o in store.list("wal/")} & set(old) == {old[0]}
+    state = read_state(store, local_archive.keyring, system)
+    assert state.first_gap(segment_of(parse_lsn(second.start_lsn))) is None
 
 
 def test_backup_list_shows_base_backups_beside_logical_ones(history, local_archive, monkeypatch, capsys):
