@@ -68,6 +68,12 @@ def related_names(value: str) -> list[str]:
     return list(dict.fromkeys(n.strip() for n in value.split(";") if n.strip()))
 
 
+def ucum_units(value: str) -> list[str]:
+    """EXAMPLE_UCUM_UNITS is `;`-separated: each unit without its surrounding spaces, blanks dropped,
+    first occurrence kept. The first is the code's primary unit."""
+    return list(dict.fromkeys(unit.strip(" ") for unit in value.split(";") if unit.strip(" ")))
+
+
 def array_literal(values: list[str]) -> str:
     """`values` as a PostgreSQL text[] literal, every element quoted: COPY reads it into the array
     column as it is (a str is formatted for COPY in C, a list element by element in Python)."""
@@ -102,21 +108,20 @@ class Loinc(CodeSystem):
                      '"loincNumber" text, component text, property text, "timeAspect" text, system text, '
                      'scale text, method text, category "LOINCCategory", "componentType" "ComponentType", '
                      '"commonName" text, "shortName" text, "longName" text, "relatedNames" text[], '
-                     'status text, version text, "ucumUnits" text, "mapTo" text, line integer')
-        create_stage(conn, "stage_loinc_unit", '"loincNumber" text, "ucumCode" text, "isPrimary" boolean')
+                     'status text, version text, "ucumUnits" text[], "mapTo" text, line integer')
         create_stage(conn, "stage_loinc_mapto", '"loincNumber" text, "mapTo" text, file text, line integer')
         tally = CodeTally("loinc_check_digits", "every LOINC number carries a valid mod-10 check digit")
         self._stage_table(conn, files, members[0], rejects, tally, progress)
         if len(members) > 1:
             self._stage_mapto(conn, files, members[1], rejects, progress)
-        analyze(conn, "stage_loinc_unit", "stage_loinc_mapto")
+        analyze(conn, "stage_loinc_mapto")
         rows = conn.execute(f"SELECT count(*) FROM {self.target.stage}").fetchone()[0]
         return Staged(rows=rows, tallies=[tally])
 
     def _stage_table(self, conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
                      tally: CodeTally, progress: Progress | None) -> None:
-        """One COPY of the codes with their raw unit and MAP_TO fields (a connection runs one COPY at a
-        time); the unit and mapping staging tables are then derived from it in SQL."""
+        """One COPY of the codes with their units (`ucum_units`) and raw MAP_TO field (a connection runs
+        one COPY at a time); the mapping staging table is then derived from it in SQL."""
         columns = ("loincNumber", *self.target.columns, "ucumUnits", "mapTo", "line")
         with files.open(member, progress) as stream, copy_into(conn, self.target.stage, columns) as codes:
             reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=""))
@@ -130,12 +135,6 @@ class Loinc(CodeSystem):
                     continue
                 tally.record(row[0], loinc_check_digit_ok(row[0]))
                 codes.row((*row, line))
-        conn.execute("""
-            INSERT INTO stage_loinc_unit ("loincNumber", "ucumCode", "isPrimary")
-            SELECT "loincNumber", unit, row_number() OVER (PARTITION BY "loincNumber" ORDER BY position) = 1
-            FROM (SELECT s."loincNumber", trim(u.unit) AS unit, u.position
-                  FROM stage_loinc s, unnest(string_to_array(s."ucumUnits", ';')) WITH ORDINALITY AS u(unit, position)
-                  WHERE trim(u.unit) <> '') units""")
         conn.execute("""
             INSERT INTO stage_loinc_mapto ("loincNumber", "mapTo", file, line)
             SELECT "loincNumber", "mapTo", %s, line FROM stage_loinc WHERE "mapTo" <> ''""", (member.name,))
@@ -166,7 +165,8 @@ class Loinc(CodeSystem):
                 value["SCALE_TYP"], value["METHOD_TYP"] or None, loinc_category, component_type(value["CLASS"]),
                 common, value["SHORTNAME"] or value["LONG_COMMON_NAME"], value["LONG_COMMON_NAME"],
                 array_literal(related_names(value["RELATEDNAMES2"])), value["STATUS"],
-                value["VersionLastChanged"] or "", value["EXAMPLE_UCUM_UNITS"], value.get("MAP_TO", ""))
+                value["VersionLastChanged"] or "", array_literal(ucum_units(value["EXAMPLE_UCUM_UNITS"])),
+                value.get("MAP_TO", ""))
 
     @staticmethod
     def _stage_mapto(conn: psycopg.Connection, files: ReleaseFiles, member: Member, rejects: RejectLog,
@@ -197,12 +197,13 @@ def _records(reader, member: Member):
 
 def _merge_units(conn: psycopg.Connection) -> MergeCounts:
     """UCUM example units of the release's codes; units the release no longer lists are removed
-    (no table references a unit), units in other unit systems are left alone."""
+    (no table references a unit), units in other unit systems are left alone. Each code's units
+    were staged distinct, its primary unit first (`ucum_units`): no sort is needed here."""
     conn.execute("""
         CREATE TEMP TABLE stage_unit_target ON COMMIT DROP AS
-        SELECT DISTINCT ON (c.id, s."ucumCode") c.id AS "loincCodeId", s."ucumCode", s."isPrimary"
-        FROM stage_loinc_unit s JOIN "LOINCCode" c ON c."loincNumber" = s."loincNumber"
-        ORDER BY c.id, s."ucumCode", s."isPrimary" DESC""")
+        SELECT c.id AS "loincCodeId", u.unit AS "ucumCode", u.position = 1 AS "isPrimary"
+        FROM stage_loinc s JOIN "LOINCCode" c ON c."loincNumber" = s."loincNumber",
+             unnest(s."ucumUnits") WITH ORDINALITY AS u(unit, position)""")
     removed = conn.execute("""
         DELETE FROM "LOINCUnit" u USING "LOINCCode" c, stage_loinc s
         WHERE u."loincCodeId" = c.id AND c."loincNumber" = s."loincNumber" AND u."unitSystem" = 'UCUM'

@@ -7,7 +7,13 @@ import pytest
 from hv_pipelines.core import db
 from hv_pipelines.core.terminology import load_release
 from hv_pipelines.core.terminology.loader import ReleaseCheckError
-from hv_pipelines.core.terminology.loinc import array_literal, category, component_type, related_names
+from hv_pipelines.core.terminology.loinc import (
+    array_literal,
+    category,
+    component_type,
+    related_names,
+    ucum_units,
+)
 from hv_pipelines.core.terminology.release import ReleaseError
 from hv_pipelines.core.terminology.staging import copy_into, create_stage
 
@@ -42,6 +48,12 @@ def test_class_tables_map_to_the_platform_enums():
     assert component_type("MOLPATH.MUT") == "GENETICS" and component_type("HRTRATE.ATOM") == "VITAL_SIGNS"
     assert component_type("SPEC") == "OTHER"
     assert related_names("Creat; ; Creat;  SerPl ") == ["Creat", "SerPl"]
+
+
+def test_ucum_units_are_distinct_in_order_the_first_primary():
+    """Spaces around a unit go, nothing else (a tab stays: it is not a blank a unit may be padded with)."""
+    assert ucum_units(" mg/dL ; ;mg/dL;\tmmol/L ;mmol/L") == ["mg/dL", "\tmmol/L", "mmol/L"]
+    assert ucum_units("") == [] and ucum_units(" ; ;") == []
 
 
 def test_release_zip_maps_every_column_and_quarantines_malformed_rows(migrated_db, releases, rejects_store):
