@@ -161,12 +161,17 @@ def add_partitions(conn: psycopg.Connection, first: Month, last: Month) -> int:
                         ).fetchone()[0]
 
 
-def ensure_ahead(database_url: str, *, months_ahead: int = MONTHS_AHEAD, now: datetime | None = None) -> int | None:
-    """Partitions from this month to `months_ahead` months on; None when `audit_logs` is not partitioned."""
+def _this_and_ahead(now: datetime | None, months_ahead: int) -> tuple[Month, Month]:
     current = Month.of(utc_naive(now or datetime.now(UTC)))
     last = current
     for _ in range(months_ahead):
         last = last.next()
+    return current, last
+
+
+def ensure_ahead(database_url: str, *, months_ahead: int = MONTHS_AHEAD, now: datetime | None = None) -> int | None:
+    """Partitions from this month to `months_ahead` months on; None when `audit_logs` is not partitioned."""
+    current, last = _this_and_ahead(now, months_ahead)
     with db.connect(database_url) as conn:
         if not is_partitioned(conn):
             return None
@@ -305,10 +310,7 @@ def enable(database_url: str, *, months_ahead: int = MONTHS_AHEAD, now: datetime
            lock_timeout: str = "30s", progress: Progress = lambda _: None) -> RebuildResult:
     """Turn `audit_logs` into a table partitioned by month, in one transaction; see the module docstring."""
     started = time.monotonic()
-    current = Month.of(utc_naive(now or datetime.now(UTC)))
-    last = current
-    for _ in range(months_ahead):
-        last = last.next()
+    current, last = _this_and_ahead(now, months_ahead)
     with db.connect(database_url) as conn:
         if is_partitioned(conn):
             raise ConfigurationError(f"{TABLE} is already partitioned by month: nothing to do "
