@@ -92,16 +92,15 @@ def wal_archive_healthy(context: dg.AssetCheckExecutionContext, config: ArchiveH
                 "base_backups": len(state["base_backups"]),
                 "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in health.reasons) or "_healthy_")}
     if not health.healthy:
-        _alert(context, db)
+        _alert(context, db, health.reasons)
     return dg.AssetCheckResult(passed=health.healthy, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
 
 
-def _alert(context: dg.AssetCheckExecutionContext, db: Database) -> None:
-    """The same alert a failed run raises, naming the check (the run itself succeeds: the check ran)."""
+def _alert(context: dg.AssetCheckExecutionContext, db: Database, reasons: list[str]) -> None:
+    """The WAL archive alert (system_notifications and the webhook): the run itself succeeds, the check ran."""
     settings = load_settings()
     run = context.run
-    alert = alerts.RunFailureAlert(job=run.job_name, run_id=run.run_id, failed_steps=("wal_archive_healthy",),
-                                   error_classes=("WalArchiveUnhealthy",), failure_reason="asset check failed",
+    alert = alerts.WalArchiveAlert(run_id=run.run_id, reasons=tuple(reasons),
                                    run_url=f"{settings.dagster_url.rstrip('/')}/runs/{run.run_id}",
                                    environment=settings.env)
     webhook = settings.alert_webhook_url

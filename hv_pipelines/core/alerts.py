@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import httpx
 import psycopg
@@ -20,6 +21,7 @@ import psycopg
 from hv_pipelines.core import db
 
 NOTIFICATION_TYPE = "PIPELINE_RUN_FAILED"
+WAL_ARCHIVE_TYPE = "WAL_ARCHIVE_UNHEALTHY"
 NOTIFICATION_SEVERITY = "high"
 _RUN_NAMESPACE = uuid.UUID("6f1d3a52-4c7e-4b8e-9a51-2f0c9d7e8b10")
 
@@ -34,6 +36,7 @@ class RunFailureAlert:
     failure_reason: str | None = None
     run_url: str | None = None
     environment: str = "development"
+    notification_type: ClassVar[str] = NOTIFICATION_TYPE
 
     @property
     def notification_id(self) -> str:
@@ -63,6 +66,47 @@ class RunFailureAlert:
 
 
 @dataclass(frozen=True)
+class WalArchiveAlert:
+    """The WAL archive's health check failed (its run succeeded: the check ran). Point-in-time recovery
+    is at risk, not a pipeline run: the alert says so and what to look at. The reasons name segments,
+    ages and counts, never data."""
+
+    run_id: str
+    reasons: tuple[str, ...]
+    run_url: str | None = None
+    environment: str = "development"
+    notification_type: ClassVar[str] = WAL_ARCHIVE_TYPE
+
+    @property
+    def notification_id(self) -> str:
+        return str(uuid.uuid5(_RUN_NAMESPACE, f"wal_archive_healthy/{self.run_id}"))
+
+    @property
+    def title(self) -> str:
+        return f"WAL archive unhealthy in {self.environment}: point-in-time recovery is at risk"
+
+    @property
+    def message(self) -> str:
+        reasons = "; ".join(self.reasons) or "no reason given"
+        where = f" The check's run: {self.run_url}." if self.run_url else ""
+        return (f"The check wal_archive_healthy failed: {reasons}. What to do: `hv pitr status` shows the "
+                "recoverable window, the newest archived segment and its age, and any gap. If archiving has "
+                "stopped, look for `error:` lines from archive_command in the PostgreSQL server log "
+                "(pg_stat_archiver.failed_count) and check the object store and the env file's key; PostgreSQL "
+                "keeps the WAL and archives it once the command succeeds again. For a gap or no base backup, "
+                "take one now (`hv pitr base-backup`): points before the gap stay recoverable only up to it. "
+                f"See docs/pitr.md.{where}")
+
+    def payload(self) -> dict[str, object]:
+        body = asdict(self)
+        body.update(text=f"{self.title}. {self.message}", reasons=list(self.reasons), check="wal_archive_healthy")
+        return body
+
+
+Alert = RunFailureAlert | WalArchiveAlert
+
+
+@dataclass(frozen=True)
 class Delivery:
     """What became of each channel: `notification` is written / already written / not configured /
     failed (<exception class>); `webhook` is HTTP <status> / <exception class> / not configured."""
@@ -75,7 +119,7 @@ class Delivery:
         return self.notification in ("written", "already written") or self.webhook.startswith("HTTP 2")
 
 
-def write_notification(conn: psycopg.Connection, alert: RunFailureAlert) -> bool:
+def write_notification(conn: psycopg.Connection, alert: Alert) -> bool:
     """Insert the alert as a `system_notifications` row; False when that run was already reported."""
     metadata = {k: v for k, v in alert.payload().items() if k != "text"}
     row = conn.execute(
@@ -85,13 +129,13 @@ def write_notification(conn: psycopg.Connection, alert: RunFailureAlert) -> bool
         ON CONFLICT (id) DO NOTHING
         RETURNING id
         """,
-        (alert.notification_id, NOTIFICATION_TYPE, alert.title, alert.message, NOTIFICATION_SEVERITY,
+        (alert.notification_id, alert.notification_type, alert.title, alert.message, NOTIFICATION_SEVERITY,
          json.dumps(metadata, sort_keys=True)),
     ).fetchone()
     return row is not None
 
 
-def post_webhook(url: str, alert: RunFailureAlert, *, timeout: float = 10.0, attempts: int = 3,
+def post_webhook(url: str, alert: Alert, *, timeout: float = 10.0, attempts: int = 3,
                  backoff_seconds: float = 1.0) -> str:
     """POST the alert as JSON, retrying server errors; return `HTTP <status>` or the exception class.
     Never raises, never includes the URL (it holds the webhook's token)."""
@@ -110,7 +154,7 @@ def post_webhook(url: str, alert: RunFailureAlert, *, timeout: float = 10.0, att
     return outcome
 
 
-def deliver(database_url: str | None, webhook_url: str | None, alert: RunFailureAlert, *,
+def deliver(database_url: str | None, webhook_url: str | None, alert: Alert, *,
             backoff_seconds: float = 1.0) -> Delivery:
     """Write the notification row and post the webhook. Each channel is tried even when the other fails
     (the failed run may well be the database being down)."""

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from hv_pipelines.assets.pitr import base_backup, pitr_drill, wal_archive_healthy
+from hv_pipelines.core import db
 from hv_pipelines.core.pitr.inventory import read_state
 from hv_pipelines.resources import Database, KeyringResource, ObjectStoreResource
 from tests.core.pitr.conftest import (  # noqa: F401 - fixtures
@@ -16,6 +17,7 @@ from tests.core.pitr.conftest import (  # noqa: F401 - fixtures
     scratch,
     start_archiving_cluster,
 )
+from tests.fakes.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +50,26 @@ def test_base_backup_then_drill_reaches_its_target_and_the_archive_is_healthy(ru
     assert checks["wal_archive_healthy"].passed
 
 
-def test_the_health_check_fails_when_the_newest_segment_is_too_old(running):
+def test_the_health_check_fails_when_the_newest_segment_is_too_old(running, migrated_db, monkeypatch):
     cluster, resources = running
     assert dg.materialize([base_backup], resources=resources).success
-    result = dg.materialize([base_backup, wal_archive_healthy], resources=resources,
-                            selection=dg.AssetSelection.checks(wal_archive_healthy),
+    with webhook_receiver() as hook:
+        monkeypatch.setenv("HV_ALERT_WEBHOOK_URL", hook.url)
+        result = dg.materialize([base_backup, wal_archive_healthy],
+                                resources={**resources, "db": Database(url=migrated_db)},
+                                selection=dg.AssetSelection.checks(wal_archive_healthy),
                             run_config={"ops": {"base_backup_wal_archive_healthy": {
-                                "config": {"max_segment_age_s": 0}}}})
+                                    "config": {"max_segment_age_s": 0}}}})
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
     assert "archiving has stopped" in evaluation.metadata["reasons"].value
+    with db.connect(migrated_db) as conn:
+        rows = conn.execute("SELECT type, title, message FROM system_notifications").fetchall()
+    assert len(rows) == 1
+    kind, title, message = rows[0]
+    assert kind == "WAL_ARCHIVE_UNHEALTHY" and title.startswith("WAL archive unhealthy")
+    assert "archiving has stopped" in message and "`hv pitr status`" in message and "Pipeline run" not in title
+    assert [body["check"] for body in hook.received] == ["wal_archive_healthy"]
 
 
 def test_the_health_check_fails_cleanly_on_an_empty_archive(running):
