@@ -85,6 +85,9 @@ def create_roles(conn: psycopg.Connection) -> None:
         "AND (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)").fetchone()[0]
     if may_grant_read_all:  # PostgreSQL 14+: also covers schemas outside `public` (hv_pipelines)
         conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(access.BACKUP)))
+    if is_superuser(conn):  # the PITR drill closes the segment its markers are in (core/pitr/markers.py)
+        conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() TO {}").format(
+            sql.Identifier(access.BACKUP)))
 
 
 def transfer_ownership(conn: psycopg.Connection) -> None:
@@ -175,6 +178,8 @@ def _schema_privileges(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(pipeline))
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(pipeline, _ident(*access.GRANTED_ROLES)))
     for table, grants in access.PIPELINE_TABLE_GRANTS.items():
+        if conn.execute("SELECT to_regclass(%s)", (f"{access.PIPELINE_SCHEMA}.{table}",)).fetchone()[0] is None:
+            continue  # created by a later revision, which syncs again
         target = sql.Identifier(access.PIPELINE_SCHEMA, table)
         conn.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(target, _ident(*access.GRANTED_ROLES)))
         for role, privileges in grants.items():
@@ -187,7 +192,8 @@ def _schema_privileges(conn: psycopg.Connection) -> None:
 
 def sync(conn: psycopg.Connection) -> None:
     """Make roles, ownership and grants exactly the matrix's (in the caller's transaction). The
-    pipeline's schema and its tables must exist (the migration creates them)."""
+    pipeline's schema must exist; its tables are granted once they exist (the migration that creates
+    one syncs again)."""
     create_roles(conn)
     _schema_privileges(conn)  # first: a new owner must be allowed to create in the schema
     transfer_ownership(conn)
@@ -224,6 +230,9 @@ def unsync(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM {}").format(pipeline, granted))
     conn.execute(sql.SQL("REVOKE CREATE ON DATABASE {} FROM {}, {}").format(
         sql.Identifier(conn.info.dbname), sql.Identifier(access.OWNER), sql.Identifier(access.TERMINOLOGY)))
+    if is_superuser(conn):
+        conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_switch_wal() FROM {}").format(
+            sql.Identifier(access.BACKUP)))
     conn.execute(sql.SQL("REASSIGN OWNED BY {} TO SESSION_USER").format(sql.Identifier(access.OWNER)))
 
 

@@ -125,6 +125,7 @@ _ROLE_TABLES: dict[str, dict[str, frozenset[str]]] = {
 PIPELINE_SCHEMA = "hv_pipelines"
 PIPELINE_TABLE_GRANTS: dict[str, dict[str, frozenset[str]]] = {
     "terminology_releases": {TERMINOLOGY: READ | APPEND, BACKUP: READ, READONLY: READ},
+    "pitr_markers": {BACKUP: READ | APPEND},  # the PITR drill's markers (core/pitr/markers.py), no PHI
 }
 
 
