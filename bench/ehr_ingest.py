@@ -400,6 +400,10 @@ def main() -> None:
              else "; every pair noisy: load above the core count)"))
     print(f"    pipeline / idle-machine ceiling    = {rate / ceiling:.2f}   (earlier releases' (a): "
           "single-core rate x cores)")
+    if len(quiet) < len(ratios):
+        print("    (above the core count the scheduler shares the cores per process: the pipeline's workers, "
+              "parent and PostgreSQL backends outnumber the ceiling's processes, so a noisy (a) flatters the "
+              "pipeline; the CPU line below is the figure to read)")
     unequal = "" if naive["resources"] >= first["resources"] else \
         f"  (unequal N: naive on {naive['resources']:,} — not comparable)"
     print(f"(b) pipeline / naive ORM path          = {rate / naive_rate:.1f}x  (goal >= 5x){unequal}")
