@@ -129,10 +129,10 @@ class Icd10Cm(CodeSystem):
             rows = sink.rows
         return Staged(rows=rows)
 
-    def checks(self, conn: psycopg.Connection) -> list[CheckResult]:
+    def checks(self, conn: psycopg.Connection, *, duplicates: bool = True) -> list[CheckResult]:
         bad = [r[0] for r in conn.execute(
             f'SELECT code FROM {self.target.stage} WHERE code !~ %s ORDER BY code', (ICD10CM_CODE.pattern,))]
-        return [*super().checks(conn),
+        return [*super().checks(conn, duplicates=duplicates),
                 CheckResult("icd10cm_code_format", not bad,
                             "every code has CMS's layout: a letter, then alphanumerics, a dot after the third "
                             "character, at most 7 characters",

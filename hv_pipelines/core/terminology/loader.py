@@ -28,6 +28,7 @@ from hv_pipelines.core.terminology.bulk import set_aside
 from hv_pipelines.core.terminology.checks import (
     EXAMPLES_KEPT,
     CheckResult,
+    no_duplicate_codes,
     rejects_within_share,
     row_count_within_band,
 )
@@ -37,6 +38,7 @@ from hv_pipelines.core.terminology.registry import code_system
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Progress, ReleaseError, ReleaseFiles
 from hv_pipelines.core.terminology.staging import tune
+from hv_pipelines.core.terminology.system import CodeSystem, Staged
 
 DEFAULT_COUNT_BAND = 0.10
 DEFAULT_MAX_REJECT_SHARE = 0.01
@@ -117,6 +119,40 @@ def _kept_note(conn: psycopg.Connection, target: TargetTable, held: str) -> list
             "current status until a release lists them again or drops them cleanly"]
 
 
+def _has_unique_key(conn: psycopg.Connection, target: TargetTable) -> bool:
+    """Whether a unique index holds the code table's key column alone (every code table has one)."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = i.indkey[0] WHERE i.indrelid = %s::regclass AND i.indisunique AND i.indnkeyatts = 1 "
+        "AND i.indpred IS NULL AND a.attname = %s)", (sql.Identifier(target.table).as_string(conn), target.key),
+    ).fetchone()[0]
+
+
+def _with_duplicates(conn: psycopg.Connection, spec: CodeSystem, checks: list[CheckResult]) -> list[CheckResult]:
+    """`checks` with the duplicate check run for real in place of the one deferred to the key's rebuild."""
+    return [no_duplicate_codes(conn, spec.target.stage, spec.target.key) if c.name == "no_duplicate_codes" else c
+            for c in checks]
+
+
+def _merge(conn: psycopg.Connection, spec: CodeSystem, staged: Staged, rejects: RejectLog,
+           first_load: bool) -> tuple[MergeCounts, dict[str, MergeCounts]]:
+    """The code table's merge, then the related tables' (inside `set_aside`)."""
+    held = None
+    if rejects.held_codes:
+        rejects.copy_held_codes(conn, HELD_CODES)
+        held = HELD_CODES
+    if rejects.unreadable_codes and not first_load:
+        staged.notes.append(
+            f"no code was retired: {rejects.unreadable_codes} rejected line(s) of the code file name "
+            "no readable code, so which codes they were cannot be told; fix the release (see the "
+            "rejects report) and load it again to retire what it dropped")
+    if held and not first_load:
+        staged.notes.extend(_kept_note(conn, spec.target, held))
+    counts = merge_codes(conn, spec.target, staged.rows, was_empty=first_load,
+                         held=held, retire=not rejects.unreadable_codes)
+    return counts, spec.merge_related(conn, rejects)
+
+
 def open_release(system: str, paths: Sequence[Path | str], version: str | None = None) -> tuple[ReleaseFiles, str]:
     """The release's files and version, refusing a release that is named as another code system."""
     files = ReleaseFiles([Path(p) for p in paths])
@@ -173,36 +209,39 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                     f"{spec.title} {version} is older than the loaded release {previous.version}: "
                     "nothing was changed; load it with --force (asset config force: true) to go back")
             staged = spec.stage(conn, files, members, rejects, version, progress)
-            checks = [t.result() for t in staged.tallies] + spec.checks(conn) + [
-                rejects_within_share(rejects.count, staged.rows, max_reject_share),
-                row_count_within_band(staged.rows, previous.rows_staged if previous else None, count_band)]
-            failed = [c for c in checks if not c.passed]
-            if failed:
+
+            def refuse(checks: list[CheckResult]) -> ReleaseCheckError:
+                failed = ", ".join(c.name for c in checks if not c.passed)
                 report = rejects.publish(store)
-                raise ReleaseCheckError(
-                    f"{spec.title} {version} failed {', '.join(c.name for c in failed)}: nothing was merged, "
+                return ReleaseCheckError(
+                    f"{spec.title} {version} failed {failed}: nothing was merged, "
                     f"{'release ' + previous.version if previous else 'the previous data'} is still loaded; "
                     "fix or replace the release (or widen count_band when the size change is expected, "
                     "max_reject_share when the rejects are)"
                     + (f"; rejected lines: {report}" if report else ""), checks)
+
             # The code table's key index is rebuilt too unless related merges look codes up by it.
             keys = () if spec.related_tables else (spec.target.table,)
-            held = None
-            if rejects.held_codes:
-                rejects.copy_held_codes(conn, HELD_CODES)
-                held = HELD_CODES
-            with set_aside(conn, (spec.target.table, *spec.related_tables), keys=keys) as emptied:
-                first_load = spec.target.table in emptied  # nothing to retire
-                if rejects.unreadable_codes and not first_load:
-                    staged.notes.append(
-                        f"no code was retired: {rejects.unreadable_codes} rejected line(s) of the code file name "
-                        "no readable code, so which codes they were cannot be told; fix the release (see the "
-                        "rejects report) and load it again to retire what it dropped")
-                if held and not first_load:
-                    staged.notes.extend(_kept_note(conn, spec.target, held))
-                counts = merge_codes(conn, spec.target, staged.rows, was_empty=first_load,
-                                     held=held, retire=not rejects.unreadable_codes)
-                related = spec.merge_related(conn, rejects)
+            unique_key, deferred = _has_unique_key(conn, spec.target), False
+            try:
+                # A savepoint: a duplicate code that the key's rebuild finds is reported as the check's failure.
+                with conn.transaction(), set_aside(conn, (spec.target.table, *spec.related_tables),
+                                                   keys=keys) as emptied:
+                    first_load = spec.target.table in emptied  # nothing to retire
+                    # Its key is rebuilt after the insert, and the rebuild fails on a duplicate code: the
+                    # duplicate check's own pass over the staged rows is spared.
+                    deferred = first_load and spec.target.table in keys and unique_key
+                    checks = [t.result() for t in staged.tallies] + spec.checks(conn, duplicates=not deferred) + [
+                        rejects_within_share(rejects.count, staged.rows, max_reject_share),
+                        row_count_within_band(staged.rows, previous.rows_staged if previous else None, count_band)]
+                    if not all(c.passed for c in checks):
+                        raise refuse(_with_duplicates(conn, spec, checks) if deferred else checks)
+                    counts, related = _merge(conn, spec, staged, rejects, first_load)
+            except psycopg.errors.UniqueViolation:
+                found = _with_duplicates(conn, spec, checks) if deferred else []
+                if all(c.passed for c in found):
+                    raise
+                raise refuse(found) from None
             rejects_key = rejects.publish(store)
             history.record(conn, system=system, version=version, files=checksums,
                            counts={"codes": counts.as_dict(), **{k: v.as_dict() for k, v in related.items()},

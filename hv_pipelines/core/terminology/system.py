@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from hv_pipelines.core.terminology.checks import CheckResult, CodeTally, no_duplicate_codes
+from hv_pipelines.core.terminology.checks import (
+    CheckResult,
+    CodeTally,
+    duplicates_left_to_key,
+    no_duplicate_codes,
+)
 from hv_pipelines.core.terminology.merge import MergeCounts, TargetTable
 from hv_pipelines.core.terminology.rejects import RejectLog
 from hv_pipelines.core.terminology.release import Member, Progress, ReleaseFiles
@@ -51,8 +56,11 @@ class CodeSystem(ABC):
               rejects: RejectLog, version: str, progress: Progress | None) -> Staged:
         """Parse and COPY the members into temp tables, ending with `target.stage`."""
 
-    def checks(self, conn: psycopg.Connection) -> list[CheckResult]:
-        return [no_duplicate_codes(conn, self.target.stage, self.target.key)]
+    def checks(self, conn: psycopg.Connection, *, duplicates: bool = True) -> list[CheckResult]:
+        """The checks over the staged rows; without `duplicates`, the duplicate check is left to the
+        rebuild of the code table's key index (a first load: the loader reports what it finds)."""
+        return [no_duplicate_codes(conn, self.target.stage, self.target.key) if duplicates
+                else duplicates_left_to_key()]
 
     def merge_related(self, conn: psycopg.Connection, rejects: RejectLog) -> dict[str, MergeCounts]:
         return {}

@@ -122,6 +122,39 @@ def test_a_first_release_with_a_code_twice_is_refused_too(migrated_db, releases,
     assert duplicates_of(refused(migrated_db, "icd10cm", [bad], "no_duplicate_codes")) == ["A00"]
 
 
+def test_a_first_snomed_or_cpt_release_with_a_code_twice_is_refused(migrated_db, releases, tmp_path):
+    """A first load leaves the duplicate check to the rebuild of the code table's unique key (no pass
+    of its own over the staged rows): the rebuild's failure is reported as the check's, with the code."""
+    def twice(data: bytes) -> bytes:
+        return data + b"73211009\t20020131\t0\t900000000000207008\t900000000000074008\n"
+
+    bad = rezip(releases / "snomed" / SNOMED_JULY, tmp_path / SNOMED_JULY, "sct2_Concept_Snapshot_INT_20250701.txt",
+                twice)
+    assert duplicates_of(refused(migrated_db, "snomed", [bad], "no_duplicate_codes")) == ["73211009"]
+    bad = appended(releases / "cpt" / "PPRRVU25_APR.csv", tmp_path,
+                   lambda text: line_starting(text, b"99213,,").replace(b"1.31", b"9.99"))
+    assert duplicates_of(refused(migrated_db, "cpt", [bad], "no_duplicate_codes")) == ["99213"]
+
+
+def test_a_first_release_failing_another_check_names_its_duplicates_too(migrated_db, releases, tmp_path):
+    bad = appended(releases / "icd10cm" / "icd10cm_order_2026.txt", tmp_path,
+                   lambda text: line_starting(text, b"00001 A00 ").replace(b"00001", b"99999")
+                   + line_starting(text, b"00001 A00 ").replace(b"00001", b"99998").replace(b"A00 ", b"100 "))
+    with pytest.raises(ReleaseCheckError, match="failed no_duplicate_codes, icd10cm_code_format") as failure:
+        load_release(migrated_db, "icd10cm", [bad])
+    assert duplicates_of(failure.value) == ["A00"]
+    assert database_state(migrated_db, "icd10cm") == {"ICD10Code": [], "history": []}
+
+
+def test_a_first_load_says_its_key_checked_the_duplicates(migrated_db, releases):
+    result = load_release(migrated_db, "cpt", [releases / "cpt" / "PPRRVU25_JAN.csv"])
+    check = {c.name: c for c in result.checks}["no_duplicate_codes"]
+    assert check.passed and check.description.endswith("(checked by rebuilding the code table's unique key)")
+    again = {c.name: c for c in load_release(migrated_db, "cpt", [releases / "cpt" / "PPRRVU25_APR.csv"]).checks}
+    assert again["no_duplicate_codes"].description == "every code appears once in the release"
+    assert again["no_duplicate_codes"].metadata == check.metadata == {"duplicates": 0, "examples": []}
+
+
 def _icd10cm_lines(count: int) -> bytes:
     """`count` well-formed order-file lines for codes the fixtures do not hold (Z99.0 ...)."""
     lines = []
