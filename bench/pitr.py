@@ -121,6 +121,18 @@ def wait_promoted(cluster: Cluster) -> None:
     cluster.wait_until(promoted, "recovery", timeout=3600)
 
 
+def drain_archive(url: str, timeout: float = 1800) -> None:
+    """Wait until no segment waits to be archived: pg_basebackup (-X none) and pgBackRest both wait at the
+    end of a backup for its last segment to be archived, so a backlog left by `pgbench -i` would be
+    charged to whichever backup runs first."""
+    deadline = time.monotonic() + timeout
+    with db.connect(url, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'").fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise SystemExit("the archiver did not catch up with the WAL backlog in time")
+            time.sleep(1)
+
+
 def loads() -> str:
     return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -202,8 +214,10 @@ def compare_pgbackrest(scratch: Path, scale: int, key: str) -> list[str]:
     with db.connect(cluster.url()) as conn:
         size = conn.execute("SELECT pg_database_size('postgres')").fetchone()[0]
     pgbackrest(config, "stanza-create")
+    drain_archive(cluster.url())
     before = loads()
     ours_backup, _, _ = hv_measured(["pitr", "base-backup"], {**env, "DATABASE_URL": cluster.url()})
+    drain_archive(cluster.url())
     their_backup = pgbackrest(config, "backup", "--type=full")
     backup_loads = f"{before} .. {loads()}"
     subprocess.run([str(PG15 / "pgbench"), "-n", "-c", "2", "-T", "20", cluster.url()], check=True,
@@ -267,6 +281,7 @@ def main() -> None:
         with db.connect(cluster.url()) as conn:
             size = conn.execute("SELECT pg_database_size('postgres')").fetchone()[0]
         print(f"database: {size / 1e9:.2f} GB (pgbench scale {scale}) in {time.monotonic() - started:.0f}s")
+        drain_archive(cluster.url())
         backlog = Backlog(cluster.url())
         load = Load(bin_dir, cluster.url())
         try:
