@@ -88,25 +88,24 @@ def extract_tar(pieces: Iterable[bytes], data_dir: Path, *, what: str) -> int:
     stop = threading.Event()
     failure: list[BaseException] = []
 
+    def put(item: object) -> bool:
+        """Hand `item` over unless the consumer has stopped (then it never takes another)."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for piece in pieces:
-                while not stop.is_set():
-                    try:
-                        handoff.put(piece, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(piece):
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
             failure.append(exc)
-        while not stop.is_set():
-            try:
-                handoff.put(_DONE, timeout=0.2)
-                return
-            except queue.Full:
-                continue
+        put(_DONE)
 
     def received() -> Iterator[bytes]:
         while (piece := handoff.get()) is not _DONE:
