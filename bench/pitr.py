@@ -19,7 +19,7 @@ fills it with `pgbench -i` to --gb, runs a pgbench write load throughout, and pr
 When `pgbackrest` and Debian's PostgreSQL 15 are installed (`make bench-tools`), a second cluster,
 PostgreSQL 15 this time (pgBackRest 2.45 supports no later one) and of the same size, archives with
 both `hv wal push` and `pgbackrest archive-push`; with no load, one after the other, it times a full
-backup (`hv pitr base-backup` vs `pgbackrest backup --type=full`, both zstd level 3 and encrypted:
+backup (`hv pitr base-backup` vs `pgbackrest backup --type=full`, both zstd at --level and encrypted:
 pgBackRest's repository cipher aes-256-cbc, one process) and a restore to the end of the archive
 (`hv pitr restore --latest` vs `pgbackrest restore` plus starting the server until it has promoted),
 and prints our ratio to it. Both run as the server's OS user.
@@ -184,7 +184,7 @@ def pgbackrest(config: Path, *args: str) -> float:
     return time.monotonic() - started
 
 
-def compare_pgbackrest(scratch: Path, scale: int, key: str) -> list[str]:
+def compare_pgbackrest(scratch: Path, scale: int, key: str, level: int) -> list[str]:
     """The same size of database on PostgreSQL 15, backed up and restored by us and by pgBackRest."""
     objects = scratch / "objects15"
     repo, work = scratch / "pgbackrest-repo", scratch / "pgbackrest-work"
@@ -200,7 +200,7 @@ def compare_pgbackrest(scratch: Path, scale: int, key: str) -> list[str]:
     config = scratch / "pgbackrest.conf"
     config.write_text("\n".join([
         "[global]", f"repo1-path={repo}", "repo1-cipher-type=aes-256-cbc", f"repo1-cipher-pass={key[:32]}",
-        "compress-type=zst", "compress-level=3", "start-fast=y", "repo1-retention-full=9",
+        "compress-type=zst", f"compress-level={level}", "start-fast=y", "repo1-retention-full=9",
         f"log-path={work}", f"lock-path={work}", f"spool-path={work}", "log-level-console=warn",
         f"[{STANZA}]", f"pg1-path={cluster.data_dir}", f"pg1-port={cluster.port}",
         f"pg1-socket-path={cluster.socket_dir}", "pg1-user=postgres", ""]))
@@ -216,7 +216,7 @@ def compare_pgbackrest(scratch: Path, scale: int, key: str) -> list[str]:
     pgbackrest(config, "stanza-create")
     drain_archive(cluster.url())
     before = loads()
-    ours_backup, _, _ = hv_measured(["pitr", "base-backup"], {**env, "DATABASE_URL": cluster.url()})
+    ours_backup, _, _ = hv_measured(["pitr", "base-backup", "--level", str(level)], {**env, "DATABASE_URL": cluster.url()})
     drain_archive(cluster.url())
     their_backup = pgbackrest(config, "backup", "--type=full")
     backup_loads = f"{before} .. {loads()}"
@@ -239,7 +239,7 @@ def compare_pgbackrest(scratch: Path, scale: int, key: str) -> list[str]:
     theirs.stop()
     their_restore = time.monotonic() - started
     return [f"pgBackRest 2.45 on PostgreSQL 15, {size / 1e9:.2f} GB, no load, one after the other "
-            f"(both zstd 3 and encrypted; pgBackRest one process):",
+            f"(both zstd {level} and encrypted; pgBackRest one process):",
             f"  full backup: hv {ours_backup:.1f}s / pgbackrest {their_backup:.1f}s = "
             f"{ours_backup / their_backup:.2f}x ({backup_loads})",
             f"  restore to the end of the archive, server promoted: hv {ours_restore:.1f}s / pgbackrest restore "
@@ -254,6 +254,7 @@ def count_history(url: str) -> tuple[int, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, default=2.0, help="database size to generate (pgbench -i)")
+    parser.add_argument("--level", type=int, default=3, help="zstd level of both sides' base backups")
     parser.add_argument("--pairs", type=int, default=3, help="alternating restore pairs (best of each side)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     options = parser.parse_args()
@@ -290,7 +291,7 @@ def main() -> None:
             subprocess.run([str(bin_dir / "pg_basebackup"), "-D", str(plain_dir), "-Ft", "-X", "none",
                             "--checkpoint=fast", "-d", cluster.url()], check=True, capture_output=True)
             plain_backup = time.monotonic() - started
-            ours_backup, backup_rss, out = hv_measured(["pitr", "base-backup"], {**env, "DATABASE_URL": cluster.url()})
+            ours_backup, backup_rss, out = hv_measured(["pitr", "base-backup", "--level", str(options.level)], {**env, "DATABASE_URL": cluster.url()})
             results.append(f"base backup: hv {ours_backup:.1f}s / plain pg_basebackup -Ft {plain_backup:.1f}s = "
                            f"{ours_backup / plain_backup:.2f}x (goal <= 1.2x; {loads()})")
             time.sleep(5)
@@ -344,7 +345,7 @@ def main() -> None:
                        f"base-backup {backup_rss:.0f} MB, restore {restore_rss:.0f} MB")
         if shutil.which("pgbackrest") and (PG15 / "postgres").exists():
             cluster.stop("immediate")
-            results.extend(compare_pgbackrest(scratch, scale, key))
+            results.extend(compare_pgbackrest(scratch, scale, key, options.level))
         else:
             results.append("pgBackRest: not compared (pgbackrest and Debian's PostgreSQL 15 are not installed: "
                            "make bench-tools)")
