@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hv_pipelines.core.errors import IntegrityError
+from hv_pipelines.core.errors import IntegrityError, StorageError
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from hv_pipelines.core.pitr import archive, sealed
 from hv_pipelines.core.pitr.walfiles import (
@@ -82,7 +82,11 @@ def test_the_same_name_with_other_content_is_a_conflict_and_overwrites_nothing(c
     data[offset] ^= 0xFF  # past the page header: still this cluster's segment, by its name
     segment.write_bytes(bytes(data))
     with pytest.raises(archive.ArchiveConflict, match=rf"^{FIRST} is already archived at .* with different content "
-                                                        r"\(sha256 [0-9a-f]{12}…, this file [0-9a-f]{12}…\)"):
+                                                        r"\(sha256 [0-9a-f]{12}…, this file [0-9a-f]{12}…\): two "
+                                                        "servers are archiving into one place, or a restored copy "
+                                                        "kept archiving. Nothing was overwritten; give each cluster "
+                                                        r"its own archive \(or stop the other server\) before "
+                                                        "archiving resumes$"):
         archive.push(segment, store, keyring)
     assert objects(store) == stored
 
@@ -152,17 +156,18 @@ def test_the_long_header_alone_names_the_cluster_and_one_byte_less_is_too_short(
         read_segment_header(first_page[:-1], FIRST)
 
 
-def test_a_segment_names_its_own_cluster_whatever_data_directory_it_is_pushed_from(cluster, store, keyring,
-                                                                                   tmp_path):
-    """A segment's system identifier comes from its header, not from the pg_control beside it."""
-    segment = cluster / "pg_wal" / FIRST
+@pytest.mark.parametrize("name", [FIRST, f"{FIRST}.partial"])
+def test_a_segment_names_its_own_cluster_whatever_data_directory_it_is_pushed_from(cluster, store, keyring, name):
+    """A segment's (or a left timeline's partial segment's) system identifier comes from its header, not
+    from the pg_control beside it."""
+    segment = with_name(cluster / "pg_wal" / FIRST, name)
     system = control_system_identifier(cluster)
     control = cluster / "global" / "pg_control"
     data = bytearray(control.read_bytes())
     data[:8] = struct.pack("<Q", system + 1)
     control.write_bytes(bytes(data))
     assert archive.push(segment, store, keyring).system_identifier == system
-    assert list(objects(store)) == [archive.wal_key(system, FIRST)]
+    assert list(objects(store)) == [archive.wal_key(system, name)]
 
 
 def test_a_history_file_is_archived_under_its_data_directorys_cluster(cluster, store, keyring):
@@ -171,6 +176,30 @@ def test_a_history_file_is_archived_under_its_data_directorys_cluster(cluster, s
     pushed = archive.push(history, store, keyring)
     system = control_system_identifier(cluster)
     assert (pushed.system_identifier, pushed.key) == (system, f"wal/{system}/00000002/00000002.history.zst.enc")
+
+
+def test_a_history_file_of_a_cluster_initialised_after_2038_is_keyed_by_its_unsigned_identifier(cluster, store,
+                                                                                                   keyring):
+    """System identifiers start with initdb's time in seconds: from 2038 their top bit is set."""
+    control = cluster / "global" / "pg_control"
+    data = bytearray(control.read_bytes())
+    data[:8] = struct.pack("<Q", 2**63 + 7)
+    control.write_bytes(bytes(data))
+    history = cluster / "pg_wal" / "00000002.history"
+    history.write_text("1\t0/3000000\tno recovery target specified\n")
+    assert archive.push(history, store, keyring).key == f"wal/{2**63 + 7}/00000002/00000002.history.zst.enc"
+
+
+def test_a_history_file_pushed_from_outside_a_data_directory_is_refused_saying_where_to_run(tmp_path, store,
+                                                                                          keyring):
+    history = tmp_path / "elsewhere" / "pg_wal" / "00000002.history"
+    history.parent.mkdir(parents=True)
+    history.write_text("1\t0/3000000\tno recovery target specified\n")
+    with pytest.raises(IntegrityError, match=r"^cannot read .*/elsewhere/global/pg_control to learn the cluster's "
+                                             "system identifier: run `hv wal push` from the data directory, as "
+                                             "archive_command does$"):
+        archive.push(history, store, keyring)
+    assert objects(store) == {}
 
 
 def test_a_name_postgresql_would_not_archive_is_refused_saying_how_to_call_push(cluster, store, keyring):
@@ -210,4 +239,41 @@ def test_fetch_of_a_file_not_in_the_archive_names_its_key(cluster, store, keyrin
     system = control_system_identifier(cluster)
     with pytest.raises(archive.WalNotFound, match=rf"^{FIRST} is not in the archive \(wal/{system}/00000001/"):
         archive.fetch(FIRST, tmp_path / "RECOVERYXLOG", store, keyring, system)
+    assert not (tmp_path / "RECOVERYXLOG").exists()
+
+
+def test_fetch_refuses_a_flipped_byte_naming_the_object_and_writes_nothing(cluster, store, keyring, tmp_path):
+    system = control_system_identifier(cluster)
+    key = archive.push(cluster / "pg_wal" / FIRST, store, keyring).key
+    data = bytearray(store.read_bytes(key))
+    data[-1] ^= 0x01
+    store.put_bytes(key, bytes(data))
+    with pytest.raises(IntegrityError, match=f"^{key}: "):
+        archive.fetch(FIRST, tmp_path / "RECOVERYXLOG", store, keyring, system)
+    assert not (tmp_path / "RECOVERYXLOG").exists()
+
+
+@pytest.fixture
+def unreachable_store():
+    """An S3 store whose endpoint refuses connections (a closed port on loopback), asked once."""
+    import boto3
+    from botocore.config import Config
+
+    from hv_pipelines.core.pitr.cluster import free_port
+    from hv_pipelines.core.storage import S3Store
+
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing",
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=2))
+    return S3Store("hv-down", "hv", client=client)
+
+
+def test_a_store_that_is_down_is_one_storage_error_saying_what_happens_next(cluster, unreachable_store, keyring,
+                                                                          tmp_path):
+    with pytest.raises(StorageError, match=rf"^archiving {FIRST} to s3://hv-down/hv failed \(EndpointConnectionError\)"
+                                           ": PostgreSQL keeps the file and retries; check the object store$"):
+        archive.push(cluster / "pg_wal" / FIRST, unreachable_store, keyring)
+    with pytest.raises(StorageError, match=rf"^fetching {FIRST} from s3://hv-down/hv failed \(EndpointConnectionError\)"
+                                           ": recovery cannot go on past this file; check the object store$"):
+        archive.fetch(FIRST, tmp_path / "RECOVERYXLOG", unreachable_store, keyring, control_system_identifier(cluster))
     assert not (tmp_path / "RECOVERYXLOG").exists()
