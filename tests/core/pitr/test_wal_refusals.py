@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import struct
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,26 @@ def test_a_push_of_the_same_content_again_is_already_archived_and_rewrites_nothi
     assert first.system_identifier == again.system_identifier == system
     assert first.bytes == again.bytes == SEGMENT_SIZE
     assert list(stored) == [f"wal/{system}/00000001/{FIRST}.zst.enc"] and objects(store) == stored
+
+
+def test_a_segment_is_sealed_with_a_binding_naming_it_its_cluster_and_its_content(cluster, store, keyring):
+    segment = cluster / "pg_wal" / FIRST
+    before = datetime.now(UTC).replace(microsecond=0)
+    pushed = archive.push(segment, store, keyring)
+    binding = sealed.authenticate(store, pushed.key, keyring, archive.wal_context(pushed.system_identifier, FIRST))
+    archived_at = datetime.fromisoformat(binding.pop("archived_at"))
+    assert binding == {"kind": "hv-wal/1", "name": FIRST, "system_identifier": str(control_system_identifier(cluster)),
+                       "sha256": hashlib.sha256(segment.read_bytes()).hexdigest(), "bytes": SEGMENT_SIZE}
+    assert archived_at.utcoffset() == timedelta(0) and before <= archived_at <= datetime.now(UTC)
+
+
+def test_a_file_push_cannot_read_is_a_storage_error_saying_who_must_read_it(cluster, store, keyring):
+    missing = cluster / "pg_wal" / "000000010000000000000009"
+    with pytest.raises(StorageError, match=rf"^cannot read {missing}: No such file or directory; archive_command runs "
+                                           "in the data directory as the server's OS user, which must be able to "
+                                           "read %p$"):
+        archive.push(missing, store, keyring)
+    assert objects(store) == {}
 
 
 @pytest.mark.parametrize("offset", [100_000, SEGMENT_SIZE - 1])
