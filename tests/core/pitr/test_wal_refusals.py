@@ -70,7 +70,9 @@ def test_a_push_of_the_same_content_again_is_already_archived_and_rewrites_nothi
     system = control_system_identifier(cluster)
     assert (first.already_archived, again.already_archived) == (False, True)
     assert first.system_identifier == again.system_identifier == system
-    assert first.bytes == again.bytes == SEGMENT_SIZE
+    assert first.bytes == again.bytes == SEGMENT_SIZE and first.name == again.name == FIRST
+    assert first.key == again.key == f"wal/{system}/00000001/{FIRST}.zst.enc"
+    assert 0 <= first.seconds < 60 and 0 <= again.seconds < 60
     assert list(stored) == [f"wal/{system}/00000001/{FIRST}.zst.enc"] and objects(store) == stored
 
 
