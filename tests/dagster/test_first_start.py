@@ -28,6 +28,7 @@ EXPECTED = {
     "standardization_inputs_changed": NOT_MIGRATED,
     "monthly_audit_archive_schedule": NOT_MIGRATED,
     "audit_archive_purge_schedule": NOT_MIGRATED,
+    "audit_log_partitions_schedule": NOT_MIGRATED,
     "nightly_backup_schedule": NOT_MIGRATED,
     "quarterly_slow_query_review_schedule": NOT_MIGRATED,
     "restore_drill_schedule": NOT_MIGRATED,
