@@ -24,7 +24,7 @@ from hv_pipelines.core.errors import HVError
 from hv_pipelines.core.pitr import archive
 from hv_pipelines.core.pitr.envfile import apply_env_file
 from hv_pipelines.core.pitr.walfiles import control_system_identifier
-from hv_pipelines.core.settings import load_settings
+from hv_pipelines.core.store_settings import load_store_settings
 
 # PostgreSQL aborts recovery when restore_command exits above 125 (as for "command not found").
 FATAL_TO_RECOVERY = 126
@@ -45,8 +45,8 @@ def push(path: Path, env_file: Path | None, quiet: bool) -> None:
     """Archive one WAL file (archive_command: `hv wal push %p --env-file FILE`)."""
     if env_file:
         apply_env_file(env_file)
-    settings = load_settings()
-    result = archive.push(path, store_from(settings), keyring_from(settings))
+    settings = load_store_settings()
+    result = archive.push(path, store_from(settings, sweep=False), keyring_from(settings))
     if not quiet:
         state = "already archived (same content)" if result.already_archived else "archived"
         click.echo(f"{result.name} {state}: {result.key} in {result.seconds * 1000:.0f} ms", err=True)
@@ -61,10 +61,10 @@ def fetch(name: str, dest: Path, env_file: Path | None, system_identifier: str |
     """Restore one archived WAL file to DEST (restore_command: `hv wal fetch %f %p --env-file FILE`)."""
     if env_file:
         apply_env_file(env_file)
-    settings = load_settings()
+    settings = load_store_settings()
     try:
         system = system_identifier or control_system_identifier(Path.cwd())
-        archive.fetch(name, dest, store_from(settings), keyring_from(settings), system)
+        archive.fetch(name, dest, store_from(settings, sweep=False), keyring_from(settings), system)
     except archive.WalNotFound:
         raise
     except HVError as exc:

@@ -17,8 +17,8 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hv_pipelines.core.errors import ConfigurationError, DatabaseUnreachable
+from hv_pipelines.core.store_settings import BAD_MASTER_KEY, DEFAULT_S3_SSE, HEX_KEY, retired_keys_of
 
-_HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@)", re.IGNORECASE)
 
 
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     kms_key_id: str | None = Field(default=None, validation_alias="HV_KMS_KEY_ID")
     object_store_url: str | None = Field(default=None, validation_alias="HV_OBJECT_STORE_URL")
     s3_endpoint_url: str | None = Field(default=None, validation_alias="HV_S3_ENDPOINT_URL")
-    s3_sse: str = Field(default="AES256", validation_alias="HV_S3_SSE")
+    s3_sse: str = Field(default=DEFAULT_S3_SSE, validation_alias="HV_S3_SSE")
     env: str = Field(default="development", validation_alias=AliasChoices("HV_ENV"))
     home: Path = Field(default=Path(".hv"), validation_alias="HV_HOME")
     seed_file: Path | None = Field(default=None, validation_alias="HV_SEED_FILE")
@@ -79,9 +79,8 @@ class Settings(BaseSettings):
     @field_validator("encryption_key")
     @classmethod
     def _key_is_64_hex(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not _HEX_KEY.match(value.get_secret_value()):
-            raise ValueError("ENCRYPTION_KEY must be 64 hexadecimal characters (32 bytes); generate one with "
-                             "`python -c 'import secrets; print(secrets.token_hex(32))'`")
+        if value is not None and not HEX_KEY.match(value.get_secret_value()):
+            raise ValueError(BAD_MASTER_KEY)
         return value
 
     @property
@@ -90,13 +89,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def retired_keys(self) -> list[str]:
-        raw = self.retired_encryption_keys.get_secret_value() if self.retired_encryption_keys else ""
-        keys = [k.strip() for k in raw.split(",") if k.strip()]
-        bad = [i for i, k in enumerate(keys) if not _HEX_KEY.match(k)]
-        if bad:
-            raise ConfigurationError(
-                f"HV_ENCRYPTION_KEYS_RETIRED entry #{bad[0] + 1} is not 64 hexadecimal characters")
-        return keys
+        return retired_keys_of(self.retired_encryption_keys.get_secret_value() if self.retired_encryption_keys else "")
 
     def require_database_url(self) -> str:
         if self.database_url is None:

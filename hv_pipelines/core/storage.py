@@ -313,11 +313,13 @@ class S3Store:
 
 
 def open_store(url: str, *, endpoint_url: str | None = None, sse: str = "AES256",
-               kms_key_id: str | None = None) -> ObjectStore:
+               kms_key_id: str | None = None, sweep: bool = True) -> ObjectStore:
     """Open `s3://bucket/prefix` or `file:///path` (a bare path is taken as a directory).
 
     A local store is swept of stale temporary uploads on opening; an S3 store's incomplete multipart
     uploads are aborted by backup retention (or a bucket lifecycle rule), not on every open.
+    `sweep=False` is for `hv wal push`/`fetch`, which run once per WAL file: walking an archive of
+    100 000 segments each time would cost more than the segment; any other command sweeps.
     """
     parts = urlsplit(url)
     if parts.scheme == "s3":
@@ -326,6 +328,7 @@ def open_store(url: str, *, endpoint_url: str | None = None, sse: str = "AES256"
         return S3Store(parts.netloc, parts.path, endpoint_url=endpoint_url, sse=sse, kms_key_id=kms_key_id)
     if parts.scheme in ("file", ""):
         store = LocalStore(Path(parts.path if parts.scheme else url))
-        store.sweep_stale_uploads()  # start-up sweep: a directory walk, cheap next to what the command does
+        if sweep:
+            store.sweep_stale_uploads()  # start-up sweep: a directory walk, cheap next to what the command does
         return store
     raise ConfigurationError(f"unsupported object store URL scheme {parts.scheme!r}: use s3:// or file://")
