@@ -21,8 +21,11 @@ from hv_pipelines.core.pitr import archive, sealed
 from hv_pipelines.core.pitr.walfiles import (
     _LONG_HEADER,
     SEGMENT_SIZE,
+    WalName,
     control_system_identifier,
+    parse_name,
     read_segment_header,
+    segment_name,
 )
 from hv_pipelines.core.storage import LocalStore
 
@@ -223,6 +226,28 @@ def test_a_history_file_pushed_from_outside_a_data_directory_is_refused_saying_w
                                              "archive_command does$"):
         archive.push(history, store, keyring)
     assert objects(store) == {}
+
+
+@pytest.mark.parametrize(("name", "kind", "timeline", "segment"), [
+    ("0000001A000000010000002F", "segment", 0x1A, 0x100 + 0x2F),  # log 1: 256 segments of 16 MiB before it
+    ("0000001A000000010000002F.partial", "partial", 0x1A, 0x100 + 0x2F),
+    ("0000001A000000010000002F.000000D8.backup", "backup", 0x1A, 0x100 + 0x2F),
+    ("0000001F.history", "history", 0x1F, None),
+])
+def test_a_wal_file_name_is_read_as_postgresql_writes_it_in_hexadecimal(name, kind, timeline, segment):
+    """Timelines and segment numbers past 9 (a promoted replica's, an archive older than a day): the key a
+    file is archived under and the chain's continuity both follow from these numbers."""
+    assert parse_name(name) == WalName(name, kind, timeline, segment)
+    assert parse_name(name).is_segment is (kind == "segment")
+    if segment is not None:
+        assert segment_name(timeline, segment) == name[:24]
+
+
+@pytest.mark.parametrize("name", ["0000001a000000010000002f", "0000001A000000010000002", "0000001F.History",
+                                  "0000001A000000010000002F.backup", "0000001A000000010000002F.partial.gz"])
+def test_a_name_that_is_almost_a_wal_file_name_is_refused(name):
+    with pytest.raises(ValueError, match="is not a WAL segment, timeline history or backup history file name$"):
+        parse_name(name)
 
 
 def test_a_name_postgresql_would_not_archive_is_refused_saying_how_to_call_push(cluster, store, keyring):
