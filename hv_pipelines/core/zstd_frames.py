@@ -6,7 +6,7 @@ segment, imports zstd without the backup package's database stack.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import zstandard
 
@@ -28,39 +28,13 @@ def decompress(pieces: Iterable[bytes]) -> Iterator[bytes]:
     """Plaintext of one zstd frame; IntegrityError if the frame is cut short (zstd itself won't say)."""
     decompressor = zstandard.ZstdDecompressor().decompressobj()
     for piece in pieces:
-        yield from _decompressed(decompressor, piece)
-    _check_complete(decompressor)
-
-
-def check_frame(pieces: Iterable[bytes], plaintext: Callable[[bytes], object]) -> Iterator[bytes]:
-    """Pass the pieces of one zstd frame on unchanged while decompressing them, each piece before it is
-    passed on, handing the plaintext to `plaintext` (which keeps none of it: memory stays bounded).
-
-    A backup checks its frame this way as it is produced, where a core has time to spare, instead of
-    decompressing the stored object again afterwards: the decompressor checks the frame's content
-    checksum (XXH64 of what the compressor was fed) and this checks that the frame is complete, raising
-    IntegrityError where the stream would end: a consumer never sees a damaged frame end normally (the
-    envelope seals its last chunk only then).
-    """
-    decompressor = zstandard.ZstdDecompressor().decompressobj()
-    for piece in pieces:
-        for out in _decompressed(decompressor, piece):
-            plaintext(out)
-        yield piece
-    _check_complete(decompressor)
-
-
-def _decompressed(decompressor, piece: bytes) -> Iterator[bytes]:
-    view = memoryview(piece)
-    for start in range(0, len(view), _DECOMPRESS_SLICE):
-        try:
-            out = decompressor.decompress(view[start:start + _DECOMPRESS_SLICE])
-        except zstandard.ZstdError:
-            raise IntegrityError("the compressed dump inside the backup is corrupt") from None
-        if out:
-            yield out
-
-
-def _check_complete(decompressor) -> None:
+        view = memoryview(piece)
+        for start in range(0, len(view), _DECOMPRESS_SLICE):
+            try:
+                out = decompressor.decompress(view[start:start + _DECOMPRESS_SLICE])
+            except zstandard.ZstdError:
+                raise IntegrityError("the compressed dump inside the backup is corrupt") from None
+            if out:
+                yield out
     if not decompressor.eof:
         raise IntegrityError("the compressed dump inside the backup is incomplete")

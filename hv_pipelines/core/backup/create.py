@@ -7,9 +7,7 @@ revision are read there too, so pg_dump starts as soon as the snapshot exists). 
 are therefore exactly the rows in the archive — what a restore is later checked against.
 
 No plaintext byte touches disk: pg_dump writes to a pipe, compression and encryption happen in
-memory in ~1 MiB pieces, and the object store receives ciphertext only. The zstd frame is decompressed
-to its end (content checksum included) as it is produced, on a thread of its own, so the read-back after
-the upload proves the stored compressed stream is that frame, byte for byte, without decompressing it again. If pg_dump or the upload
+memory in ~1 MiB pieces, and the object store receives ciphertext only. If pg_dump or the upload
 fails, the upload is aborted (no object) and no manifest is written (no backup counts).
 
 The object is sealed as `backup/<id>` (its envelope header names the backup id) and the manifest
@@ -38,7 +36,6 @@ from hv_pipelines.core.backup.streams import (
     ClientProcess,
     Meter,
     MeteredReader,
-    check_frame,
     compress,
     decompress,
     prefetch,
@@ -100,16 +97,6 @@ class DumpFacts:
     uploaded_header_sha256: str
     uploaded_sha256: str
     uploaded_bytes: int
-    frame: CheckedFrame
-
-
-@dataclass(frozen=True)
-class CheckedFrame:
-    """A zstd frame that was decompressed to its end as it was produced: its SHA-256 and sizes."""
-
-    sha256: str
-    compressed_bytes: int
-    dump_bytes: int
 
 
 @dataclass(frozen=True)
@@ -154,7 +141,7 @@ def create_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, pa
                                      retain_until=retain_until, level=compression_level, chunk_size=chunk_size,
                                      cpu=cpu)
             uploaded = time.monotonic()
-            check = verify_object(store, key, keyring, backup_id, produced=facts.frame, cpu=cpu)
+            check = verify_object(store, key, keyring, backup_id, cpu=cpu)
             if (check.header_sha256, check.sha256, check.object_bytes) != (
                     facts.uploaded_header_sha256, facts.uploaded_sha256, facts.uploaded_bytes):
                 raise IntegrityError(f"backup {backup_id}: the stored object differs from what was uploaded; "
@@ -193,9 +180,8 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
                      cpu: dict[str, float]) -> DumpFacts:
     """Stream pg_dump of an exported snapshot into `key`; return what the manifest needs about it.
 
-    `cpu` receives the CPU seconds of each stage: pg_dump's own, reading its pipe with zstd, the frame
-    check (decompressing what zstd produced), AES-GCM with the SHA-256 of the ciphertext, and writing
-    to the store."""
+    `cpu` receives the CPU seconds of each stage: pg_dump's own, reading its pipe with zstd, AES-GCM
+    with the SHA-256 of the ciphertext, and writing to the store."""
     with db.connect(database_url) as conn, ThreadPoolExecutor(1, thread_name_prefix="row-count") as pool:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
@@ -209,20 +195,12 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
             dump.finish("the backup was not stored; fix the cause above and run it again")
 
         # The data key is wrapped (KMS may be called) and the header built before pg_dump starts. Reading
-        # pg_dump's pipe with zstd, checking the frame (decompressing it, SHA-256 of it), and AES-GCM +
-        # SHA-256 each run on their own thread (all release the GIL), a few pieces apart, while this thread
-        # writes. pg_dump's pipe holds a whole piece, so it keeps writing while the previous piece is
-        # compressed; a reader thread of its own measured more CPU (a wake-up per small write of pg_dump)
-        # for no gain in time.
+        # pg_dump's pipe with zstd, and AES-GCM + SHA-256, each run on their own thread (both release the
+        # GIL), a few pieces apart, while this thread writes. pg_dump's pipe holds a whole piece, so it keeps
+        # writing while the previous piece is compressed; a reader thread of its own measured more CPU
+        # (a wake-up per small write of pg_dump) for no gain in time.
         compressed = prefetch(compress(dump_pieces(), level=level), cpu=cpu, stage="compress_s")
-        packed, plain, start = Meter(sha256=True), Meter(), bytearray()
-
-        def dumped(piece: bytes) -> None:
-            start.extend(piece[:len(PG_DUMP_MAGIC) - len(start)])
-            plain.add(piece)
-
-        checked = prefetch(packed.through(check_frame(compressed, dumped)), cpu=cpu, stage="check_s")
-        encrypted = encrypt_stream(checked, keyring, chunk_size=chunk_size, context=context)
+        encrypted = encrypt_stream(compressed, keyring, chunk_size=chunk_size, context=context)
         header = next(encrypted)  # the envelope yields its header before it asks for any plaintext
         counting = pool.submit(_snapshot_catalog, conn)
         dump = ClientProcess([str(tool.path), "--format=custom", "--compress=0", "--no-password",
@@ -235,9 +213,6 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
             store.put_stream(key, stream, retain_until=retain_until)
             cpu["upload_s"] = time.thread_time() - writing
             cpu["pg_dump_s"] = dump.cpu_seconds
-            if start != PG_DUMP_MAGIC:  # after pg_dump's exit status, which says more when it failed
-                raise IntegrityError(f"object {key}: the compressed stream does not decompress to a pg_dump "
-                                     "archive; check the pg_dump found (HV_PG_BIN) and run the backup again")
         except HVError:
             raise
         except Exception as exc:
@@ -248,8 +223,7 @@ def _dump_into_store(database_url: str, store: ObjectStore, keyring: Keyring, ke
             stream.close()
         revision, fingerprint, table_rows = counting.result()
     return DumpFacts(server_version, tool.version, revision, fingerprint, table_rows,
-                     hashlib.sha256(header).hexdigest(), sealed.sha256, sealed.bytes,
-                     CheckedFrame(packed.sha256, packed.bytes, plain.bytes))
+                     hashlib.sha256(header).hexdigest(), sealed.sha256, sealed.bytes)
 
 
 def _snapshot_catalog(conn: psycopg.Connection) -> tuple[str | None, str, dict[str, int]]:
@@ -259,16 +233,13 @@ def _snapshot_catalog(conn: psycopg.Connection) -> tuple[str | None, str, dict[s
 
 
 def verify_object(store: ObjectStore, key: str, keyring: Keyring, backup_id: str, *,
-                  produced: CheckedFrame | None = None, cpu: dict[str, float] | None = None) -> ObjectCheck:
+                  cpu: dict[str, float] | None = None) -> ObjectCheck:
     """Read the encrypted dump of `backup_id` back: its header must name the backup; authenticate every
     chunk, decompress to the end, measure and hash it.
 
-    With `produced` (a backup just taken, whose frame was decompressed to its end as it was produced),
-    the decrypted stream must be that frame, byte for byte (size and SHA-256), instead of being
-    decompressed a second time. Reading, hashing and AES-GCM run on one thread, zstd (or the frame's
-    SHA-256) on this one (both release the GIL), so the two halves of the read-back overlap; `cpu` (a
-    profile) receives each half's CPU seconds."""
-    cipher, packed, plain = Meter(sha256=True), Meter(sha256=produced is not None), Meter()
+    Reading, hashing and AES-GCM run on one thread, zstd on this one (both release the GIL), so the two
+    halves of the read-back overlap; `cpu` (a profile) receives each half's CPU seconds."""
+    cipher, packed, plain, start = Meter(sha256=True), Meter(), Meter(), bytearray()
     decompressing = time.thread_time()
     with closing(store.open(key)) as body:
         try:
@@ -276,26 +247,19 @@ def verify_object(store: ObjectStore, key: str, keyring: Keyring, backup_id: str
                                          context=layout.envelope_context(backup_id))
         except IntegrityError as exc:
             raise IntegrityError(f"object {key}: {exc}") from None
-        opened = prefetch(chunks, cpu=cpu, stage="verify_decrypt_s")
+        opened = prefetch(packed.through(chunks), cpu=cpu, stage="verify_decrypt_s")
         try:
-            if produced is None:
-                for index, piece in enumerate(plain.through(decompress(packed.through(opened)))):
-                    if index == 0 and not piece.startswith(PG_DUMP_MAGIC):
-                        raise IntegrityError(f"object {key} decrypts to something other than a pg_dump archive")
-            else:
-                for piece in opened:
-                    packed.add(piece)
-                if (packed.bytes, packed.sha256) != (produced.compressed_bytes, produced.sha256):
-                    raise IntegrityError(f"object {key} decrypts to another compressed stream than the one "
-                                         "checked as it was produced; check the object store and run the "
-                                         "backup again")
+            for piece in plain.through(decompress(opened)):
+                if len(start) < len(PG_DUMP_MAGIC):
+                    start.extend(piece[:len(PG_DUMP_MAGIC) - len(start)])
         finally:
             opened.close()
+    if start != PG_DUMP_MAGIC:  # pieces can be short, and an empty dump (pg_dump exited 0 unwritten) has none
+        raise IntegrityError(f"object {key} does not decompress to a pg_dump archive")
     if cpu is not None:
-        cpu["verify_decompress_s" if produced is None else "verify_compare_s"] = time.thread_time() - decompressing
-    dump_bytes = plain.bytes if produced is None else produced.dump_bytes
+        cpu["verify_decompress_s"] = time.thread_time() - decompressing
     return ObjectCheck(header.sha256, header.data_key_id, header.nonce_prefix.hex(), cipher.bytes, cipher.sha256,
-                       packed.bytes, dump_bytes, header.key_id)
+                       packed.bytes, plain.bytes, header.key_id)
 
 
 def check_stored_header(store: ObjectStore, manifest: Manifest) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hv_pipelines.core.errors import HVError
 from hv_pipelines.core.settings import mask_url
-from hv_pipelines.core.zstd_frames import PIECE_SIZE, check_frame, compress, decompress  # noqa: F401 - re-exported
+from hv_pipelines.core.zstd_frames import PIECE_SIZE, compress, decompress  # noqa: F401 - compress, decompress re-exported
 
 _STDERR_LINES = 8
 # Lines PostgreSQL tools print that can quote row values (a unique-key DETAIL, a COPY CONTEXT line).

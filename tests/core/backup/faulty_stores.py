@@ -12,7 +12,6 @@ from hv_pipelines.core.backup import layout
 from hv_pipelines.core.envelope import encrypt_stream, open_stream, read_header
 from hv_pipelines.core.keyring import Keyring
 from hv_pipelines.core.storage import LocalStore
-from hv_pipelines.core.zstd_frames import compress, decompress
 
 
 class _MisreadingStore(LocalStore):
@@ -96,15 +95,3 @@ class CountingStore(LocalStore):
                 super().close()
 
         return io.BufferedReader(Counted(), buffer_size=512)
-
-
-class RecompressingStore(ResealingStore):
-    """Reads of a dump object return an authentic encryption of the same dump compressed again at another
-    level: a whole, valid zstd frame of the same pg_dump archive, so only a comparison of the compressed
-    stream with the one the backup checked as it was produced can tell."""
-
-    def served(self, data: bytes) -> bytes:
-        header = read_header(io.BytesIO(data))
-        _, plaintext = open_stream(io.BytesIO(data), self.keyring, context=header.context)
-        frame = compress(decompress(plaintext), level=1)
-        return b"".join(encrypt_stream(frame, self.keyring, chunk_size=header.chunk_size, context=header.context))

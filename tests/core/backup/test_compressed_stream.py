@@ -16,7 +16,7 @@ from hv_pipelines.core import db
 from hv_pipelines.core.backup import catalog, layout, restore_backup
 from hv_pipelines.core.envelope import decrypt_stream, encrypt_stream
 from hv_pipelines.core.errors import IntegrityError
-from hv_pipelines.core.zstd_frames import check_frame, compress, decompress
+from hv_pipelines.core.zstd_frames import compress, decompress
 
 CHECKSUM = 4  # a frame written with write_checksum=True ends in the 4-byte XXH64 of its content
 
@@ -57,29 +57,6 @@ def test_a_frame_with_a_damaged_block_is_refused_as_corrupt():
     frame[len(frame) // 2] ^= 0xFF  # inside the compressed block: its content checksum no longer matches
     with pytest.raises(IntegrityError, match="^the compressed dump inside the backup is corrupt$"):
         b"".join(decompress([bytes(frame)]))
-
-
-def test_a_frame_checked_as_it_passes_is_passed_on_unchanged_and_its_plaintext_seen_whole():
-    plaintext = b"".join(b"row %d of the dump\n" % i for i in range(50_000))
-    frame = _frame(plaintext)
-    pieces = [frame[i:i + 4096] for i in range(0, len(frame), 4096)]
-    seen = bytearray()
-    assert list(check_frame(pieces, seen.extend)) == pieces
-    assert bytes(seen) == plaintext
-
-
-def test_a_frame_checked_as_it_passes_is_refused_where_it_would_end():
-    plaintext = b"".join(b"row %d of the dump\n" % i for i in range(50_000))
-    frame = _frame(plaintext)
-    passed = []
-    with pytest.raises(IntegrityError, match="^the compressed dump inside the backup is incomplete$"):
-        for piece in check_frame([frame[:-CHECKSUM - 100], frame[-CHECKSUM - 100:-CHECKSUM]], lambda _: None):
-            passed.append(piece)
-    assert len(passed) == 2, "every piece passed, and the stream then ends in an error, not quietly"
-    damaged = bytearray(frame)
-    damaged[len(frame) // 2] ^= 0xFF
-    with pytest.raises(IntegrityError, match="corrupt"):
-        list(check_frame([bytes(damaged)], lambda _: None))
 
 
 def _frame_and_reseal(stored, keyring):
