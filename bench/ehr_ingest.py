@@ -138,8 +138,10 @@ def child_pipeline(url: str, export_dir: Path, workers: int, downloads: int) -> 
     from hv_pipelines.core.fhir_ingest.ingest import ExportContext, ingest_export
 
     files = sorted(export_dir.glob("*.ndjson"))
+    # Each file's `count`, as Bulk Data servers may send it (the test server does): files go largest first.
     manifest = Manifest.parse({"transactionTime": "2024-06-01T00:00:00Z", "requiresAccessToken": False,
-                               "output": [{"type": f.stem, "url": f"file://{f}"} for f in files]})
+                               "output": [{"type": f.stem, "url": f"file://{f}",
+                                           "count": f.read_bytes().count(b"\n")} for f in files]})
     pool = start_validation_pool(workers)
     with db.connect(url) as conn:
         sync_id = sync_history.open_sync(conn, "bench-conn", "full")

@@ -76,6 +76,10 @@ class ExportContext:
     pool: Executor | None
     progress: Callable[[str], None] = lambda _message: None
     requested_types: tuple[str, ...] = ()  # the export's `_type`: what its error files are attributed to
+    # One file merges at a time: merges running side by side contend inside PostgreSQL for the same
+    # table and indexes and take both cores from validation; one at a time, the other files keep the
+    # workers busy meanwhile (bench/ehr_ingest.py, docs/ehr.md).
+    merging: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
 
 class _Metered:
@@ -115,7 +119,8 @@ def ingest_output(ctx: ExportContext, key: str, output: OutputFile) -> dict[str,
                     rejects.extend({"file": file_name(output), "line": r.line, "type": r.fhir_type,
                                     "id": r.fhir_id, "reason": r.reason}
                                    for r in result.rejects[: MAX_REJECTS_KEPT - len(rejects)])
-        merged = merge_stage(conn, ctx.connection_id)
+        with ctx.merging:
+            merged = merge_stage(conn, ctx.connection_id)
         summary = {"kind": "output", "type": output.type, "lines": lines, "created": merged.created,
                    "updated": merged.updated, "skipped": merged.skipped + (accepted - merged.distinct),
                    "failed": failed, "bytes": metered.size, "byType": dict(by_type), "rejects": rejects}
@@ -227,7 +232,10 @@ def ingest_export(ctx: ExportContext, job: export_jobs.ExportJob, *,
     tracker = _Progress(ctx.progress, len(done), manifest.total_files)
     for item in [w for w in work if w[0] == "deleted"]:
         counts.add_summary(tracker.report(item[2], _with_retries(ctx, *item)))
-    parallel = [w for w in work if w[0] != "deleted"]
+    # Largest first (by the manifest's `count`, when the server sends it; otherwise manifest order): a
+    # file's merge runs after its last block is validated, so the largest file finishing last would
+    # leave the validation workers idle through its merge, at the very end of the export.
+    parallel = sorted((w for w in work if w[0] != "deleted"), key=lambda w: -(w[2].count or 0))
     with ThreadPoolExecutor(max_workers=max(1, download_workers), thread_name_prefix="ehr-download") as pool:
         futures: list[Future[dict[str, Any]]] = [
             pool.submit(lambda item: tracker.report(item[2], _with_retries(ctx, *item)), item)

@@ -153,6 +153,17 @@ def test_polling_survives_retry_after_429_and_500(migrated_db, keyring, ehr_serv
     assert "Observation-1.ndjson: 4 read, 0 quarantined" in " ".join(seen)
 
 
+def test_files_are_ingested_largest_first_by_the_manifests_count(migrated_db, keyring, ehr_server, connection_id):
+    """A file is merged after its last block is validated: the largest file ingested last would leave the
+    validation workers idle through its merge, at the end of the export."""
+    ehr_server.lines_per_file = 3  # the sample's types in files of 3, 2 and 1 lines, by name: counts unsorted
+    seen: list[str] = []
+    sync(migrated_db, connection_id, keyring, download_workers=1, progress=seen.append)
+    read = [int(message.split(": ", 1)[1].split(" read")[0]) for message in seen if " read, " in message]
+    assert sum(read) == 36 and len(set(read)) == 3
+    assert read == sorted(read, reverse=True)
+
+
 def test_a_rate_limited_server_sending_epoch_ms_retry_after_is_synced_without_being_blocked(
         migrated_db, keyring, ehr_server, connection_id):
     clock = SteppedClock()
