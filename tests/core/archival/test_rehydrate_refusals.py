@@ -9,7 +9,9 @@ import pytest
 from hv_pipelines.core import archival, db
 from hv_pipelines.core.archival import Month
 from hv_pipelines.core.archival.rehydrate import MARK
+from hv_pipelines.core.archival.verify import LIST, verify_archives
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
+from hv_pipelines.core.storage import LocalStore
 from tests.core.archival.audit_rows import insert_audit_rows, month_rows
 
 FEBRUARY, MARCH = Month(2024, 2), Month(2024, 3)
@@ -60,6 +62,7 @@ def test_a_month_rehydrates_its_own_rows_only_and_once(archived, local_store, ke
     assert (again.archives, again.rows_read, again.rows_inserted) == (2, 55, 0)
     assert month_rows(archived, MARCH, first.table) == ARCHIVED[MARCH]
     assert month_rows(archived, FEBRUARY, first.table) == []
+    assert 0 <= first.seconds < 600 and 0 <= again.seconds < 600
     assert first.summary().startswith("2024-03: 55 rows from 2 archive(s) verified and loaded into "
                                       "audit_logs_rehydrated_2024_03 (55 new) in ")
 
@@ -69,7 +72,8 @@ def test_a_table_not_made_by_rehydrate_is_refused_and_left_as_it_was(archived, l
         conn.execute("CREATE TABLE incident_7 (id text PRIMARY KEY, note text)")
         conn.execute("INSERT INTO incident_7 VALUES ('a', 'kept')")
         conn.execute("COMMENT ON TABLE incident_7 IS 'the investigation''s own notes'")
-    with pytest.raises(ConfigurationError, match="^table incident_7 exists and was not made by `hv audit rehydrate`"):
+    with pytest.raises(ConfigurationError, match="^table incident_7 exists and was not made by `hv audit rehydrate`: "
+                                                 "choose another --into name$"):
         archival.rehydrate_month(archived, local_store, keyring, FEBRUARY, into="incident_7")
     with db.connect(archived) as conn:
         assert conn.execute("SELECT * FROM incident_7").fetchall() == [("a", "kept")]
@@ -109,4 +113,59 @@ def test_one_problem_is_named_alone(archived, local_store, keyring):
     with pytest.raises(IntegrityError) as refused:
         archival.rehydrate_month(archived, local_store, keyring, FEBRUARY)
     assert "more problem" not in str(refused.value) and "2024-02" in str(refused.value)
+    with db.connect(archived) as conn:
+        (problem,) = verify_archives(local_store, keyring, conn, depth=LIST).problems_for("2024-02")
+    assert str(refused.value) == (f"2024-02 cannot be rehydrated whole, so nothing was loaded: {problem}; run "
+                                  "`hv audit verify` and resolve it first")
+    assert problem.startswith("archive #1 ")
     assert tables(archived) == set()
+
+
+class OpenCountingStore(LocalStore):
+    """The fixture's directory, recording every key opened (manifests and archive objects alike)."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.opened: list[str] = []
+
+    def open(self, key: str):
+        self.opened.append(key)
+        return super().open(key)
+
+
+def test_a_month_is_checked_against_its_records_without_reading_any_archive_object(archived, local_store, keyring):
+    """The chain and records are checked from manifests alone; the month's own objects are read once, by
+    the load that re-hashes them, and no other month's object is read at all."""
+    store = OpenCountingStore(local_store.root)
+    assert archival.rehydrate_month(archived, store, keyring, FEBRUARY).rows_inserted == 40
+    objects = [key for key in store.opened if not key.endswith(".json")]
+    assert len(objects) == len(set(objects)) >= 1 and all("/2024-02/" in key for key in objects)
+
+
+def test_a_month_archived_with_a_column_type_rehydrate_cannot_recreate_is_refused_and_creates_nothing(
+        migrated_db, user_id, local_store, keyring):
+    """An array column passes the archiver (its text is carried as a string) but is no type `_column_defs`
+    will write into CREATE TABLE: refused by its name and type, before any table exists."""
+    with db.connect(migrated_db) as conn:
+        conn.execute("ALTER TABLE audit_logs ADD COLUMN labels character varying(20)[]")
+    insert_audit_rows(migrated_db, FEBRUARY, 3, user_id)
+    archival.archive_month(migrated_db, local_store, keyring, FEBRUARY)
+    with pytest.raises(ConfigurationError, match=r"^archived column labels has an unexpected type "
+                                                 r"'character varying\(20\)\[\]'$"):
+        archival.rehydrate_month(migrated_db, local_store, keyring, FEBRUARY)
+    assert tables(migrated_db) == set()
+
+
+def test_a_load_the_database_refuses_names_its_sqlstate_never_a_row_and_loads_nothing(archived, local_store,
+                                                                                    keyring):
+    """The target rehydrate made for February, constrained since to February's rows: March's rows violate
+    the constraint, whose server message would quote a row (PHI)."""
+    archival.rehydrate_month(archived, local_store, keyring, FEBRUARY, into="incident_9")
+    with db.connect(archived) as conn:
+        conn.execute("""ALTER TABLE incident_9 ADD CONSTRAINT february_only CHECK ("timestamp" < '2024-03-01')""")
+    with pytest.raises(HVError) as refused:
+        archival.rehydrate_month(archived, local_store, keyring, MARCH, into="incident_9")
+    assert str(refused.value) == ("loading the archive of 2024-03 into incident_9 failed (SQLSTATE 23514, "
+                                  "CheckViolation): nothing was loaded")
+    assert month_rows(archived, FEBRUARY, "incident_9") == ARCHIVED[FEBRUARY]
+    assert month_rows(archived, MARCH, "incident_9") == []
