@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hv_pipelines.core.envelope import encrypt_stream
-from hv_pipelines.core.errors import IntegrityError
+from hv_pipelines.core.errors import ConfigurationError, IntegrityError
 from hv_pipelines.core.keyring import Keyring, generate_hex_key
 from hv_pipelines.core.pitr import archive, descriptor, sealed, verify
 from hv_pipelines.core.pitr.descriptor import BaseBackup
+from hv_pipelines.core.pitr.inventory import read_state
 from hv_pipelines.core.pitr.walfiles import SEGMENT_SIZE, format_lsn
 from hv_pipelines.core.storage import LocalStore
 from hv_pipelines.core.zstd_frames import compress
@@ -103,6 +105,30 @@ def test_a_binding_is_looked_for_in_the_first_64_kib_only(keyring):
         sealed.open_sealed(counted([data[i:i + 4096] for i in range(0, len(data), 4096)]), keyring, CONTEXT,
                            what="the-key")
     assert sum(reads) < sealed.MAX_BINDING + 3 * 4096 < len(data)
+
+
+def test_opening_an_object_reads_up_to_its_bindings_line_end_and_no_further(keyring):
+    """The binding is known after a chunk or two; the content is read as it is consumed, not before."""
+    chunk = 1024
+    data = sealed_bytes(keyring, content=os.urandom(200_000), chunk_size=chunk)
+    pieces = [data[i:i + chunk + 16] for i in range(0, len(data), chunk + 16)]
+    reads = []
+
+    def counted():
+        for piece in pieces:
+            reads.append(len(piece))
+            yield piece
+
+    binding, content = sealed.open_sealed(counted(), keyring, CONTEXT, what="the-key")
+    assert binding == BINDING and sum(reads) <= 4 * (chunk + 16) < len(data)
+    assert len(b"".join(content)) == 200_000
+
+
+def test_a_small_chunk_size_is_the_one_the_object_is_sealed_with(keyring):
+    content = os.urandom(4096)  # stays 4 KiB compressed: 64 chunks of 64 bytes, or one
+    small = sealed_bytes(keyring, content=content, chunk_size=64)
+    large = sealed_bytes(keyring, content=content, chunk_size=1 << 20)
+    assert len(small) - len(large) >= 16 * 63  # a 16-byte tag per chunk
 
 
 def test_a_binding_of_just_under_64_kib_is_read(keyring):
@@ -239,6 +265,15 @@ def test_a_wal_object_whose_content_is_what_its_binding_says_verifies(keyring, s
     assert verify.verify_wal_object(store, keyring, SYSTEM, "000000010000000000000002", key) == 1000
 
 
+def test_a_wal_object_of_many_pieces_verifies_to_its_whole_size(keyring, store):
+    content = os.urandom(3 * 1024 * 1024 + 5)
+    key = archive.wal_key(SYSTEM, "000000010000000000000002")
+    binding = {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+    store.put_stream(key, sealed.seal(archive.wal_context(SYSTEM, "000000010000000000000002"), binding, [content],
+                                      keyring, chunk_size=64 * 1024))
+    assert verify.verify_wal_object(store, keyring, SYSTEM, "000000010000000000000002", key) == len(content)
+
+
 @pytest.mark.parametrize("lie", ["sha256", "bytes"])
 def test_a_wal_object_whose_binding_lies_about_its_content_is_refused(keyring, store, lie):
     content = b"x" * 1000
@@ -334,3 +369,70 @@ def test_an_archive_without_a_base_backup_is_not_verified(keyring, store):
     result = verify.verify_archive(store, keyring, SYSTEM)
     assert result.problems == [f"cluster {SYSTEM} has no usable base backup: run `hv pitr base-backup`"]
     assert not result.ok and result.base_backups == 0
+
+
+def test_verify_counts_every_base_backup_and_reports_a_damaged_or_orphaned_descriptor_and_goes_on(keyring, store):
+    """Descriptors in key order: one with a field changed, one whose object is gone, then two good ones
+    (completed in the other order than their keys sort: the older one's first segment starts the chain)."""
+    damaged = put_base_backup(store, keyring, "20261201T031500Z")
+    body = json.loads(store.read_bytes(descriptor.descriptor_key(SYSTEM, damaged.backup_id)))
+    body["tar_bytes"] += 1
+    store.put_bytes(descriptor.descriptor_key(SYSTEM, damaged.backup_id), json.dumps(body).encode())
+    orphan = put_base_backup(store, keyring, "20261202T031500Z")
+    store.delete(orphan.object_key)
+    newer = put_base_backup(store, keyring, "20261203T031500Z", start_segment=4,
+                            completed_at=datetime(2026, 12, 10, tzinfo=UTC))
+    older = put_base_backup(store, keyring, "20261204T031500Z", start_segment=2,
+                            completed_at=datetime(2026, 12, 9, tzinfo=UTC))
+    for number in (2, 3, 4):
+        put_segment(store, keyring, segment(1, number))
+    state = read_state(store, keyring, SYSTEM)
+    assert state.system_identifier == SYSTEM and [b.backup_id for b in state.backups] == [older.backup_id,
+                                                                                          newer.backup_id]
+    result = verify.verify_archive(store, keyring, SYSTEM)
+    assert result.problems == [
+        f"{descriptor.descriptor_key(SYSTEM, damaged.backup_id)}: manifest authentication failed: it was altered "
+        "or sealed with another key",
+        f"{orphan.object_key} is missing: base backup {orphan.backup_id} cannot be used"]
+    assert (result.base_backups, result.wal_objects) == (2, 3)
+    assert result.bytes == newer.object_bytes + older.object_bytes + sum(o.size for o in store.list("wal/"))
+
+
+def test_the_archive_state_lists_wal_with_its_archive_time_history_files_first(keyring, store):
+    for name in (segment(2, 1), "00000002.history", segment(1, 1), segment(1, 2)):
+        put_segment(store, keyring, name)
+    state = read_state(store, keyring, SYSTEM)
+    assert [o.wal.name for o in state.wal] == ["00000002.history", segment(1, 1), segment(2, 1), segment(1, 2)]
+    assert [o.archived_at for o in state.wal] == [store.head(o.key).last_modified for o in state.wal]
+    assert all(o.archived_at is not None for o in state.wal)
+
+
+def test_status_finds_the_gap_from_the_oldest_base_backups_first_segment(keyring, store):
+    put_base_backup(store, keyring, "20261205T031500Z", start_segment=2)
+    put_base_backup(store, keyring, "20261212T031500Z", start_segment=4, completed_at=datetime(2026, 12, 12,
+                                                                                               tzinfo=UTC))
+    for number in (2, 4, 5):
+        put_segment(store, keyring, segment(1, number))
+    assert verify.status(store, keyring, SYSTEM).gap == segment(1, 3)
+
+
+def test_a_base_backup_with_no_wal_archived_after_it_has_its_first_segment_as_the_gap(keyring, store):
+    """On the backup's own timeline (a backup taken after a promotion), whether or not any WAL is archived."""
+    put_base_backup(store, keyring, start_segment=3, timeline=2)
+    assert verify.status(store, keyring, SYSTEM).gap == segment(2, 3)
+    put_segment(store, keyring, segment(2, 4))
+    assert verify.status(store, keyring, SYSTEM).gap == segment(2, 3)
+    assert verify.verify_archive(store, keyring, SYSTEM).problems[0].startswith(f"WAL segment {segment(2, 3)} ")
+
+
+def test_verify_finds_the_one_cluster_a_store_holds_and_reads_only_the_one_named(keyring, store):
+    put_base_backup(store, keyring)
+    put_segment(store, keyring, segment(1, 2))
+    assert verify.verify_archive(store, keyring).system_identifier == SYSTEM
+    other = "7401234567890123457"
+    store.put_stream(archive.wal_key(other, segment(1, 2)),
+                     sealed.seal(archive.wal_context(other, segment(1, 2)), {}, [b"x"], keyring))
+    with pytest.raises(ConfigurationError, match="holds the archives of several clusters"):
+        verify.verify_archive(store, keyring)
+    result = verify.verify_archive(store, keyring, SYSTEM)
+    assert (result.system_identifier, result.ok, result.wal_objects) == (SYSTEM, True, 1)
