@@ -16,11 +16,13 @@ from hv_pipelines.core.backup import (
     layout,
     list_backups,
     restore_backup,
+    verify_against,
     verify_backup,
 )
 from hv_pipelines.core.backup.inventory import BackupNotFound
 from hv_pipelines.core.envelope import TAG_SIZE, encrypt_stream, open_stream, read_header
 from hv_pipelines.core.errors import IntegrityError
+from hv_pipelines.core.keyring import key_id_of
 from hv_pipelines.core.storage import LocalStore
 from tests.core.backup.conftest import add_sample_rows, database_from_template
 from tests.core.backup.faulty_stores import ChangingStore, CountingStore
@@ -137,13 +139,16 @@ def test_a_dump_copied_over_another_backups_leaves_a_forced_target_untouched(bac
     assert state_of(target) == before
 
 
-def reseal_object(store: LocalStore, keyring, manifest) -> None:
-    """Replace an object with another authentic encryption of the same dump under the same id (key holder only)."""
+def reseal_object(store: LocalStore, keyring, manifest, *, chunk_size: int = CHUNK,
+                  context: str | None = None) -> None:
+    """Replace an object with another authentic encryption of the same dump (key holder only), under the
+    same id unless `context` says otherwise ("" is how releases before the binding sealed it)."""
     path = path_of(store, manifest.object_key)
     raw = path.read_bytes()
     _, plaintext = open_stream(io.BytesIO(raw), keyring, context=layout.envelope_context(manifest.backup_id))
-    path.write_bytes(b"".join(encrypt_stream(plaintext, keyring, chunk_size=CHUNK,
-                                             context=layout.envelope_context(manifest.backup_id))))
+    own = layout.envelope_context(manifest.backup_id)
+    path.write_bytes(b"".join(encrypt_stream(plaintext, keyring, chunk_size=chunk_size,
+                                             context=own if context is None else context)))
 
 
 def test_an_object_resealed_under_the_same_id_is_refused_by_its_header(backups, empty_db):
@@ -158,10 +163,69 @@ def test_an_object_resealed_under_the_same_id_is_refused_by_its_header(backups, 
     assert_empty(empty_db)
 
 
+def test_a_backup_whose_object_is_gone_is_refused_by_verify_and_restore(backups, live_target):
+    """The listing refuses it first; `verify_against`, which `hv backup list --deep` calls with a manifest it already holds
+    (the object deleted since, by a prune racing it), refuses it by name too."""
+    _, b, store, keyring = backups
+    target, before = live_target
+    path_of(store, b.object_key).unlink()
+    with pytest.raises(BackupNotFound, match="manifest without its dump object"):
+        verify_backup(store, keyring, b.backup_id)
+    with pytest.raises(BackupNotFound, match="manifest without its dump object"):
+        restore_backup(store, keyring, b.backup_id, target, force=True)
+    assert state_of(target) == before
+    with pytest.raises(IntegrityError, match=f"backup {b.backup_id}: its object {b.object_key} is missing"):
+        verify_against(store, keyring, b)
+
+
+def test_an_object_sealed_without_a_backup_id_is_refused_as_another_backups(backups, empty_db):
+    """Authentic, same dump, same size, but sealed the way releases before the binding sealed every object."""
+    _, b, store, keyring = backups
+    reseal_object(store, keyring, b, context="")
+    refusal = (f"backup {b.backup_id}: its object is sealed as no backup id \\(written by an older release\\), "
+               f"not 'backup/{b.backup_id}'")
+    with pytest.raises(IntegrityError, match=refusal):
+        verify_backup(store, keyring, b.backup_id)
+    with pytest.raises(IntegrityError, match=refusal):
+        restore_backup(store, keyring, b.backup_id, empty_db)
+    assert_empty(empty_db)
+
+
+def test_an_object_resealed_in_other_chunks_is_refused_naming_header_and_size(backups, empty_db):
+    _, b, store, keyring = backups
+    reseal_object(store, keyring, b, chunk_size=CHUNK // 2)
+    assert path_of(store, b.object_key).stat().st_size != b.object_bytes
+    with pytest.raises(IntegrityError, match="differs from its manifest in header and size; do not restore it"):
+        verify_backup(store, keyring, b.backup_id)
+    with pytest.raises(IntegrityError, match="differs from its manifest in header and size"):
+        restore_backup(store, keyring, b.backup_id, empty_db)
+    assert_empty(empty_db)
+
+
+def test_an_object_swapped_between_the_header_check_and_the_full_read_is_refused(backups, live_target):
+    """The first read (the header check) is honest; the full read gets another authentic encryption of the
+    same dump under the same id and size: only the full read's comparison with the manifest can refuse it."""
+    _, b, store, keyring = backups
+    target, before = live_target
+    resealed = LocalStore(store.root.parent / "resealed")
+    shutil.copytree(store.root, resealed.root, dirs_exist_ok=True)
+    reseal_object(resealed, keyring, b)
+    other = path_of(resealed, b.object_key).read_bytes()
+    refusal = (f"backup {b.backup_id}: the object differs from its manifest in header, data-key id, nonce prefix, "
+               "sha256; do not restore it")
+    with pytest.raises(IntegrityError, match=refusal):
+        verify_backup(ChangingStore(store.root, lambda _: other, honest_reads=1), keyring, b.backup_id)
+    with pytest.raises(IntegrityError, match=refusal):
+        restore_backup(ChangingStore(store.root, lambda _: other, honest_reads=1), keyring, b.backup_id, target,
+                       force=True)
+    assert state_of(target) == before
+
+
 @pytest.mark.parametrize("field, value, named", [
     ("object_sha256", "00" * 32, "sha256"), ("object_bytes", 1, "size"), ("dump_bytes", 1, "dump size"),
     ("compressed_bytes", 1, "compressed size"),
     ("data_key_id", "00" * 8, "data-key id"), ("nonce_prefix", "00" * 7, "nonce prefix"),
+    ("key_id", key_id_of(bytes(32)), "key id"),
 ])
 def test_an_authentic_manifest_that_disagrees_with_its_object_is_refused(backups, empty_db, field, value, named):
     """The header and size agree, so only the full read's comparison with the manifest can refuse it."""
@@ -181,6 +245,25 @@ def test_a_real_row_count_mismatch_is_reported_by_the_restore(backups, empty_db)
     result = restore_backup(store, keyring, b.backup_id, empty_db)
     assert not result.matches
     assert result.mismatches == ["public.security_configurations: 45 rows, manifest 46"]
+
+
+def test_a_table_the_manifest_lists_and_the_restore_lacks_is_reported(backups, empty_db):
+    """An authentic manifest naming one more table than the archive holds: the restore names it, and every
+    table the archive does hold still matches."""
+    _, b, store, keyring = backups
+    reseal_manifest(store, keyring, b, table_rows={**b.table_rows, "public.zz_gone": 3})
+    result = restore_backup(store, keyring, b.backup_id, empty_db)
+    assert result.mismatches == ["public.zz_gone: None rows, manifest 3"]
+    assert result.table_rows == b.table_rows
+
+
+def test_several_row_count_mismatches_are_all_reported_in_table_order(backups, empty_db):
+    _, b, store, keyring = backups
+    rows = {**b.table_rows, "public.security_configurations": 44, "public.bulk_notes": BULK_ROWS + 1}
+    reseal_manifest(store, keyring, b, table_rows=rows)
+    result = restore_backup(store, keyring, b.backup_id, empty_db)
+    assert result.mismatches == [f"public.bulk_notes: {BULK_ROWS} rows, manifest {BULK_ROWS + 1}",
+                                 "public.security_configurations: 45 rows, manifest 44"]
 
 
 def test_a_schema_or_revision_mismatch_is_reported_by_the_restore(backups, empty_db):
