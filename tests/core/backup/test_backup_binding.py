@@ -183,7 +183,8 @@ def test_an_object_sealed_without_a_backup_id_is_refused_as_another_backups(back
     _, b, store, keyring = backups
     reseal_object(store, keyring, b, context="")
     refusal = (f"backup {b.backup_id}: its object is sealed as no backup id \\(written by an older release\\), "
-               f"not 'backup/{b.backup_id}'")
+               f"not 'backup/{b.backup_id}': another backup's object was put in its place; do not restore it — "
+               "restore from another backup$")
     with pytest.raises(IntegrityError, match=refusal):
         verify_backup(store, keyring, b.backup_id)
     with pytest.raises(IntegrityError, match=refusal):

@@ -104,7 +104,8 @@ def test_an_edited_manifest_fails_authentication(keyring):
 
 def test_an_authentic_manifest_read_from_another_backups_key_is_refused(keyring):
     a, b = sample_manifest(), sample_manifest()
-    with pytest.raises(IntegrityError, match=f"manifest of backup {a.backup_id} .*copied here"):
+    with pytest.raises(IntegrityError, match=f"manifest of backup {a.backup_id} .*copied here: it says nothing "
+                                             "about this backup; restore from another backup$"):
         Manifest.open(a.seal(keyring), keyring, key=own_key(b))
 
 
@@ -122,7 +123,9 @@ def test_a_manifest_of_the_old_unbound_format_is_refused_with_what_to_do(keyring
     body["format"] = "hv-backup-manifest/1"
     body.pop("mac")
     body["mac"] = keyring.mac(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
-    with pytest.raises(IntegrityError, match="old format .*take a new backup"):
+    with pytest.raises(IntegrityError, match="old format 'hv-backup-manifest/1', which does not bind it to its backup: "
+                                             "this release refuses it; take a new backup \\(the old one restores "
+                                             "only with the release that wrote it\\)$"):
         Manifest.open(json.dumps(body).encode(), keyring, key=own_key(manifest))
 
 
@@ -135,5 +138,21 @@ def test_a_manifest_sealed_before_rotation_opens_with_the_retired_key():
 
 
 def test_something_that_is_not_a_manifest_is_refused(keyring):
-    with pytest.raises(IntegrityError, match="not a backup manifest"):
+    with pytest.raises(IntegrityError, match="^manifest m.json is not a backup manifest: it was damaged or replaced; "
+                                             "restore from another backup$"):
         Manifest.open(b"<html>", keyring, key="m.json")
+
+
+def test_a_manifest_of_a_newer_format_is_refused_naming_both_formats(keyring):
+    """Authentic (the key holder sealed it, with a newer release): this release cannot tell what it binds."""
+    manifest = dataclasses.replace(sample_manifest(), format="hv-backup-manifest/3")
+    with pytest.raises(IntegrityError, match=f"^manifest {own_key(manifest)} has format 'hv-backup-manifest/3'; "
+                                             "this release reads hv-backup-manifest/2: upgrade hv_pipelines$"):
+        Manifest.open(manifest.seal(keyring), keyring, key=own_key(manifest))
+
+
+def test_an_authentic_manifest_naming_no_valid_backup_id_is_refused(keyring):
+    manifest = sample_manifest()
+    forged = dataclasses.replace(manifest, backup_id="../../other")
+    with pytest.raises(IntegrityError, match=f"^manifest {own_key(manifest)} names no valid backup id and database$"):
+        Manifest.open(forged.seal(keyring), keyring, key=own_key(manifest))
