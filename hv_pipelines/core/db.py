@@ -13,15 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 import psycopg
-import sqlalchemy as sa
 from psycopg import sql
-from sqlalchemy import event
 
 from hv_pipelines.core.errors import DatabaseUnreachable
 from hv_pipelines.core.settings import DATABASE_URL_EXAMPLE, mask_url, split_database_url
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 _PRISMA_ONLY_PARAMS = {"schema", "connection_limit", "pool_timeout", "pgbouncer", "socket_timeout"}
 _PASSWORD = re.compile(r"://[^:/@]*:(?P<password>[^@]+)@")
@@ -74,6 +76,8 @@ def libpq_url(url: str) -> str:
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
+    import sqlalchemy as sa  # here, not above: `hv pitr restore` and `hv wal` connect with psycopg alone
+
     try:
         return sa.make_url(libpq_url(url)).set(drivername="postgresql+psycopg")
     except sa.exc.ArgumentError:
@@ -83,6 +87,9 @@ def sqlalchemy_url(url: str) -> sa.URL:
 
 def create_engine(url: str, **kwargs: object) -> sa.Engine:
     """An engine whose failure to connect raises `DatabaseUnreachable`, as `connect` does."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
     engine = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
 
     @event.listens_for(engine, "handle_error")
