@@ -27,7 +27,7 @@ DEFAULT_MAX_SEGMENT_AGE_S = 900
 
 
 class BaseBackupConfig(dg.Config):
-    compression_level: int = Field(default=3, description="zstd level (1-19) of the base backup.")
+    compression_level: int = Field(default=basebackup.DEFAULT_LEVEL, description="zstd level (1-19) of the base backup.")
     prune: bool = Field(default=True, description="Delete base backups and WAL the recovery window no longer needs.")
     recovery_window_days: int = Field(default=pitr_prune.DEFAULT_RECOVERY_WINDOW_DAYS,
                                       description="Days any second of which must stay recoverable.")

@@ -29,7 +29,7 @@ def command() -> None:
 
 
 @command.command(name="base-backup")
-@click.option("--level", default=3, show_default=True, type=click.IntRange(1, 19), help="zstd compression level.")
+@click.option("--level", default=basebackup.DEFAULT_LEVEL, show_default=True, type=click.IntRange(1, 19), help="zstd compression level.")
 def base_backup(level: int) -> None:
     """Take a base backup of DATABASE_URL's cluster (pg_basebackup) into the object store."""
     settings = load_settings()

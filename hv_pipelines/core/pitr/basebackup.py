@@ -32,6 +32,10 @@ from hv_pipelines.core.storage import ObjectStore
 log = logging.getLogger(__name__)
 
 KIND = "hv-base/1"
+# zstd level of base backups: 1, as for WAL. Level 3 spent 1.3x level 1's zstd CPU on a pgbench tar for a 7 %
+# smaller object, and 2.3x on a table of mixed text for none smaller; under contention that CPU made the
+# backup 2x a plain pg_basebackup (bench/basebackup_stages.py, bench/pitr.py; docs/pitr.md "Measured").
+DEFAULT_LEVEL = 1
 _START = re.compile(r"^START WAL LOCATION: (\S+) \(file (\w+)\)$", re.MULTILINE)
 _TIMELINE = re.compile(r"^START TIMELINE: (\d+)$", re.MULTILINE)
 
@@ -63,7 +67,7 @@ def require_archiving(facts: ServerFacts) -> None:
             "PostgreSQL (RDS, Cloud SQL) has no archive_command: use the provider's point-in-time recovery")
 
 
-def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, level: int = 3,
+def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, level: int = DEFAULT_LEVEL,
                      chunk_size: int = DEFAULT_CHUNK_SIZE) -> BaseBackup:
     """Back up the cluster of `database_url` (a role with REPLICATION) into `store`; return its descriptor."""
     facts = server_facts(database_url)
