@@ -169,7 +169,7 @@ class RxNorm(CodeSystem):
         if not shared_stage.fresh(conn):
             skipped = _stage_files(conn, files, tables, rejects, progress, shared=False)
             create_stage_as(conn, "stage_rxn_terms", TERMS, _PARAMS)
-            create_stage_as(conn, "stage_rxn_links", LINKS, _PARAMS)
+            _create_links(conn, shared=False)
             return Staged(rows=create_stage_as(conn, "stage_rxnorm", JOINED), skipped=skipped, notes=[ONE_CONNECTION])
         with alongside(conn, lambda other: _stage_shared(other, files, tables, version, progress),
                        discard=lambda staged: staged[1].close()) as staged:
@@ -224,8 +224,21 @@ def _stage_shared(conn: psycopg.Connection, files: ReleaseFiles, tables: dict[st
 def _build_links_shared(conn: psycopg.Connection) -> None:
     shared_stage.use(conn)
     tune(conn, local=False)
-    create_stage_as(conn, "stage_rxn_links", LINKS, _PARAMS, shared=True)
+    _create_links(conn, shared=True)
     conn.commit()
+
+
+def _create_links(conn: psycopg.Connection, *, shared: bool) -> None:
+    """Build `stage_rxn_links` with hash joins only. The planner estimates the CTEs over the raw
+    tables' cast columns at a fraction of their rows and sorts each side of a dozen merge joins;
+    hashing them costs a third less backend CPU (0.77-0.82 s against 1.20-1.38 s, three alternating
+    rounds at full size), and this half is the longer of the two that run side by side. TERMS is
+    left alone: without merge joins it took more CPU, not less. The setting is transaction-local
+    and put back at once, so nothing after this statement plans differently."""
+    previous = conn.execute("SELECT current_setting('enable_mergejoin')").fetchone()[0]
+    conn.execute("SELECT set_config('enable_mergejoin', 'off', true)")
+    create_stage_as(conn, "stage_rxn_links", LINKS, _PARAMS, shared=shared)
+    conn.execute("SELECT set_config('enable_mergejoin', %s, true)", (previous,))
 
 
 
