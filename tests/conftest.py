@@ -1,7 +1,9 @@
 """The test harness: one PostgreSQL for the session, a fresh database per test, S3 over real HTTP.
 
-- PostgreSQL: pgserver (PostgreSQL 16, in a temporary directory) unless `HV_TEST_DATABASE_URL`
-  names an external server; every test gets its own database, cloned from a template that was
+- PostgreSQL: the embedded server (PostgreSQL 16, core/embedded_server.py, in a temporary directory)
+  unless `HV_TEST_DATABASE_URL` names an external server. It serves TLS only (`hostssl` lines,
+  SCRAM passwords, no Unix socket), so every test connects with sslmode=verify-full against its
+  local CA, as production does. Every test gets its own database, cloned from a template that was
   migrated once per session, so tests are isolated and fast.
 - S3: moto's ThreadedMotoServer on 127.0.0.1 — boto3 talks HTTP to it exactly as to AWS.
 - Isolation: the developer's `.hv/` and `.env` are never read, and any socket connection outside
@@ -59,10 +61,10 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory):
     if external:
         yield external
         return
-    from hv_pipelines.core.embedded import start_postgres
+    from hv_pipelines.core.embedded_server import start_postgres
 
     # Not under pytest's basetemp: pytest prunes old basetemps, which must never hit a live server.
-    server = start_postgres(Path(tempfile.mkdtemp(prefix="hv-test-pg-")) / "data", cleanup_mode="delete")
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="hv-test-pg-")) / "pg", cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
 
@@ -71,10 +73,10 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory):
 def own_pg_server():
     """URL of a PostgreSQL server of the test module's own, for tests that change server-wide settings
     (ALTER SYSTEM) or roles that must not leak into the rest of the suite."""
-    from hv_pipelines.core.embedded import start_postgres
+    from hv_pipelines.core.embedded_server import start_postgres
 
     home = Path(tempfile.mkdtemp(prefix="hv-own-pg-"))
-    server = start_postgres(home / "data", cleanup_mode="delete")
+    server = start_postgres(home / "pg", cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
     shutil.rmtree(home, ignore_errors=True)
@@ -125,18 +127,18 @@ def migrated_db(pg_server_url: str, migrated_template: str):
 
 @pytest.fixture
 def login_url(migrated_db: str):
-    """`login_url(role)`: URL of `migrated_db` for a new LOGIN role that is a member of group `role`
-    (the test server authenticates local connections by name); the logins are dropped afterwards."""
+    """`login_url(role)`: URL of `migrated_db` for a new LOGIN role that is a member of group `role`,
+    with its password (the server asks every login for one); the logins are dropped afterwards."""
     from hv_pipelines.core import logins
 
     created: list[str] = []
 
     def make(role: str) -> str:
-        name = _fresh_name(f"t_{role}")
+        name, password = _fresh_name(f"t_{role}"), logins.generate_password()
         with db.connect(migrated_db) as conn:
-            logins.create_login(conn, name, role, logins.generate_password())
+            logins.create_login(conn, name, role, password)
         created.append(name)
-        return db.with_login(migrated_db, name)
+        return db.with_login(migrated_db, name, password)
 
     yield make
     with db.connect(migrated_db) as conn:

@@ -1,35 +1,32 @@
-"""The embedded development stack: a private PostgreSQL (pgserver), a local object store, a dev key.
+"""The embedded development stack: a private PostgreSQL, a local object store, a dev key.
 
-Only used when `DATABASE_URL` is unset. pgserver ships PostgreSQL 16 with its client tools and runs
-as root by creating its own system user; it listens on a Unix socket inside its data directory, so
-it never collides with another server on the machine.
+Only used when `DATABASE_URL` is unset. The PostgreSQL is core/embedded_server.py's under
+`.hv/postgresql`: TLS only, every URL verify-full against its local CA, passwords in its passfile.
+It archives its WAL into the local store (docs/pitr.md) and logs connections and DDL (`hv db
+audit-logging`), as production should. Each job domain connects as a login of its own.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hv_pipelines.core import db
+from hv_pipelines.core.embedded_server import EmbeddedServer, pg_bin_dir, start_postgres
+from hv_pipelines.core.errors import ConfigurationError
 from hv_pipelines.core.keyring import generate_hex_key
 
+__all__ = ["EmbeddedStack", "pg_bin_dir", "start_postgres", "start_stack"]
+
 EMBEDDED_DATABASE = "holovitals"
-
-
-def pg_bin_dir() -> Path:
-    """Directory of the PostgreSQL client tools that match the embedded server (pg_dump, pg_restore, psql)."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
 
 
 @dataclass
 class EmbeddedStack:
     home: Path
-    server: object
+    server: EmbeddedServer
     database_url: str
     object_store_url: str
     encryption_key: str
@@ -49,38 +46,6 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         self.server.cleanup()
-
-
-def start_postgres(pgdata: Path, *, cleanup_mode: str | None = "stop"):
-    import pgserver
-
-    pgdata.mkdir(parents=True, exist_ok=True)
-    _forget_exited_handles(pgdata)
-    return pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
-
-
-def _forget_exited_handles(pgdata: Path) -> None:
-    """pgserver stops the server when the last process holding it lets go, and counts holders by the
-    pids in `.handle_pids.json`. A holder that was killed never lets go, and then no later `hv dev`
-    would stop the server: the pids of processes that no longer exist are dropped first."""
-    handles = pgdata / ".handle_pids.json"
-    try:
-        pids = json.loads(handles.read_text())
-    except (OSError, ValueError):
-        return
-    running = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
-    if running != pids:
-        handles.write_text(json.dumps(running))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def ensure_database(server_url: str, name: str) -> str:
@@ -104,29 +69,60 @@ def development_key(home: Path) -> str:
 def start_stack(home: Path) -> EmbeddedStack:
     """Start (or attach to) the embedded stack under `home` (normally `.hv/`)."""
     home = home.resolve()
-    server = start_postgres(home / "pg")
+    _refuse_pgserver_cluster(home / "pg")
+    objects = home / "objects"
+    objects.mkdir(parents=True, exist_ok=True)
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    key = os.environ.get("ENCRYPTION_KEY") or development_key(home)
+    server = start_postgres(home / "postgresql")
+    server = _archive_wal(server, home, objects, key)
+    _log_connections_and_ddl(server.get_uri())
     url = ensure_database(server.get_uri(), EMBEDDED_DATABASE)
     # Here, not at the top: the logins pull in the SQLAlchemy schema, and every backup imports this module
     # (through tools.find_tool, for pg_bin_dir) without needing them.
     from hv_pipelines.core.logins import ensure_dev_logins
 
     with db.connect(url) as conn:
-        job_urls = {domain: db.with_login(url, login) for domain, login in ensure_dev_logins(conn).items()}
-    objects = home / "objects"
-    objects.mkdir(parents=True, exist_ok=True)
-    (home / "dagster").mkdir(parents=True, exist_ok=True)
-    key = os.environ.get("ENCRYPTION_KEY") or development_key(home)
-    server = _archive_wal(server, home, url, objects, key)
+        job_urls = {domain: db.with_login(url, login)
+                    for domain, login in ensure_dev_logins(conn, server.password).items()}
     return EmbeddedStack(home, server, url, objects.as_uri(), key, job_urls)
 
 
-def _archive_wal(server, home: Path, url: str, objects: Path, key: str):
+def _refuse_pgserver_cluster(legacy: Path) -> None:
+    """`.hv/pg` is where `make dev` kept its database before it served TLS (pgserver, trusted Unix socket).
+    Its server may still run (an old `make dev` in another terminal): attached to, it would be given
+    URLs it cannot serve. It is never touched here; the operator moves it away (README, upgrading)."""
+    if not (legacy / "PG_VERSION").exists():
+        return
+    try:
+        pid = int((legacy / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+        running = f"it is still running (pid {pid}): stop it (`kill -INT {pid}`), then "
+    except (OSError, ValueError, IndexError):
+        running = ""
+    raise ConfigurationError(
+        f"{legacy} holds the database of an earlier `make dev` (pgserver, without TLS), which this version no "
+        f"longer runs: {running}move it away (`mv {legacy} {legacy}.pgserver`) or delete it (`make clean-dev` "
+        "deletes all of .hv) and run `make dev` again; README.md ('Upgrading the embedded database') says how "
+        "to keep its data")
+
+
+def _archive_wal(server: EmbeddedServer, home: Path, objects: Path, key: str) -> EmbeddedServer:
     """Continuous WAL archiving into the local store (docs/pitr.md): set, and restart once if needed."""
     from hv_pipelines.core.pitr import local_archiving
 
     command = local_archiving.prepare(home / "keys" / "wal.env", objects,
                                       {"HV_OBJECT_STORE_URL": objects.as_uri(), "ENCRYPTION_KEY": key})
-    if not local_archiving.configure(url, command):
+    if not local_archiving.configure(server.get_uri(), command):
         return server
     server.cleanup()  # stops the server unless another process still holds it (then: at its next start)
-    return start_postgres(home / "pg")
+    return start_postgres(home / "postgresql")
+
+
+def _log_connections_and_ddl(url: str) -> None:
+    """The server's own audit logging (`hv db audit-logging --apply`), set once: a reload, no restart."""
+    from hv_pipelines.core import audit_logging
+
+    with db.connect(url, autocommit=True) as conn:
+        if audit_logging.logging_gaps(conn):
+            audit_logging.apply(conn, audit_logging.recommend(conn))

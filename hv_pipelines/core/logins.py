@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -66,8 +67,8 @@ def create_login(conn: psycopg.Connection, name: str, role: str, password: str) 
     return notes
 
 
-# The login each kind of job uses on the embedded development server (trust authentication on its
-# private socket, so no password): development meets the permission errors production would.
+# The login each kind of job uses on the embedded development server (SCRAM over TLS, its password in
+# the server's passfile): development meets the permission errors production would.
 DEV_LOGINS = {
     "terminology": ("hv_dev_terminology", access.TERMINOLOGY),
     "ehr": ("hv_dev_ehr", access.EHR_INGEST),
@@ -76,13 +77,17 @@ DEV_LOGINS = {
 }
 
 
-def ensure_dev_logins(conn: psycopg.Connection) -> dict[str, str]:
-    """Create the group roles and the development logins that are missing; domain -> login name."""
+def ensure_dev_logins(conn: psycopg.Connection, password_of: Callable[[str], str]) -> dict[str, str]:
+    """Create the group roles and the development logins that are missing, each with the password
+    `password_of(login)` (set again every time, so the passfile and the server agree); domain -> login."""
     create_roles(conn)
     for name, role in DEV_LOGINS.values():
         conn.execute(sql.SQL("DO $$ BEGIN CREATE ROLE {} LOGIN IN ROLE {}; "
                              "EXCEPTION WHEN duplicate_object THEN NULL; END $$").format(
             sql.Identifier(name), sql.Identifier(role)))
+        verifier = conn.pgconn.encrypt_password(password_of(name).encode(), name.encode(), b"scram-sha-256")
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(name),
+                                                                  sql.Literal(verifier.decode())))
     conn.execute(sql.SQL("ALTER ROLE {} REPLICATION").format(sql.Identifier(DEV_LOGINS["backup"][0])))
     return {domain: name for domain, (name, _role) in DEV_LOGINS.items()}
 

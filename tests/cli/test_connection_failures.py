@@ -88,10 +88,9 @@ def test_the_installed_command_reports_a_refused_login_in_one_line() -> None:
 def test_a_privilege_the_role_lacks_is_one_line_naming_it(hv, migrated_db: str, pg_server_url: str) -> None:
     role = f"hv_no_grants_{uuid.uuid4().hex[:8]}"
     with db.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(PASSWORD)))
     try:
-        out = hv(db.sqlalchemy_url(migrated_db).set(username=role).render_as_string(hide_password=False)
-                 .replace("postgresql+psycopg://", "postgresql://", 1), "audit", "list")
+        out = hv(db.with_login(migrated_db, role, PASSWORD), "audit", "list")
     finally:
         with db.connect(pg_server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

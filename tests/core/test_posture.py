@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hv_pipelines.core import audit_logging, db, migrations, posture
 from hv_pipelines.core.backup import create_backup
+from hv_pipelines.core.embedded_server import pg_bin_dir
+from hv_pipelines.core.pitr.cluster import Cluster, scratch_dir
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +39,43 @@ def _server(url: str, *statements: str) -> None:
         conn.execute("SELECT pg_reload_conf()")
 
 
-def test_a_migrated_server_with_audit_logging_fails_only_what_its_build_lacks(posture_db: str) -> None:
+def test_a_migrated_embedded_server_with_audit_logging_passes_every_check(posture_db: str) -> None:
     findings = _findings(posture_db)
-    # pgserver's test build listens on a socket only, without TLS, and initdb ran without checksums.
-    assert _failed(posture_db) == {"server_ssl_on", "data_checksums_on"}
-    assert "ssl is off: set ssl = on" in findings["server_ssl_on"].message
-    assert "pg_checksums --enable" in findings["data_checksums_on"].message
+    # The embedded server: TLS only, SCRAM, data checksums (core/embedded_server.py).
+    assert _failed(posture_db) == set()
     store_checks = {"backup_fresh_and_encrypted", "master_key_within_rotation"}
     assert [c.name for c in posture.CHECKS if c.name not in store_checks] == list(findings)
+
+
+def test_ssl_turned_off_is_found(posture_db: str) -> None:
+    # A server with ssl off accepts no new connection here (hostssl only): this one was opened before.
+    with db.connect(posture_db, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET ssl = off")
+        conn.execute("SELECT pg_reload_conf()")
+        try:
+            deadline = time.monotonic() + 10
+            while audit_logging.setting(conn, "ssl") != "off":
+                assert time.monotonic() < deadline, "the reload never reached this session"
+                time.sleep(0.05)
+            finding = posture.server_ssl(conn)
+        finally:
+            conn.execute("ALTER SYSTEM RESET ssl")
+            conn.execute("SELECT pg_reload_conf()")
+    assert not finding.passed and "ssl is off: set ssl = on" in finding.message
+    assert "server_ssl_on" not in _failed(posture_db)
+
+
+def test_a_cluster_without_data_checksums_is_found() -> None:
+    cluster = Cluster(scratch_dir("hvpg-posture-") / "data", pg_bin_dir())  # initdb without --data-checksums
+    cluster.initdb()
+    cluster.start()
+    try:
+        with db.connect(cluster.url()) as conn:
+            finding = posture.checksums(conn)
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(cluster.data_dir.parent, ignore_errors=True)
+    assert not finding.passed and "pg_checksums --enable" in finding.message
 
 
 def test_a_superuser_login_in_the_app_role_is_found(posture_db: str) -> None:

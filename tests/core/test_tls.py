@@ -58,6 +58,7 @@ def test_tls_set_by_libpq_variables_alone_works_for_backups(tls_server, tls_db: 
     plain = f"postgresql://postgres@localhost:{tls_server.port}/holovitals"
     monkeypatch.setenv("PGSSLMODE", "verify-full")
     monkeypatch.setenv("PGSSLROOTCERT", str(tls_server.ca_cert))
+    monkeypatch.setenv("PGPASSFILE", str(tls_server.passfile))
     assert create_backup(plain, local_store, keyring).manifest.backup_id
     other = tls.local_ca(tmp_path / "other", ["localhost"])
     monkeypatch.setenv("PGSSLROOTCERT", str(other.ca_cert))
@@ -75,7 +76,8 @@ def test_a_wrong_ca_is_refused_with_a_clear_error(tls_server, tls_db: str, tmp_p
 
 
 def test_a_wrong_host_name_is_refused_with_a_clear_error(tls_server, tls_db: str) -> None:
-    url = tls_server.url("holovitals", host="127.0.0.1")  # the certificate names localhost only
+    # libpq connects to 127.0.0.1 and checks the certificate (127.0.0.1, localhost) for the name in the URL.
+    url = tls_server.url("holovitals", host="db.invalid", hostaddr="127.0.0.1")
     with pytest.raises(DatabaseUnreachable, match="does not match host name.*the URL's host must be a name"):
         db.connect(url).__enter__()
     out = _hv("backup", "create", url=url, ENCRYPTION_KEY="0" * 64, HV_OBJECT_STORE_URL="file:///nonexistent")
@@ -83,7 +85,7 @@ def test_a_wrong_host_name_is_refused_with_a_clear_error(tls_server, tls_db: str
 
 
 def test_plain_tcp_is_refused(tls_server, tls_db: str) -> None:
-    url = f"postgresql://postgres@localhost:{tls_server.port}/holovitals?sslmode=disable"
+    url = f"postgresql://postgres@localhost:{tls_server.port}/holovitals?sslmode=disable&passfile={tls_server.passfile}"
     with pytest.raises(DatabaseUnreachable, match="accepts TLS connections only"):
         db.connect(url).__enter__()
 
@@ -95,7 +97,8 @@ def test_a_client_connected_without_tls_is_a_posture_finding(tls_server, tls_db:
     try:
         with db.connect(tls_db, autocommit=True) as conn:
             conn.execute("SELECT pg_reload_conf()")
-        plain = f"postgresql://postgres@localhost:{tls_server.port}/holovitals?sslmode=disable"
+        plain = (f"postgresql://postgres@localhost:{tls_server.port}/holovitals?sslmode=disable"
+                 f"&passfile={tls_server.passfile}")
         with db.connect(plain) as _held, db.connect(tls_db) as conn:
             finding = posture.client_tls(conn)
         assert not finding.passed

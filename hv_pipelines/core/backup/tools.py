@@ -3,7 +3,7 @@
 `pg_dump` refuses to dump a server newer than itself, and an archive written by a newer `pg_dump`
 cannot be read by an older `pg_restore`; an older client would also silently miss newer catalog
 features. So the tool is chosen by major version among every installation on the machine:
-`HV_PG_BIN` first (what `hv dev` exports), the embedded server's own binaries (pgserver), Debian's
+`HV_PG_BIN` first (what `hv dev` exports), the embedded server's own binaries (`make install`'s), Debian's
 `/usr/lib/postgresql/<major>/bin`, then `PATH`. An exact major match wins, else the oldest newer one.
 
 Credentials never reach the command line (where `ps` shows them): the password goes to the child
@@ -44,12 +44,14 @@ def _candidate_dirs() -> Iterator[Path]:
     """Bin directories in order of preference (lazily: the first exact match ends the search)."""
     if os.environ.get("HV_PG_BIN"):
         yield Path(os.environ["HV_PG_BIN"])
-    try:
-        from hv_pipelines.core.embedded import pg_bin_dir
+    from hv_pipelines.core.embedded_server import pg_bin_dir
 
-        yield pg_bin_dir()
-    except ImportError:  # pgserver is a development convenience; production images may not ship it
-        pass
+    try:
+        embedded = pg_bin_dir()
+    except ConfigurationError:  # the pinned build is `make install`'s; production images need not have it
+        embedded = None
+    if embedded is not None:
+        yield embedded
     if DEBIAN_ROOT.is_dir():
         yield from sorted(DEBIAN_ROOT.glob("*/bin"))
     on_path = shutil.which("pg_dump")
