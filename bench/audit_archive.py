@@ -22,7 +22,7 @@ average (a figure taken at a load above the core count is marked noisy).
     .venv/bin/python bench/audit_archive.py --no-partitioned     # the delete path only
     DATABASE_URL=postgresql://... .venv/bin/python bench/audit_archive.py   # an existing server
 
-Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory. The
+Without DATABASE_URL it starts a throw-away PostgreSQL 16 (the embedded server) in a temporary directory. The
 object store is a local directory (what is measured is the pipeline, not a network).
 """
 
@@ -140,12 +140,7 @@ def cold_cache(server) -> str:
     """Restart the embedded server (empty shared buffers) and drop the OS page cache where allowed."""
     if server is None:
         return "warm (an external server: not restarted)"
-    from hv_pipelines.core.embedded import pg_bin_dir
-
-    pg_ctl = [str(pg_bin_dir() / "pg_ctl"), "-D", str(server.pgdata), "restart", "-m", "fast", "-w"]
-    as_owner = ["runuser", "-u", server.system_user, "--"] if server.system_user else []
-    # Not captured: the new postmaster keeps the pipes open, and reading them would never end.
-    subprocess.run([*as_owner, *pg_ctl], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server.restart()
     os.sync()
     try:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")

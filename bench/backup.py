@@ -22,7 +22,7 @@ server-side generate_series, then prints from one run:
     .venv/bin/python bench/backup.py --gb 0.5 --pairs 3     # quicker, more pairs
     DATABASE_URL=postgresql://... .venv/bin/python bench/backup.py   # an existing server
 
-Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory.
+Without DATABASE_URL it starts a throw-away PostgreSQL 16 (the embedded server, TLS only) in a temporary directory.
 """
 
 from __future__ import annotations
@@ -246,9 +246,8 @@ def main() -> None:
     if not base:
         from hv_pipelines.core.embedded import start_postgres
 
-        pgdata = work / "pg"
-        server = start_postgres(pgdata, cleanup_mode="delete")
-        base = server.get_uri()
+        server = start_postgres(work / "pg", cleanup_mode="delete")
+        pgdata, base = server.pgdata, server.get_uri()
     names = [f"hv_bench_backup_{os.getpid()}", f"hv_bench_plain_{os.getpid()}", f"hv_bench_enc_{os.getpid()}"]
     url, plain_target, enc_target = (db.create_database(base, n) for n in names)
     key = generate_hex_key()

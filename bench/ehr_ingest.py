@@ -24,7 +24,7 @@ files from local disk so the network is not what is measured. Printed side by si
     .venv/bin/python bench/ehr_ingest.py --resources 50000
     DATABASE_URL=postgresql://... .venv/bin/python bench/ehr_ingest.py   # an existing server
 
-Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory.
+Without DATABASE_URL it starts a throw-away PostgreSQL 16 (the embedded server, TLS only) in a temporary directory.
 Each measured run is a fresh child process on a fresh database.
 """
 

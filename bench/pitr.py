@@ -1,6 +1,6 @@
 """Benchmark: PITR against the plain PostgreSQL tools, side by side in one run (not a timed test).
 
-Starts a throw-away PostgreSQL 16 (pgserver's binaries) that archives with `hv wal push` into a local
+Starts a throw-away PostgreSQL 16 (the embedded server's binaries) that archives with `hv wal push` into a local
 store and, beside it, with `cp` into a plain directory (the same WAL, unencrypted, as the floor),
 fills it with `pgbench -i` to --gb, runs a pgbench write load throughout, and prints from one run:
 

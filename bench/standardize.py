@@ -18,7 +18,7 @@ and the end (a ratio measured at a load above the core count is marked noisy).
     .venv/bin/python bench/standardize.py                           # 1,000 × 1,000
     .venv/bin/python bench/standardize.py --patients 100            # 100,000 observations, quicker
 
-Without DATABASE_URL it starts a throw-away PostgreSQL 16 (pgserver) in a temporary directory.
+Without DATABASE_URL it starts a throw-away PostgreSQL 16 (the embedded server, TLS only) in a temporary directory.
 """
 
 from __future__ import annotations

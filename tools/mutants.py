@@ -11,7 +11,7 @@ each mutant, only those tests. A mutant that no test fails "survived": a compari
 sits in is not held by any test (docs/testing.md lists the survivors that are equivalent mutants).
 
 What this script adds to a plain `mutmut run`:
-- one PostgreSQL (pgserver) for the whole run, handed to every mutant's test session as
+- one PostgreSQL (the embedded server, TLS only) for the whole run, handed to every mutant's test session as
   HV_TEST_DATABASE_URL; otherwise each of the hundreds of sessions starts its own server, and the
   seconds that costs make mutmut report mutants as timeouts;
 - a test selection per group, so the first pass runs the tests of that group's modules, not the
@@ -104,15 +104,19 @@ def main() -> None:
     if os.environ.get("HV_TEST_DATABASE_URL"):  # a server of the developer's, or this script's parent's
         run_groups(groups, args)
         return
-    import pgserver  # not hv_pipelines: mutmut's tests must import it from mutants/, not from here
-
+    # In a child process: mutmut forks its workers from this one, and they must import hv_pipelines from
+    # mutants/, not find it imported from here already. The child stops the server when its stdin closes.
     data = Path(tempfile.mkdtemp(prefix="hv-mutants-pg-"))
-    server = pgserver.get_server(data / "data", cleanup_mode="delete")
-    os.environ["HV_TEST_DATABASE_URL"] = server.get_uri()
+    server = subprocess.Popen([sys.executable, "-m", "hv_pipelines.core.embedded_server", str(data / "pg")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    os.environ["HV_TEST_DATABASE_URL"] = server.stdout.readline().strip()
     try:
+        if not os.environ["HV_TEST_DATABASE_URL"]:
+            raise SystemExit("error: the embedded PostgreSQL did not start (see above)")
         run_groups(groups, args)
     finally:
-        server.cleanup()
+        server.stdin.close()
+        server.wait(timeout=120)
         shutil.rmtree(data, ignore_errors=True)
 
 

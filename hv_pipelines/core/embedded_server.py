@@ -174,6 +174,14 @@ class EmbeddedServer:
                 break
         raise ConfigurationError(f"the embedded PostgreSQL in {self.pgdata} did not start: {_tail(log)}")
 
+    def restart(self) -> None:
+        """Restart on the same port (benchmarks: empty shared buffers); the server log keeps its output."""
+        result = self._pg("pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"), "-m", "fast",
+                          "-w", "-t", str(START_TIMEOUT_S), "restart")
+        if result.returncode != 0:
+            raise ConfigurationError(f"the embedded PostgreSQL in {self.pgdata} did not restart: "
+                                     f"{_tail(self.pgdata / 'server.log')}")
+
     def stop(self) -> None:
         if self._running_port() is not None:
             self._pg("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop")

@@ -2,8 +2,8 @@
 
 The schema's ids are Prisma's `uuid()`: a version-4 UUID in its text form. `gen_random_uuid()`
 is the obvious way to make them inside an INSERT ... SELECT, but on a server built without OpenSSL
-(pgserver's, the embedded default) every call opens and reads /dev/urandom: ~4 µs a row, two
-seconds of a SNOMED CT load. The same ids, made here from `os.urandom` in one go, travel as one
+(pgserver's, the embedded default until it served TLS) every call opens and reads /dev/urandom:
+~4 µs a row, two seconds of a SNOMED CT load. The same ids, made here from `os.urandom` in one go, travel as one
 bytea parameter (36 bytes a row) and the statement cuts out the n-th for its n-th row: ~0.25 µs a row on any build.
 """
 

@@ -109,7 +109,7 @@ def _stack(proc: subprocess.Popen, home: Path) -> dict[int, str]:
     """Every process the stack runs: `hv dev`'s tree and the embedded PostgreSQL's (the postmaster is
     started through pg_ctl, so it is not below `hv dev`)."""
     pids = _tree(proc.pid)
-    postmaster = int((home / "pg" / "postmaster.pid").read_text().split()[0])
+    postmaster = int((home / "postgresql" / "data" / "postmaster.pid").read_text().split()[0])
     return pids | _tree(postmaster)
 
 
@@ -139,7 +139,7 @@ def _stop_on_failure(proc: subprocess.Popen, home: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
         proc.communicate(timeout=30)
     with contextlib.suppress(OSError, ValueError, IndexError):
-        os.kill(int((home / "pg" / "postmaster.pid").read_text().split()[0]), signal.SIGINT)
+        os.kill(int((home / "postgresql" / "data" / "postmaster.pid").read_text().split()[0]), signal.SIGINT)
 
 
 @pytest.mark.slow
@@ -149,7 +149,7 @@ def test_dev_serves_the_code_location_and_ctrl_c_stops_everything(home: Path, si
     proc = _start_dev(home, port, sigint)
     try:
         _wait_for_ui(proc, port)
-        assert (home / "keys").is_dir() and (home / "pg").is_dir()
+        assert (home / "keys").is_dir() and (home / "postgresql" / "data").is_dir()
         elapsed, output = _ctrl_c_stops_everything(proc, home)
     finally:
         _stop_on_failure(proc, home)

@@ -15,7 +15,7 @@ from hv_pipelines.core.embedded import start_stack
 
 @pytest.mark.slow
 def test_the_embedded_stack_gives_each_job_its_own_login() -> None:
-    # Not under pytest's basetemp, which only root may enter: pgserver runs as its own OS user.
+    # Not under pytest's basetemp, which only root may enter: as root the server runs as its own OS user.
     home = Path(tempfile.mkdtemp(prefix="hv-embedded-"))
     stack = start_stack(home)
     try:

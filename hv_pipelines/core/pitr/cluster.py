@@ -1,7 +1,8 @@
 """A PostgreSQL cluster on a data directory of ours: the restored server, the drill's scratch cluster.
 
 PostgreSQL refuses to run as root. When hv runs as root (containers, `make dev` on a fresh machine)
-the server runs as the `pgserver` OS user, the user the embedded server already runs as; the data
+the server runs as the `pgserver` OS user (the name pgserver gave it, kept so that data directories made
+before keep their owner), the user the embedded server runs as too; the data
 directory and everything the server must read (its settings, the archive's env file) are handed to
 that user. The server listens on 127.0.0.1 and on a Unix socket in a private directory.
 """
@@ -68,14 +69,14 @@ def let_server_run(executable: Path) -> None:
     """Let the server's OS user run `executable` (the `hv` of archive_command and its interpreter).
 
     As root, an interpreter under /root (pyenv) is out of the server user's reach: grant traverse
-    (o+x, not read) on each directory above it, as pgserver does for its own binaries.
+    (o+x, not read) on each directory above it, as for the server's own binaries.
     """
     if server_user() is None:
         return
     for target in {executable.absolute(), executable.resolve()}:
         for directory in target.parents:
             info = directory.stat()
-            # pgserver starts its server with root's group: for that, the group bit must allow it too.
+            # A server started with root's group (as pgserver did) needs the group bit too.
             wanted = stat.S_IXOTH | (stat.S_IXGRP if info.st_gid == 0 else 0)
             if info.st_mode & wanted != wanted:
                 directory.chmod(stat.S_IMODE(info.st_mode) | wanted)

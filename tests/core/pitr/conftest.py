@@ -1,4 +1,4 @@
-"""Archiving PostgreSQL 16 clusters (pgserver's binaries, archive_mode=on, `hv wal push`) and their stores.
+"""Archiving PostgreSQL 16 clusters (the embedded server's binaries, archive_mode=on, `hv wal push`) and their stores.
 
 Each test gets its own cluster (initdb, ~1 s) and its own archive, so a test may damage either.
 The server runs as the `pgserver` OS user when the tests run as root: the env file, the local
