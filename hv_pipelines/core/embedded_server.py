@@ -139,6 +139,7 @@ class EmbeddedServer:
         finally:
             pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
+            shutil.rmtree(self.pgdata, ignore_errors=True)  # initdb needs an empty directory the next time
             raise ConfigurationError(f"initdb failed in {self.pgdata}: {result.stderr.strip()[-400:]}")
         files = tls.local_ca(self.root / "tls", [HOST, "localhost"])
         for source in (files.server_cert, files.server_key):

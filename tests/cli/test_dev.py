@@ -39,13 +39,13 @@ def _free_port() -> int:
 
 
 def _processes_mentioning(marker: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
 
 
 def _process_table() -> dict[int, tuple[int, str, str]]:
     """pid -> (parent pid, state, command line) of every process, as ps reports them."""
-    out = subprocess.run(["ps", "-eo", "pid=,ppid=,stat=,args="], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,stat=,args="], capture_output=True, text=True).stdout
     table = {}
     for line in out.splitlines():
         pid, ppid, state, *args = line.split(None, 3)
