@@ -164,3 +164,17 @@ def test_a_manifest_copied_over_another_is_caught(archived, migrated_db: str, lo
     assert any(p.startswith(f"{archived[0].manifest_key} holds the manifest of #2 (2023-07") for p in report.problems)
     assert any("no manifest lists" in p and archived[0].part_keys[0] in p for p in report.problems)
     assert any("does not link to the manifest before it" in p for p in report.problems_for("2023-08"))
+
+
+def test_a_second_manifest_under_a_number_already_taken_is_caught(archived, migrated_db: str, local_store,
+                                                                   keyring) -> None:
+    """Manifest #2 copied to another #2 key (ids `ffffffff` sort after every real one): the chain names the
+    second #2, and that copy answers for another key; the real #2 and #3 still link."""
+    second = archived[1].manifest_key.rsplit("-", 1)[0] + "-ffffffff.json"
+    local_store.put_bytes(second, local_store.read_bytes(archived[1].manifest_key))
+
+    report = _verify(migrated_db, local_store, keyring, LIST)
+
+    assert f"{second}: a second manifest numbered #2" in report.problems
+    assert any(p.startswith(f"{second} holds the manifest of #2 (2023-07") for p in report.problems)
+    assert not any("does not link" in p for p in report.problems)
