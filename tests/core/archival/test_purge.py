@@ -88,3 +88,23 @@ def test_a_purge_interrupted_after_the_delete_is_finished_by_the_next_run(migrat
     assert result.purged == [old.manifest_key] and len(_purge_entries(migrated_db)) == 1
     with db.connect(migrated_db) as conn:
         assert conn.execute("SELECT count(*) FROM audit_log_archives").fetchone()[0] == 0
+
+
+def test_an_edited_tombstone_is_reported_and_its_archive_is_no_longer_taken_as_purged(migrated_db: str, user_id: str,
+                                                                                       local_store, keyring) -> None:
+    insert_audit_rows(migrated_db, OLD, 20, user_id)
+    insert_audit_rows(migrated_db, RECENT, 20, user_id)
+    old = archival.archive_month(migrated_db, local_store, keyring, OLD)
+    archival.archive_month(migrated_db, local_store, keyring, RECENT)
+    archival.purge_expired(migrated_db, local_store, keyring)
+    [stone] = [o.key for o in local_store.list(TOMBSTONES)]
+    data = local_store.read_bytes(stone)
+    assert b"2015-01" in data
+    local_store.put_bytes(stone, data.replace(b"2015-01", b"2015-02"))
+
+    with db.connect(migrated_db) as conn:
+        report = archival.verify_archives(local_store, keyring, conn, depth=DIGEST)
+
+    assert any(stone in p for p in report.problems), report.problems
+    assert report.archives[0].state != "purged"
+    assert any(old.part_keys[0] in p and "is missing" in p for p in report.problems)
