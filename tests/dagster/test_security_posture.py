@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -9,7 +10,9 @@ import pytest
 
 from hv_pipelines.assets.security import database_security_posture
 from hv_pipelines.core import db, migrations, posture
+from hv_pipelines.core.embedded_server import pg_bin_dir
 from hv_pipelines.core.keyring import generate_hex_key
+from hv_pipelines.core.pitr.cluster import Cluster, scratch_dir
 from hv_pipelines.jobs.security import (
     posture_after_migration,
     security_posture_review,
@@ -21,10 +24,19 @@ ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
 @pytest.fixture(scope="module")
-def posture_url(own_pg_server: str) -> str:
-    url = db.create_database(own_pg_server, "holovitals")
-    migrations.upgrade(url)
-    return url
+def posture_url():
+    """A server with the lacks the findings must name: plain TCP with trust (no TLS), initdb without
+    data checksums, nothing logged (the suite's own server has TLS and checksums)."""
+    cluster = Cluster(scratch_dir("hvpg-posture-") / "data", pg_bin_dir())
+    cluster.initdb()
+    cluster.start()
+    try:
+        url = db.create_database(cluster.url(), "holovitals")
+        migrations.upgrade(url)
+        yield url
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(cluster.data_dir.parent, ignore_errors=True)
 
 
 def _run(url: str, tmp_path: Path) -> dict[str, dg.AssetCheckEvaluation]:
@@ -44,9 +56,9 @@ def test_every_finding_is_its_own_check_error_in_production(posture_url: str, tm
     checks = _run(posture_url, tmp_path)
     assert sorted(checks) == sorted(c.name for c in posture.CHECKS)
     failed = {name: e.severity for name, e in checks.items() if not e.passed}
-    # This test server: no TLS, no checksums, nothing logged, no backup yet.
-    assert failed == {"server_ssl_on": ERROR, "data_checksums_on": WARN, "audit_logging_on": ERROR,
-                      "backup_fresh_and_encrypted": ERROR}
+    # This test server: no TLS (this very connection is plain TCP), no checksums, nothing logged, no backup yet.
+    assert failed == {"server_ssl_on": ERROR, "client_connections_use_tls": ERROR, "data_checksums_on": WARN,
+                      "audit_logging_on": ERROR, "backup_fresh_and_encrypted": ERROR}
     assert "no verified backup" in checks["backup_fresh_and_encrypted"].description
 
 
