@@ -179,5 +179,20 @@ def test_a_second_manifest_under_a_number_already_taken_is_caught(archived, migr
     report = _verify(migrated_db, local_store, keyring, LIST)
 
     assert f"{second}: a second manifest numbered #2" in report.problems
-    assert any(p.startswith(f"{second} holds the manifest of #2 (2023-07") for p in report.problems)
+    assert (f"{second} holds the manifest of #2 (2023-07, {archived[1].manifest_key}): it was copied or renamed "
+            "over another; that key's own manifest is gone") in report.problems
     assert not any("does not link" in p for p in report.problems)
+
+
+def test_parts_claimed_by_a_forged_or_a_misplaced_manifest_are_not_called_orphans(archived, migrated_db: str,
+                                                                                   local_store, keyring) -> None:
+    """#2 forged (sealed with another key) and #1 copied over #3: #2's records are claimed by a manifest that
+    fails authentication, #1's by two; only #3's records, whose manifest is gone, are listed by none."""
+    forged = ArchiveManifest.open(local_store.read_bytes(archived[1].manifest_key), keyring)
+    local_store.put_bytes(archived[1].manifest_key, forged.seal(Keyring.from_hex(generate_hex_key())))
+    local_store.put_bytes(archived[2].manifest_key, local_store.read_bytes(archived[0].manifest_key))
+
+    orphans = [p for p in _verify(migrated_db, local_store, keyring, LIST).problems if "no manifest lists" in p]
+
+    assert len(orphans) == len(archived[2].part_keys)
+    assert all(any(part in p for p in orphans) for part in archived[2].part_keys)
