@@ -15,6 +15,7 @@ import pytest
 from hv_pipelines.core import db
 from hv_pipelines.core.terminology import code_system, load_release
 from hv_pipelines.core.terminology.loader import ReleaseCheckError
+from hv_pipelines.core.terminology.release import ReleaseError
 from tests.core.terminology.conftest import RELEASES
 
 SNOMED = "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z.zip"
@@ -116,3 +117,13 @@ def test_too_many_rejected_lines_fail_the_load_and_change_nothing(migrated_db: s
         assert conn.execute('SELECT code, status, "updatedAt" FROM "ICD10Code" ORDER BY code').fetchall() == before
 
     assert load_release(migrated_db, "icd10cm", [damaged], max_reject_share=0.5).rejects["count"] == 11
+
+
+def test_a_release_whose_name_tells_no_version_loads_only_with_the_version_given(migrated_db: str,
+                                                                                 tmp_path: Path) -> None:
+    release = CASES["icd10cm"][0]
+    unnamed = tmp_path / "icd10cm_order_new.txt"  # the order file, with no year in its name
+    unnamed.write_bytes(release.read_bytes())
+    with pytest.raises(ReleaseError, match="cannot tell the ICD-10-CM version of .*pass the version explicitly"):
+        load_release(migrated_db, "icd10cm", [unnamed])
+    assert load_release(migrated_db, "icd10cm", [unnamed], version="2025").version == "2025"
