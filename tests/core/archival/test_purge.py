@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from hv_pipelines.core import archival, db
 from hv_pipelines.core.archival import DIGEST, Month
 from hv_pipelines.core.archival import purge as purge_module
-from hv_pipelines.core.archival.manifest import TOMBSTONES, manifest_keys
+from hv_pipelines.core.archival.manifest import TOMBSTONES, ArchiveManifest, manifest_keys
 from tests.core.archival.audit_rows import insert_audit_rows
 
 OLD, RECENT = Month(2015, 1), Month(2023, 9)
@@ -108,3 +109,23 @@ def test_an_edited_tombstone_is_reported_and_its_archive_is_no_longer_taken_as_p
     assert any(stone in p for p in report.problems), report.problems
     assert report.archives[0].state != "purged"
     assert any(old.part_keys[0] in p and "is missing" in p for p in report.problems)
+
+
+def test_a_tombstone_naming_another_manifest_than_the_one_at_its_number_is_reported(migrated_db: str, user_id: str,
+                                                                                    local_store, keyring) -> None:
+    """The purged archive's manifest resealed (authentic, by the key holder) with another row count after the
+    purge: its tombstone names the manifest it purged, not this one."""
+    insert_audit_rows(migrated_db, OLD, 20, user_id)
+    insert_audit_rows(migrated_db, RECENT, 20, user_id)
+    old = archival.archive_month(migrated_db, local_store, keyring, OLD)
+    archival.archive_month(migrated_db, local_store, keyring, RECENT)
+    archival.purge_expired(migrated_db, local_store, keyring)
+    [stone] = [o.key for o in local_store.list(TOMBSTONES)]
+    manifest = ArchiveManifest.open(local_store.read_bytes(old.manifest_key), keyring, key=old.manifest_key)
+    local_store.put_bytes(old.manifest_key, dataclasses.replace(manifest, row_count=21).seal(keyring))
+
+    with db.connect(migrated_db) as conn:
+        report = archival.verify_archives(local_store, keyring, conn, depth=DIGEST)
+
+    assert f"tombstone {stone} names another manifest than {old.manifest_key}" in report.problems
+    assert report.problems_for("2015-01") and not report.ok
