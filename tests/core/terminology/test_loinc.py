@@ -80,6 +80,7 @@ def test_release_zip_maps_every_column_and_quarantines_malformed_rows(migrated_d
         "MAP_TO names a LOINC code that is in neither the release nor the database": 1}
     lines = {(e["file"], e["line"]) for e in result.rejects["examples"]}
     assert lines == {("LoincTable/Loinc.csv", 4), ("LoincTable/Loinc.csv", 8), ("LoincTable/MapTo.csv", 3)}
+    assert result.rejects_key.startswith("terminology/rejects/loinc/2.77/")  # where an operator looks for it
     report = rejects_store.read_bytes(result.rejects_key).decode()
     assert "LoincTable/Loinc.csv,8,CLASSTYPE is not 1-4" in report
     assert "LoincTable/MapTo.csv,3,MAP_TO names a LOINC code" in report
