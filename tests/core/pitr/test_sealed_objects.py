@@ -436,3 +436,14 @@ def test_verify_finds_the_one_cluster_a_store_holds_and_reads_only_the_one_named
         verify.verify_archive(store, keyring)
     result = verify.verify_archive(store, keyring, SYSTEM)
     assert (result.system_identifier, result.ok, result.wal_objects) == (SYSTEM, True, 1)
+
+
+def test_a_stray_file_under_the_wal_prefix_does_not_fill_a_gap(keyring, store):
+    """A raw `.partial` copied into the archive (not sealed, no `.zst.enc`) is no archived segment 2."""
+    put_base_backup(store, keyring, start_segment=2)
+    put_segment(store, keyring, segment(1, 3))
+    store.put_bytes(f"wal/{SYSTEM}/00000001/{segment(1, 2)}.partial", b"raw WAL")
+    result = verify.verify_archive(store, keyring, SYSTEM)
+    assert result.problems == [f"WAL segment {segment(1, 2)} is missing from the archive "
+                               f"({archive.wal_key(SYSTEM, segment(1, 2))}): no point after it is recoverable"]
+    assert archive.name_of_key(f"wal/{SYSTEM}/00000001/{segment(1, 2)}.partial") is None
