@@ -139,7 +139,8 @@ def test_older_release_is_refused_unless_forced(migrated_db, releases):
     from hv_pipelines.core.terminology.loader import StaleReleaseError
 
     load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2026.txt"])
-    with pytest.raises(StaleReleaseError, match="older than the loaded release 2026.*--force"):
+    with pytest.raises(StaleReleaseError, match="^ICD-10-CM 2025 is older than the loaded release 2026: nothing was "
+                                                "changed; load it with --force \\(asset config force: true\\) to go back$"):
         load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
     forced = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"], force=True)
     assert forced.version == "2025" and forced.counts.new == 1

@@ -100,7 +100,8 @@ def test_a_rejected_line_whose_code_cannot_be_read_retires_nothing(migrated_db: 
             "dropped") in result.notes
 
 
-def test_too_many_rejected_lines_fail_the_load_and_change_nothing(migrated_db: str, tmp_path: Path) -> None:
+def test_too_many_rejected_lines_fail_the_load_and_change_nothing(migrated_db: str, tmp_path: Path,
+                                                                  rejects_store) -> None:
     release, member, *_ = CASES["icd10cm"]
     load_release(migrated_db, "icd10cm", [release])
     with db.connect(migrated_db) as conn:
@@ -110,7 +111,11 @@ def test_too_many_rejected_lines_fail_the_load_and_change_nothing(migrated_db: s
     damaged.write_text("\n".join(lines + [f"{90000 + i:05d} Z99{i:02d}  1 truncated" for i in range(10)]) + "\n")
 
     with pytest.raises(ReleaseCheckError, match="failed rejects_within_share: nothing was merged") as failure:
-        load_release(migrated_db, "icd10cm", [damaged])
+        load_release(migrated_db, "icd10cm", [damaged], store=rejects_store)
+    # The refused release's rejected lines are published, and the refusal says where.
+    [report] = [o.key for o in rejects_store.list("terminology/rejects/icd10cm/")]
+    assert str(failure.value).endswith(f"; rejected lines: {report}")
+    assert rejects_store.read_bytes(report).decode().count("not in the order-file layout") == 11
     [check] = [c for c in failure.value.checks if c.name == "rejects_within_share"]
     assert check.metadata["rejected"] == 11 and check.metadata["allowed"] == 10  # the release's own bad line too
     with db.connect(migrated_db) as conn:
