@@ -3,7 +3,7 @@
 The rows go into a separate table (default `audit_logs_rehydrated_YYYY_MM`), never into
 `audit_logs`: rehydrated rows must not be archived a second time or mistaken for live ones. The
 table is built from the columns the archive recorded (so a month archived before a migration
-rehydrates with its own columns), keyed by `id`, and marked with a comment; an existing table
+rehydrates with its own columns, arrays included), keyed by `id`, and marked with a comment; an existing table
 without that mark is refused. It belongs to `hv_owner` and is granted as schema/access.py says for
 `REHYDRATED` (the archiver reads it, backups see it, the application does not), so the posture's
 grant check expects it. Everything happens in one transaction: each committed archive of the
@@ -42,7 +42,10 @@ from hv_pipelines.schema import access
 
 MARK = access.REHYDRATED_MARK
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_TYPE = re.compile(r"^[a-z][a-z0-9 (),]*$")
+# A type as format_type() spells the ones rows.arrow_type carries, written into CREATE TABLE as it stands:
+# a name with a modifier, or an array of one (`character varying(20)[]`, carried as its text, which COPY
+# reads back into the same array). Nothing else, so a manifest cannot smuggle SQL into the DDL.
+_TYPE = re.compile(r"^[a-z][a-z0-9 (),]*(?:\[\])?$")
 STAGING = sql.SQL("pg_temp.hv_rehydrate_staging")
 
 

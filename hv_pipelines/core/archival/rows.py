@@ -68,7 +68,7 @@ class Column:
 def arrow_type(name: str, pg_type: str) -> pa.DataType:
     """The Arrow type that holds `pg_type` losslessly, or ConfigurationError for one we cannot."""
     if pg_type in _TEXT_TYPES or pg_type.startswith(("character varying", "character(")):
-        return pa.string()
+        return pa.string()  # an array of either (`character varying(20)[]`) too: its text, as COPY writes it
     if pg_type == "boolean":
         return pa.bool_()
     if pg_type in _INTEGER_TYPES:

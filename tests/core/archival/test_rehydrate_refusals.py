@@ -4,11 +4,14 @@ records; and what it loads: that month's rows only, once, however often it runs.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hv_pipelines.core import archival, db
 from hv_pipelines.core.archival import Month
-from hv_pipelines.core.archival.rehydrate import MARK
+from hv_pipelines.core.archival.rehydrate import MARK, _column_defs
+from hv_pipelines.core.archival.rows import Column
 from hv_pipelines.core.archival.verify import LIST, verify_archives
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.storage import LocalStore
@@ -142,18 +145,55 @@ def test_a_month_is_checked_against_its_records_without_reading_any_archive_obje
     assert len(objects) == len(set(objects)) >= 1 and all("/2024-02/" in key for key in objects)
 
 
-def test_a_month_archived_with_a_column_type_rehydrate_cannot_recreate_is_refused_and_creates_nothing(
+ARRAYS = [  # (labels varchar(20)[], codes character(3)[]) as SQL literals: what an array's text can hold
+    ("""'{plain,"comma, \\"quoted\\"",NULL,"",患者,"back\\\\slash","NULL"}'""", "'{ab,\"c \",NULL}'"),
+    ("'{}'", "NULL"),
+    ("NULL", "'{}'"),
+    ("'{{a,b},{c,d}}'", "'[0:1]={x,yz}'"),
+]
+
+
+def test_a_month_archived_with_array_columns_rehydrates_value_for_value_after_its_rows_left_audit_logs(
         migrated_db, user_id, local_store, keyring):
-    """An array column passes the archiver (its text is carried as a string) but is no type `_column_defs`
-    will write into CREATE TABLE: refused by its name and type, before any table exists."""
+    """The archiver carries a character varying or character array as its text (`{a,"b c",NULL}`, bounds
+    and dimensions included); rehydrate recreates the column with its type, and COPY reads that text back
+    into the same array. Archived (the month's rows deleted from audit_logs), then rehydrated."""
     with db.connect(migrated_db) as conn:
-        conn.execute("ALTER TABLE audit_logs ADD COLUMN labels character varying(20)[]")
-    insert_audit_rows(migrated_db, FEBRUARY, 3, user_id)
-    archival.archive_month(migrated_db, local_store, keyring, FEBRUARY)
-    with pytest.raises(ConfigurationError, match=r"^archived column labels has an unexpected type "
-                                                 r"'character varying\(20\)\[\]'$"):
-        archival.rehydrate_month(migrated_db, local_store, keyring, FEBRUARY)
-    assert tables(migrated_db) == set()
+        conn.execute("ALTER TABLE audit_logs ADD COLUMN labels character varying(20)[], ADD COLUMN codes character(3)[]")
+    insert_audit_rows(migrated_db, FEBRUARY, len(ARRAYS), user_id)
+    with db.connect(migrated_db) as conn:
+        ids = [i for (i,) in conn.execute('SELECT id FROM audit_logs ORDER BY id COLLATE "C"')]
+        for row_id, (labels, codes) in zip(ids, ARRAYS, strict=True):
+            conn.execute(f"UPDATE audit_logs SET labels = {labels}, codes = {codes} WHERE id = %s", (row_id,))
+    arrays = 'SELECT id, labels, codes, labels::text, codes::text FROM {} ORDER BY id COLLATE "C"'
+    with db.connect(migrated_db) as conn:
+        before = conn.execute(arrays.format("audit_logs")).fetchall()
+    rows = month_rows(migrated_db, FEBRUARY)
+    assert [r[1] for r in before][:2] == [["plain", 'comma, "quoted"', None, "", "患者", "back\\slash", "NULL"], []]
+
+    archived = archival.archive_month(migrated_db, local_store, keyring, FEBRUARY)
+    assert archived.rows == len(ARRAYS) and month_rows(migrated_db, FEBRUARY) == []
+    loaded = archival.rehydrate_month(migrated_db, local_store, keyring, FEBRUARY)
+
+    assert (loaded.rows_read, loaded.rows_inserted) == (len(ARRAYS), len(ARRAYS))
+    assert month_rows(migrated_db, FEBRUARY, loaded.table) == rows
+    with db.connect(migrated_db) as conn:
+        assert conn.execute(arrays.format(loaded.table)).fetchall() == before
+        assert conn.execute("SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns "
+                            "JOIN pg_attribute ON attrelid = %s::regclass AND attname = column_name "
+                            "WHERE table_name = %s AND data_type = 'ARRAY' ORDER BY ordinal_position",
+                            (loaded.table, loaded.table)).fetchall() == [
+            ("labels", "character varying(20)[]"), ("codes", "character(3)[]")]
+
+
+@pytest.mark.parametrize("pg_type", ["character varying(20)); DROP TABLE audit_logs; --", "character varying[]]",
+                                     "character varying(20)[]x"])
+def test_an_archived_type_that_is_not_a_plain_type_name_is_refused_by_name_and_type(pg_type):
+    """The types rehydrate writes into CREATE TABLE come from the sealed manifest; one that is not a type
+    name as PostgreSQL's format_type spells it (only a forged or foreign manifest could hold it) is refused."""
+    with pytest.raises(ConfigurationError, match=rf"^archived column labels has an unexpected type "
+                                                 rf"{re.escape(repr(pg_type))}$"):
+        _column_defs([Column("id", "uuid"), Column("labels", pg_type)])
 
 
 def test_a_load_the_database_refuses_names_its_sqlstate_never_a_row_and_loads_nothing(archived, local_store,
