@@ -15,10 +15,13 @@ Python process, psql, and the database server's backends and parallel workers, l
 against the floor's. On a shared machine the wall clock measures the neighbours as much as the load;
 CPU seconds change far less with them (they are blank when the server is not on this machine).
 
-Each system is measured `--repeat` times (load, then floor, each into a fresh copy of the migrated
+Each system is measured `--repeat` times (a load and a floor, each pair in a fresh copy of the migrated
 database; more times when its floor is a fraction of a second) and the median ratio printed with
-the range: on a shared machine one pair of timings can be off by a third either way. A CHECKPOINT
-before every timed step keeps one from paying for writing back the dirty pages of the step before it.
+the range: on a shared machine one pair of timings can be off by a third either way. The order
+alternates pair by pair (load first, then floor first, ...), and a CHECKPOINT before every timed step
+keeps one from paying for writing back the dirty pages of the step before it. The load average is
+printed at the start and the end, and beside each system; a system whose figures were taken with it
+above the core count is marked noisy.
 
     .venv/bin/python bench/terminology.py                 # real release sizes, 3 repetitions
     .venv/bin/python bench/terminology.py --scale 0.1 --repeat 1     # a quick look
@@ -37,6 +40,7 @@ import math
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -279,7 +283,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, float, float]:
+def _dump(url: str, tables: list[str], scratch: Path) -> dict[str, Path]:
+    """The rows the load wrote, one COPY text file per table: what the floor loads."""
+    dumps = {}
+    for table in tables:
+        dumps[table] = scratch / f"{table}.copy"
+        with (db.connect(url) as conn, conn.cursor() as cur, dumps[table].open("wb") as out,
+              cur.copy(f'COPY "{table}" TO STDOUT') as copy):
+            for chunk in copy:
+                out.write(chunk)
+    return dumps
+
+
+def _floor_seconds(url: str, tables: list[str], dumps: dict[str, Path]) -> tuple[float, float, float]:
     """(honest floor, old floor, honest floor's CPU seconds) for the rows the load wrote, both with
     psql `\\copy`.
 
@@ -288,26 +304,24 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, f
     transaction with the load's `maintenance_work_mem` — PostgreSQL's "Populating a Database" technique.
     The old floor, `\\copy` into a table whose indexes and foreign keys are live during COPY, is printed
     beside it for one release: it is slower than the technique, so ratios against it flattered the load.
+    A foreign key to another of `tables` points at that table's floor copy (filled first), so that the
+    floor also runs in a database the load has not filled yet (the pairs where the floor goes first).
     """
     psql = str(pg_bin_dir() / "psql")
     honest = old = cpu = 0.0
     for table in tables:
-        dump = scratch / f"{table}.copy"
-        with db.connect(url) as conn, conn.cursor() as cur, dump.open("wb") as out:
-            with cur.copy(f'COPY "{table}" TO STDOUT') as copy:
-                for chunk in copy:
-                    out.write(chunk)
-            build = _structure(conn, table, f"floor_{table}")
+        with db.connect(url) as conn:
+            build = [_to_floor(statement, tables) for statement in _structure(conn, table, f"floor_{table}")]
             conn.execute(f'CREATE TABLE "floor_{table}" (LIKE "{table}" INCLUDING DEFAULTS)')
             conn.execute(f'CREATE TABLE "old_floor_{table}" (LIKE "{table}" INCLUDING ALL)')
             for (definition,) in conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                                               "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table}"',)):
-                conn.execute(f'ALTER TABLE "old_floor_{table}" ADD {definition}')
+                conn.execute(f'ALTER TABLE "old_floor_{table}" ADD {_to_floor(definition, tables)}')
         _settle(url)
         server, client = _server_cpu(url), _children_cpu() + time.process_time()
         started = time.perf_counter()
         subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
-                        f"\\copy \"floor_{table}\" FROM '{dump}'"], check=True)
+                        f"\\copy \"floor_{table}\" FROM '{dumps[table]}'"], check=True)
         with db.connect(url) as conn:
             conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(BUILD_MEMORY)))
             for statement in build:
@@ -317,10 +331,16 @@ def _floor_seconds(url: str, tables: list[str], scratch: Path) -> tuple[float, f
         _settle(url)
         started = time.perf_counter()
         subprocess.run([psql, db.libpq_url(url), "-q", "-v", "ON_ERROR_STOP=1", "-c",
-                        f"\\copy \"old_floor_{table}\" FROM '{dump}'"], check=True)
+                        f"\\copy \"old_floor_{table}\" FROM '{dumps[table]}'"], check=True)
         old += time.perf_counter() - started
-        dump.unlink()
     return honest, old, cpu
+
+
+def _to_floor(statement: str, tables: list[str]) -> str:
+    """`statement` with its foreign keys to any of `tables` pointed at their floor copies."""
+    for table in tables:
+        statement = statement.replace(f'REFERENCES "{table}"(', f'REFERENCES "floor_{table}"(')
+    return statement
 
 
 def _structure(conn: psycopg.Connection, table: str, floor: str) -> list[str]:
@@ -337,7 +357,8 @@ def _structure(conn: psycopg.Connection, table: str, floor: str) -> list[str]:
     for name, definition in conn.execute(
             """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                WHERE i.indrelid = %s::regclass
-                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)""", (relation,)):
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                                 AND k.conrelid = i.indrelid)""", (relation,)):
         head = "CREATE UNIQUE INDEX" if definition.startswith("CREATE UNIQUE") else "CREATE INDEX"
         statements.append(f'{head} {renamed(name)} ON "{floor}"{definition[definition.index(" USING "):]}')
     return statements
@@ -377,31 +398,50 @@ SMALL_PAIRS = 5
 def _measure(server_url: str, template: str, system: str, paths: list[Path], scratch: Path,
              repeat: int) -> tuple[Runs, float, int]:
     """`repeat` pairs of (load, floor) or more for a tiny floor, each in a fresh copy of `template`;
-    also the re-load's seconds (first pair only) and the rows staged."""
-    runs, reload_seconds, rows = Runs(), 0.0, 0
+    also the re-load's seconds (first pair only) and the rows staged.
+
+    The order alternates pair by pair: the load goes first in even pairs, the floor in odd ones, so
+    that neither side always runs on the cache, the checkpointer and the neighbours the other left.
+    The floor loads the rows of the first pair's load (the same release gives the same rows)."""
+    runs, reload_seconds, rows, dumps = Runs(), 0.0, 0, {}
     tables = [code_system(system).target.table, *RELATED.get(system, [])]
     attempt = 0
     while attempt < repeat or (sum(runs.floors) < MEASURED_FLOOR and attempt < repeat * SMALL_PAIRS):
         name = f"{template}_{attempt}"
         url = db.create_database(server_url, name, template=template)
         try:
-            _settle(url)
-            server = _server_cpu(url)
-            seconds, peak_mb, _, rows, client = _measured_load(url, system, paths)
-            runs.load_cpus.append(client + _server_cpu(url) - server)
-            if attempt == 0:
-                reload_seconds, _, again, _, _ = _measured_load(url, system, paths)
-                assert again["new"] == again["changed"] == again["retired"] == 0, again
-            runs.loads.append(seconds)
-            runs.peak_mb = max(runs.peak_mb, peak_mb)
-            honest, old, floor_cpu = _floor_seconds(url, tables, scratch)
-            runs.floors.append(honest)
-            runs.old_floors.append(old)
-            runs.floor_cpus.append(floor_cpu)
+            for side in ("load", "floor") if attempt % 2 == 0 else ("floor", "load"):
+                if side == "floor":
+                    honest, old, floor_cpu = _floor_seconds(url, tables, dumps)
+                    runs.floors.append(honest)
+                    runs.old_floors.append(old)
+                    runs.floor_cpus.append(floor_cpu)
+                    continue
+                _settle(url)
+                server = _server_cpu(url)
+                seconds, peak_mb, _, rows, client = _measured_load(url, system, paths)
+                runs.load_cpus.append(client + _server_cpu(url) - server)
+                runs.loads.append(seconds)
+                runs.peak_mb = max(runs.peak_mb, peak_mb)
+                if attempt == 0:
+                    reload_seconds, _, again, _, _ = _measured_load(url, system, paths)
+                    assert again["new"] == again["changed"] == again["retired"] == 0, again
+                    dumps = _dump(url, tables, scratch)
         finally:
             db.drop_database(server_url, name)
         attempt += 1
+    for dump in dumps.values():
+        dump.unlink()
     return runs, reload_seconds, rows
+
+
+def _loads() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _noisy(*load_averages: float) -> str:
+    """The mark of a figure taken while the machine had more runnable work than cores."""
+    return " noisy" if max(load_averages) > (os.cpu_count() or 1) else ""
 
 
 def _database(scratch: Path) -> tuple[str, str, object]:
@@ -426,17 +466,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hv-bench-") as tmp:
         scratch = Path(tmp)
         server_url, template, server = _database(scratch)
-        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+        print(f"load average at start: {_loads()} ({os.cpu_count()} cores)")
         print(f"{'system':<8} {'input lines':>12} {'rows':>9} {'load s':>8} {'rows/s':>9} {'reload s':>9} "
               f"{'floor s':>8} {'ratio':>6} {'range (pairs)':>17} {'cpu s':>7} {'floor cpu':>9} {'cpu ratio':>9} "
-              f"{'old floor':>9} {'old ratio':>9} {'peak RSS MB':>12}")
+              f"{'old floor':>9} {'old ratio':>9} {'peak RSS MB':>12}  load avg (1 min) start-end")
         try:
             for system in args.systems:
                 folder = scratch / system
                 folder.mkdir()
                 paths, lines = GENERATORS[system](folder, max(int(FULL[system] * args.scale), 100))
                 os.sync()  # the release's writeback to disk is the generator's cost, not the load's
+                load_start = os.getloadavg()[0]
                 runs, reload_seconds, rows = _measure(server_url, template, system, paths, scratch, args.repeat)
+                load_end = os.getloadavg()[0]
                 seconds, floor = statistics.median(runs.loads), statistics.median(runs.floors)
                 ratios = f"{min(runs.ratios):.2f}-{max(runs.ratios):.2f} ({len(runs.ratios)})"
                 print(f"{system:<8} {lines:>12,} {rows:>9,} {seconds:>8.2f} {rows / seconds:>9,.0f} "
@@ -444,13 +486,15 @@ def main() -> None:
                       f"{statistics.median(runs.load_cpus):>7.2f} {statistics.median(runs.floor_cpus):>9.2f} "
                       f"{statistics.median(runs.cpu_ratios):>8.2f}x "
                       f"{statistics.median(runs.old_floors):>9.2f} {statistics.median(runs.old_ratios):>8.2f}x "
-                      f"{runs.peak_mb:>12.0f}", flush=True)
-            load_end = os.getloadavg()[0]
-            print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-                  + ("  (noisy: load above the core count)" if load_end > (os.cpu_count() or 1) else ""))
+                      f"{runs.peak_mb:>12.0f}  {load_start:.2f}-{load_end:.2f}{_noisy(load_start, load_end)}",
+                      flush=True)
+                shutil.rmtree(folder)
+            print(f"load average at end: {_loads()}")
             print("floor: \\copy into a bare table, then the same keys, indexes and foreign keys built in one "
-                  "transaction; old floor (one release): \\copy into a table with them live. cpu: every process of each "
-                  "side, the server's included. Goal: ratio <= 2.")
+                  "transaction; old floor (one release): \\copy into a table with them live. Load and floor "
+                  "alternate pair by pair (load first in the first pair), each after a CHECKPOINT. cpu: every "
+                  "process of each side, the server's included. noisy: load average above the core count at the "
+                  "system's start or end. Goal: ratio <= 2.")
         finally:
             db.drop_database(server_url, template)
             if server is not None:
