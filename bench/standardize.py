@@ -12,8 +12,10 @@ terms and 17 units (UCUM codes and free-text synonyms, mass and molar), then pri
 - the peak RSS (VmHWM) of the process that standardized — goal < 1 GB;
 - how many unit conversions were computed: one per distinct (LOINC code, unit) pair, not per row.
 
-Both timed steps start after a CHECKPOINT on an emptied table; the load average is printed at the start
-and the end (a ratio measured at a load above the core count is marked noisy).
+Both timed steps start after a CHECKPOINT on an emptied table, in `--pairs` pairs whose order alternates
+(standardization first, then the floor first, ...); the median ratio is the figure. The load average is
+printed at the start and the end and beside each pair (a ratio measured at a load above the core count
+is marked noisy).
 
     .venv/bin/python bench/standardize.py                           # 1,000 × 1,000
     .venv/bin/python bench/standardize.py --patients 100            # 100,000 observations, quicker
@@ -133,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--observations", type=int, default=1000, help="per patient")
+    parser.add_argument("--pairs", type=int, default=2, help="alternating (standardization, floor) pairs")
     args = parser.parse_args()
     from hv_pipelines.core.migrations import upgrade
 
@@ -153,23 +156,38 @@ def main() -> None:
         print(f"generated {total:,} observations for {args.patients:,} connections in "
               f"{time.monotonic() - started:.1f} s")
 
-        empty_and_checkpoint(url)
-        child = subprocess.run([sys.executable, "-c", CHILD, url, str(args.patients)], cwd=ROOT, check=True,
-                               capture_output=True, text=True)
         import json
+        import statistics
 
-        run = json.loads(child.stdout.strip().splitlines()[-1])
-        empty_and_checkpoint(url)
-        started = time.monotonic()
-        with db.connect(url) as conn:
-            floor_rows = conn.execute(FLOOR, {"loinc": "l2345-7"}).rowcount
-        floor = time.monotonic() - started
+        runs, floors = [], []
+        for pair in range(args.pairs):  # alternating order: standardization first, then the floor first, ...
+            start_load = os.getloadavg()[0]
+            for side in ("standardize", "floor") if pair % 2 == 0 else ("floor", "standardize"):
+                empty_and_checkpoint(url)
+                if side == "standardize":
+                    child = subprocess.run([sys.executable, "-c", CHILD, url, str(args.patients)], cwd=ROOT,
+                                           check=True, capture_output=True, text=True)
+                    runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+                    continue
+                started = time.monotonic()
+                with db.connect(url) as conn:
+                    floor_rows = conn.execute(FLOOR, {"loinc": "l2345-7"}).rowcount
+                floors.append(time.monotonic() - started)
+            end_load = os.getloadavg()[0]
+            noisy = " (noisy)" if max(start_load, end_load) > (os.cpu_count() or 1) else ""
+            print(f"  pair {pair + 1} ({'standardization' if pair % 2 == 0 else 'floor'} first): "
+                  f"{runs[-1]['seconds']:.1f} s / {floors[-1]:.1f} s = {runs[-1]['seconds'] / floors[-1]:.2f}x; "
+                  f"load {start_load:.2f} .. {end_load:.2f}{noisy}", flush=True)
+        run = runs[-1]
+        seconds, floor = statistics.median(r["seconds"] for r in runs), statistics.median(floors)
+        ratio = statistics.median(r["seconds"] / f for r, f in zip(runs, floors, strict=True))
         load_end = os.getloadavg()[0]
-        print(f"standardization, every connection: {run['seconds']:.1f} s for {run['rows']:,} rows "
-              f"({run['rows'] / run['seconds']:,.0f} rows/s), peak RSS {run['rss_mb']:.0f} MB (goal < 1024)")
-        print(f"floor, INSERT ... SELECT of {floor_rows:,} rows into the same table: {floor:.1f} s")
+        print(f"standardization, every connection (median of {len(runs)}): {seconds:.1f} s for {run['rows']:,} rows "
+              f"({run['rows'] / seconds:,.0f} rows/s), peak RSS {max(r['rss_mb'] for r in runs):.0f} MB "
+              "(goal < 1024)")
+        print(f"floor, INSERT ... SELECT of {floor_rows:,} rows into the same table (median): {floor:.1f} s")
         noisy = " (noisy: load above the core count)" if load_end > (os.cpu_count() or 1) else ""
-        print(f"ratio: {run['seconds'] / floor:.2f}x the floor (goal <= 3){noisy}")
+        print(f"ratio: {ratio:.2f}x the floor, median of {len(runs)} alternating pairs (goal <= 3){noisy}")
         print(f"unit conversions computed: {run['conversions']} (one per distinct (LOINC, unit) pair) for "
               f"{run['rows']:,} results")
         print(f"load average at end: {load_average()}")
