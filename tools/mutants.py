@@ -14,6 +14,9 @@ What this script adds to a plain `mutmut run`:
 - one PostgreSQL (the embedded server, TLS only) for the whole run, handed to every mutant's test session as
   HV_TEST_DATABASE_URL; otherwise each of the hundreds of sessions starts its own server, and the
   seconds that costs make mutmut report mutants as timeouts;
+- the server stopped however the run ends: normally, by Ctrl-C, or by SIGTERM/SIGHUP to the process
+  group (PostgreSQL runs in a session of its own, so no signal to the group reaches it; if this process
+  is killed outright, the server still stops when its stdin closes; tests/tools/test_mutants_stop.py);
 - a test selection per group, so the first pass runs the tests of that group's modules, not the
   whole suite ([tool.mutmut] in pyproject.toml holds what every group shares).
 """
@@ -24,6 +27,7 @@ import argparse
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,6 +93,30 @@ def run_groups(groups: list[str], args: argparse.Namespace) -> None:
                         *args.mutants], check=True)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop_on_signals() -> None:
+    """A stop (Ctrl-C, or SIGTERM/SIGHUP to the whole process group, as the project stops things) unwinds
+    this process through `main`'s `finally`, which waits for the server to stop: PostgreSQL runs in a
+    session of its own (pg_ctl), so no signal to this group reaches it. mutmut's workers are forked from
+    this process with these handlers: they die of the signal as they would have without them."""
+    owner = os.getpid()
+
+    def stop(signum: int, _frame: object) -> None:
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        for each in STOP_SIGNALS:  # a second signal must not cut the server's stop short
+            signal.signal(each, signal.SIG_IGN)
+        raise SystemExit(f"error: stopped by {signal.Signals(signum).name}; the mutants run so far are in "
+                         "mutants/ (`.venv/bin/mutmut results`)")
+
+    for each in STOP_SIGNALS:
+        signal.signal(each, stop)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", choices=sorted(GROUPS), action="append",
@@ -107,10 +135,14 @@ def main() -> None:
     # In a child process: mutmut forks its workers from this one, and they must import hv_pipelines from
     # mutants/, not find it imported from here already. The child stops the server when its stdin closes.
     data = Path(tempfile.mkdtemp(prefix="hv-mutants-pg-"))
+    _stop_on_signals()
     server = subprocess.Popen([sys.executable, "-m", "hv_pipelines.core.embedded_server", str(data / "pg")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    os.environ["HV_TEST_DATABASE_URL"] = server.stdout.readline().strip()
+    # Only this process holds the pipe: mutmut's forked workers close their copy, so the server also stops
+    # when this process dies without its `finally` (SIGKILL), not when the last worker happens to exit.
+    os.register_at_fork(after_in_child=server.stdin.close)
     try:
+        os.environ["HV_TEST_DATABASE_URL"] = server.stdout.readline().strip()
         if not os.environ["HV_TEST_DATABASE_URL"]:
             raise SystemExit("error: the embedded PostgreSQL did not start (see above)")
         run_groups(groups, args)

@@ -26,6 +26,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -270,6 +271,15 @@ def start_postgres(root: Path, *, cleanup_mode: str | None = "stop") -> Embedded
 def _serve(root: Path) -> None:
     """`python -m hv_pipelines.core.embedded_server ROOT`: start a throw-away server, print its URL, and
     stop and remove it when stdin closes (tools/mutants.py, whose process must not import hv_pipelines)."""
+    def stop(signum: int, _frame: object) -> None:
+        # A stop signal to the whole process group reaches this process too, and PostgreSQL runs in a
+        # session of its own (pg_ctl): unwind through the `finally` that stops it, once.
+        for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(each, stop)
     server = start_postgres(root, cleanup_mode="delete")
     print(server.get_uri(), flush=True)
     try:
