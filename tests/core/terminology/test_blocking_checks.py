@@ -22,6 +22,10 @@ from hv_pipelines.core.terminology.loader import DEFAULT_COUNT_BAND, ReleaseChec
 
 TABLES = {"loinc": ("LOINCCode", "LOINCUnit", "CodeMapping"), "icd10cm": ("ICD10Code",),
           "snomed": ("SNOMEDCode",), "cpt": ("CPTCode",)}
+TITLES = {"loinc": "LOINC", "icd10cm": "ICD-10-CM"}
+# The end of every refusal: what to do next.
+ADVICE = ("fix or replace the release (or widen count_band when the size change is expected, max_reject_share when "
+          "the rejects are)")
 SNOMED_JULY = "SnomedCT_InternationalRF2_PRODUCTION_20250701T120000Z.zip"
 SNOMED_JANUARY = "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z.zip"
 
@@ -173,6 +177,9 @@ def test_a_release_far_larger_than_the_loaded_one_is_refused(migrated_db, releas
     error = refused(migrated_db, "icd10cm", [bloated], "row_count_within_band")
     band = {c.name: c for c in error.checks}["row_count_within_band"].metadata
     assert band["staged"] > band["high"] and band["previous"] < 20 and band["band"] == DEFAULT_COUNT_BAND
+    # What the operator is told is live: the loaded release, by its version.
+    assert str(error) == (f"{TITLES['icd10cm']} 2026 failed row_count_within_band: nothing was merged, release 2025 "
+                          f"is still loaded; {ADVICE}")
 
 
 def test_a_release_far_smaller_than_the_loaded_one_is_refused(migrated_db, releases, tmp_path):
@@ -193,6 +200,9 @@ def test_a_first_release_without_a_single_code_is_refused(migrated_db, releases,
 
     error = refused(migrated_db, "loinc", [empty], "row_count_within_band")
     assert {c.name: c for c in error.checks}["row_count_within_band"].metadata["staged"] == 0
+    # No release was ever loaded: no version to name, whatever the table held before stays.
+    assert str(error) == (f"{TITLES['loinc']} 2.78 failed row_count_within_band: nothing was merged, the previous "
+                          f"data is still loaded; {ADVICE}")
 
 
 def test_a_release_just_outside_the_band_is_refused(migrated_db, releases, tmp_path):
