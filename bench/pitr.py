@@ -27,6 +27,7 @@ and prints our ratio to it. Both run as the server's OS user.
 
     .venv/bin/python bench/pitr.py --gb 2          # the issue's size
     .venv/bin/python bench/pitr.py --gb 0.2        # quicker
+    .venv/bin/python bench/pitr.py --gb 2 --pairs 3 --no-pgbackrest   # our figures only
 """
 
 from __future__ import annotations
@@ -280,6 +281,8 @@ def main() -> None:
                         help="zstd level of both sides' base backups (default: hv's)")
     parser.add_argument("--pairs", type=int, default=3, help="alternating restore pairs (best of each side)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--no-pgbackrest", action="store_true",
+                        help="skip the pgBackRest comparison (a second cluster: minutes) even when installed")
     options = parser.parse_args()
     bin_dir = pg_bin_dir()
     scratch = scratch_dir("hv-bench-pitr-")
@@ -368,7 +371,9 @@ def main() -> None:
                                           cwd=scratch / "copy")
         results.append(f"peak RSS (goal <= 256 MB): wal push {push_rss:.0f} MB ({push_s:.2f}s wall incl. start-up), "
                        f"base-backup {backup_rss:.0f} MB, restore {restore_rss:.0f} MB")
-        if shutil.which("pgbackrest") and (PG15 / "postgres").exists():
+        if options.no_pgbackrest:
+            results.append("pgBackRest: not compared (--no-pgbackrest)")
+        elif shutil.which("pgbackrest") and (PG15 / "postgres").exists():
             cluster.stop("immediate")
             results.extend(compare_pgbackrest(scratch, scale, key, options.level))
         else:
