@@ -24,7 +24,7 @@ from hv_pipelines.core.backup.tools import client_connection, find_tool, server_
 from hv_pipelines.core.envelope import DEFAULT_CHUNK_SIZE
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError, StorageError
 from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.pitr import descriptor, sealed
+from hv_pipelines.core.pitr import descriptor, manifest, sealed
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.tartap import TarTap
 from hv_pipelines.core.storage import ObjectStore
@@ -68,8 +68,10 @@ def require_archiving(facts: ServerFacts) -> None:
 
 
 def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *, level: int = DEFAULT_LEVEL,
-                     chunk_size: int = DEFAULT_CHUNK_SIZE) -> BaseBackup:
-    """Back up the cluster of `database_url` (a role with REPLICATION) into `store`; return its descriptor."""
+                     chunk_size: int = DEFAULT_CHUNK_SIZE,
+                     manifest_checksums: str = manifest.BACKUP_CHECKSUMS) -> BaseBackup:
+    """Back up the cluster of `database_url` (a role with REPLICATION) into `store`; return its descriptor.
+    The manifest's checksums are SHA-256, which a restore checks as the files stream (manifest.py)."""
     facts = server_facts(database_url)
     require_archiving(facts)
     started = datetime.now(UTC)
@@ -80,6 +82,7 @@ def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *,
     conninfo, env = client_connection(database_url)
     process = ClientProcess([str(tool.path), "--pgdata=-", "--format=tar", "--wal-method=none",
                              "--checkpoint=fast", "--no-password", f"--label=hv {backup_id}",
+                             f"--manifest-checksums={manifest_checksums}",
                              f"--dbname={conninfo}"], env, feeds_stdin=False)
     tap, cipher = TarTap({"backup_label", "backup_manifest"}), Meter(sha256=True)
 
@@ -104,7 +107,7 @@ def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *,
     uploaded = time.monotonic()
     try:
         backup = _describe(facts, backup_id, key, tap, cipher, tool.version, started, keyring,
-                           {"backup_upload_s": round(uploaded - clock, 3)})
+                           {"backup_upload_s": round(uploaded - clock, 3)}, manifest_checksums)
         stored = store.head(key)
         if stored is None or stored.size != cipher.bytes:
             raise IntegrityError(f"{key}: the stored object's size differs from what was uploaded; check the store")
@@ -117,7 +120,7 @@ def take_base_backup(database_url: str, store: ObjectStore, keyring: Keyring, *,
 
 
 def _describe(facts: ServerFacts, backup_id: str, key: str, tap: TarTap, cipher: Meter, tool_version: str,
-              started: datetime, keyring: Keyring, durations: dict[str, float]) -> BaseBackup:
+              started: datetime, keyring: Keyring, durations: dict[str, float], checksums: str) -> BaseBackup:
     label = tap.members.get("backup_label", b"").decode("utf-8", "replace")
     manifest = tap.members.get("backup_manifest")
     start, timeline = _START.search(label), _TIMELINE.search(label)
@@ -131,4 +134,4 @@ def _describe(facts: ServerFacts, backup_id: str, key: str, tap: TarTap, cipher:
         timeline=int(timeline.group(1)), start_lsn=start.group(1), stop_lsn=ranges[-1]["End-LSN"],
         start_wal=start.group(2), started_at=started, completed_at=datetime.now(UTC),
         server_version=facts.server_version, pg_basebackup_version=tool_version,
-        durations={**durations, "total_s": round(sum(durations.values()), 3)})
+        durations={**durations, "total_s": round(sum(durations.values()), 3)}, manifest_checksums=checksums)

@@ -61,6 +61,7 @@ class BaseBackup:
     server_version: str
     pg_basebackup_version: str
     durations: dict[str, float]
+    manifest_checksums: str = ""  # the manifest's checksum algorithm ("SHA256"); "" before it was recorded: CRC32C
     format: str = FORMAT
     mac_key_id: str = field(default="", compare=False)
 

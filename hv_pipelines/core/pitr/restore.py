@@ -5,8 +5,11 @@
 2. Decrypt it into the (empty) data directory: its binding is checked (backup id, cluster) before
    the first file is written; decryption, the member checks and GNU tar run in parallel (untar.py:
    no absolute or `..` paths, no links or devices). A failure part-way removes what was written.
-3. `pg_verifybackup` checks every file against pg_basebackup's own manifest, whose SHA-256 the
-   MAC-sealed descriptor holds (so the manifest itself cannot have been swapped).
+3. Every file is checked against pg_basebackup's own manifest, whose SHA-256 the MAC-sealed
+   descriptor holds (so the manifest itself cannot have been swapped): for a SHA-256 manifest, each
+   file's digest is taken as it streams to tar and compared (manifest.py), then `pg_verifybackup
+   --skip-checksums` checks that every file is there, of its size, and nothing more; for another
+   (CRC32C: older backups) `pg_verifybackup` reads every file back and checks it all.
 4. Recovery settings: restore_command = `hv wal fetch %f %p --env-file FILE`, the target, promote at
    the target. The recovered server does not archive (archive_mode=off) unless asked to, so a test
    restore cannot fork the production archive's timelines.
@@ -32,7 +35,7 @@ from hv_pipelines.core.backup.tools import find_tool, server_major
 from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError
 from hv_pipelines.core.keyring import Keyring
-from hv_pipelines.core.pitr import descriptor, sealed, spool, untar
+from hv_pipelines.core.pitr import descriptor, manifest, sealed, spool, untar
 from hv_pipelines.core.pitr.cluster import Cluster, ClusterError, hand_over, let_server_run, write_settings
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.envfile import write_env_file
@@ -115,25 +118,32 @@ def check_chain(state: ArchiveState, backup: BaseBackup) -> None:
                              f"{window_text(state)}; pick a target before the gap")
 
 
-def extract(store: ObjectStore, keyring: Keyring, backup: BaseBackup, data_dir: Path) -> str:
-    """Decrypt the base backup into `data_dir`; return the SHA-256 of its backup_manifest."""
+def extract(store: ObjectStore, keyring: Keyring, backup: BaseBackup, data_dir: Path) -> tuple[bytes, dict[str, str]]:
+    """Decrypt the base backup into `data_dir`; return its backup_manifest and, when the manifest's
+    checksums can be checked as the files stream (manifest.py), each file's digest (else no digests)."""
     context = descriptor.object_context(backup.system_identifier, backup.backup_id)
     with closing(store.open(backup.object_key)) as body:
         _, content = sealed.open_sealed(body, keyring, context, what=backup.object_key)
-        untar.extract_tar(content, data_dir, what=backup.object_key)
-    manifest = data_dir / "backup_manifest"
-    if not manifest.is_file():
+        check = untar.extract_tar(content, data_dir, what=backup.object_key,
+                                  digest=manifest.hashlib_name(backup.manifest_checksums))
+    path = data_dir / "backup_manifest"
+    if not path.is_file():
         raise IntegrityError(f"{backup.object_key} holds no backup_manifest: it is not a pg_basebackup tar")
-    return hashlib.sha256(manifest.read_bytes()).hexdigest()
+    return path.read_bytes(), check.digests
 
 
-def verify_files(backup: BaseBackup, data_dir: Path, manifest_sha256: str) -> None:
-    if manifest_sha256 != backup.manifest_sha256:
+def verify_files(backup: BaseBackup, data_dir: Path, manifest_bytes: bytes, digests: dict[str, str]) -> None:
+    """The manifest is the authentic one (its SHA-256 is in the descriptor); every file's content is the
+    manifest's (digests taken as they streamed, else pg_verifybackup reads each file back); and
+    `pg_verifybackup` finds every file present, of its size, and nothing extra."""
+    if hashlib.sha256(manifest_bytes).hexdigest() != backup.manifest_sha256:
         raise IntegrityError(f"{backup.object_key}: its backup_manifest differs from the one its descriptor names; "
                              "do not use this backup")
+    checked = bool(digests) and manifest.compare(manifest_bytes, digests, backup.manifest_checksums,
+                                                 what=backup.object_key)
     tool = find_tool("pg_verifybackup", server_major(backup.server_version))
-    result = subprocess.run([str(tool.path), "--no-parse-wal", "--quiet", str(data_dir)], capture_output=True,
-                            text=True, env=child_env())
+    result = subprocess.run([str(tool.path), "--no-parse-wal", "--quiet", *(["--skip-checksums"] if checked else []),
+                             str(data_dir)], capture_output=True, text=True, env=child_env())
     if result.returncode != 0:
         lines = " | ".join(result.stderr.strip().splitlines()[-3:])
         raise IntegrityError(f"pg_verifybackup refused base backup {backup.backup_id}: {lines}; use another backup")
@@ -180,9 +190,9 @@ def restore(store: ObjectStore, keyring: Keyring, data_dir: Path, target: Target
     data_dir.mkdir(parents=True, exist_ok=True)
     cluster, steps = None, {}
     try:
-        manifest_sha256 = extract(store, keyring, backup, data_dir)
+        manifest_bytes, digests = extract(store, keyring, backup, data_dir)
         steps["extract_s"] = time.monotonic() - clock
-        verify_files(backup, data_dir, manifest_sha256)
+        verify_files(backup, data_dir, manifest_bytes, digests)
         steps["verify_s"] = time.monotonic() - clock - steps["extract_s"]
         if env_file is None:
             if env is None:

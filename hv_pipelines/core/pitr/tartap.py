@@ -51,14 +51,13 @@ class TarTap:
         while view:
             if self._remaining:
                 take = min(self._remaining, len(view))
-                if self._current is not None:
-                    data_left = self._remaining - self._padding
-                    self._kept += view[:min(take, max(data_left, 0))]
+                data = view[:min(take, max(self._remaining - self._padding, 0))]
+                if data:
+                    self._member_data(data)
                 self._remaining -= take
                 view = view[take:]
-                if not self._remaining and self._current is not None:
-                    self.members[self._current] = bytes(self._kept)
-                    self._current, self._kept = None, bytearray()
+                if not self._remaining:
+                    self._end_member()
                 continue
             take = min(BLOCK - len(self._header), len(view))
             self._header += view[:take]
@@ -66,6 +65,17 @@ class TarTap:
             if len(self._header) == BLOCK:
                 self._start_member(bytes(self._header))
                 self._header.clear()
+
+    def _member_data(self, data: memoryview) -> None:
+        """The next bytes of the current member's content (never its padding)."""
+        if self._current is not None:
+            self._kept += data
+
+    def _end_member(self) -> None:
+        """The current member's content and padding have passed (not called for an empty member)."""
+        if self._current is not None:
+            self.members[self._current] = bytes(self._kept)
+            self._current, self._kept = None, bytearray()
 
     def _start_member(self, header: bytes) -> None:
         if header == bytes(BLOCK):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import queue
 import shutil
 import subprocess
@@ -43,18 +44,42 @@ class UnsafeMember(IntegrityError):
 
 class MemberCheck(TarTap):
     """Follows the tar headers as the stream passes and refuses any member but a plain file or
-    directory with a relative name inside the target (no `..`, no set-id bits)."""
+    directory with a relative name inside the target (no `..`, no set-id bits).
 
-    def __init__(self, what: str) -> None:
+    With `digest` (a hashlib name), it also hashes every regular file as it passes: `digests[name]`
+    is the hex digest of what tar was given, to compare with the backup's manifest (the tar's last
+    member) once it has been authenticated, instead of reading every file back from disk afterwards."""
+
+    def __init__(self, what: str, digest: str | None = None) -> None:
         super().__init__(())
         self.what = what
         self.members_seen = 0
+        self.digest = digest
+        self.digests: dict[str, str] = {}
+        self._hashing: tuple[str, hashlib._Hash] | None = None
 
     def _start_member(self, header: bytes) -> None:
         if header != bytes(BLOCK):
             self._refuse_unsafe(header)
             self.members_seen += 1
+            if self.digest and header[156:157] in REGULAR:
+                if _size(header):
+                    self._hashing = (_name(header), hashlib.new(self.digest))
+                else:
+                    self.digests[_name(header)] = hashlib.new(self.digest).hexdigest()
         super()._start_member(header)
+
+    def _member_data(self, data: memoryview) -> None:
+        super()._member_data(data)
+        if self._hashing is not None:
+            self._hashing[1].update(data)  # releases the GIL: decryption goes on meanwhile
+
+    def _end_member(self) -> None:
+        super()._end_member()
+        if self._hashing is not None:
+            name, hasher = self._hashing
+            self.digests[name] = hasher.hexdigest()
+            self._hashing = None
 
     def _refuse_unsafe(self, header: bytes) -> None:
         name, kind = _name(header), header[156:157]
@@ -78,8 +103,9 @@ def _tar() -> str:
     return tar
 
 
-def extract_tar(pieces: Iterable[bytes], data_dir: Path, *, what: str) -> int:
-    """Extract the tar whose bytes `pieces` yields into `data_dir`; the number of members.
+def extract_tar(pieces: Iterable[bytes], data_dir: Path, *, what: str, digest: str | None = None) -> MemberCheck:
+    """Extract the tar whose bytes `pieces` yields into `data_dir`; the check that followed it (the
+    number of members and, with `digest`, each file's digest).
 
     `pieces` is consumed on a thread of its own; its IntegrityError (a chunk failing authentication,
     a cut zstd frame) is raised here after tar has been stopped. The caller removes what was written
@@ -113,7 +139,7 @@ def extract_tar(pieces: Iterable[bytes], data_dir: Path, *, what: str) -> int:
         if failure:
             raise failure[0]
 
-    check = MemberCheck(what)
+    check = MemberCheck(what, digest)
     with tempfile.TemporaryFile() as messages:  # unnamed: tar's messages, never plaintext
         tar = subprocess.Popen([_tar(), "-x", "-f", "-", "-C", str(data_dir), "--no-same-owner",
                                 "--delay-directory-restore"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -145,4 +171,4 @@ def extract_tar(pieces: Iterable[bytes], data_dir: Path, *, what: str) -> int:
             if not tar.stdin.closed:
                 with contextlib.suppress(BrokenPipeError):
                     tar.stdin.close()
-    return check.members_seen
+    return check

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 import sys
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hv_pipelines.cli import main
 from hv_pipelines.core import db
-from hv_pipelines.core.pitr import basebackup, markers
+from hv_pipelines.core.pitr import basebackup, descriptor, markers, sealed
 from hv_pipelines.core.pitr.cluster import Cluster
+from hv_pipelines.core.pitr.descriptor import BaseBackup
+from hv_pipelines.core.pitr.tartap import BLOCK, _name, _size
 from hv_pipelines.core.pitr.walfiles import control_system_identifier
 
 from .conftest import start_archiving_cluster, switch_and_wait
@@ -131,3 +136,52 @@ def test_a_failed_base_backup_leaves_no_object_and_says_why(scratch, local_archi
         cluster.stop("immediate")
     assert code == 1 and "pg_basebackup exited with status" in err and "was not stored" in err
     assert list(local_archive.store.list("basebackups/")) == []
+
+
+def reseal_with_one_file_changed(archive, backup: BaseBackup) -> str:
+    """Flip one byte inside a relation file of `backup` (its size unchanged, its authentic manifest kept) and
+    seal it again under the real key, descriptor and all, as an attacker holding the key or a bug
+    between pg_basebackup and the store would; the name of the changed file."""
+    context = descriptor.object_context(backup.system_identifier, backup.backup_id)
+    with closing(archive.store.open(backup.object_key)) as body:
+        binding, content = sealed.open_sealed(body, archive.keyring, context, what=backup.object_key)
+        tar = bytearray(b"".join(content))
+    offset = 0
+    while not (_name(tar[offset:offset + BLOCK]).startswith("base/") and _size(tar[offset:offset + BLOCK]) >= 8192):
+        size = _size(tar[offset:offset + BLOCK])
+        offset += BLOCK + size + (-size % BLOCK)
+    name = _name(tar[offset:offset + BLOCK])
+    tar[offset + BLOCK + 4000] ^= 0x01
+    sealed_bytes = b"".join(sealed.seal(context, binding, [bytes(tar)], archive.keyring, level=1))
+    archive.store.delete(backup.object_key)
+    archive.store.put_bytes(backup.object_key, sealed_bytes)
+    changed = dataclasses.replace(backup, object_bytes=len(sealed_bytes),
+                                  object_sha256=hashlib.sha256(sealed_bytes).hexdigest())
+    key = descriptor.descriptor_key(backup.system_identifier, backup.backup_id)
+    archive.store.delete(key)
+    archive.store.put_bytes(key, changed.seal(archive.keyring))
+    return name
+
+
+@pytest.mark.parametrize(("checksums", "refusal"), [
+    ("SHA256", "the content of {name} differs from its backup_manifest (SHA256)"),  # checked as it streams
+    ("CRC32C", "pg_verifybackup refused base backup"),  # older backups: pg_verifybackup reads every file back
+])
+def test_a_file_that_differs_from_the_authentic_manifest_is_refused_before_recovery(
+        checksums, refusal, scratch, local_archive, cluster_template, monkeypatch, capsys):
+    cluster = start_archiving_cluster(scratch, local_archive, cluster_template)
+    try:
+        backup = basebackup.take_base_backup(cluster.url(), local_archive.store, local_archive.keyring,
+                                             manifest_checksums=checksums)
+        switch_and_wait(cluster)
+    finally:
+        cluster.stop("immediate")
+    assert backup.manifest_checksums == checksums
+    name = reseal_with_one_file_changed(local_archive, backup)
+    restored = scratch / "restored"
+    code, out, err = hv(monkeypatch, capsys, local_archive.env, "pitr", "restore", "--latest",
+                        "--data-dir", str(restored))
+    assert code == 1, out
+    assert refusal.format(name=name) in err and backup.backup_id in err and name in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not restored.exists()  # nothing of it left, and no server was ever started on it

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import tarfile
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hv_pipelines.core.errors import IntegrityError, StorageError
+from hv_pipelines.core.pitr import manifest
 from hv_pipelines.core.pitr.untar import UnsafeMember, extract_tar
 
 
@@ -42,7 +45,7 @@ def test_a_pg_basebackup_like_tar_is_extracted_whole(tmp_path):
                     member("base/1/16384"), member("global/pg_control"), data=data)
     target = tmp_path / "data"
     target.mkdir()
-    assert extract_tar(pieces(tar, 64 * 1024 + 3), target, what="basebackups/x") == 4
+    assert extract_tar(pieces(tar, 64 * 1024 + 3), target, what="basebackups/x").members_seen == 4
     assert (target / "base/1/16384").read_bytes() == data == (target / "global/pg_control").read_bytes()
     assert (target / "base/1/16384").stat().st_mode & 0o777 == 0o600
 
@@ -81,3 +84,66 @@ def test_a_tar_that_tar_itself_cannot_write_names_the_target(tmp_path):
     target = tmp_path / "gone"  # removed under the restore: tar cannot change into it
     with pytest.raises(StorageError, match=f"tar could not extract basebackups/x into {target}: .*gone"):
         extract_tar(pieces(tar_bytes(member("a"))), target, what="basebackups/x")
+
+
+def test_each_file_is_hashed_as_it_streams_to_tar_whatever_the_pieces(tmp_path):
+    data = os.urandom(BIG := 2 * 1024 * 1024 + 513)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, content in (("base/1/16384", data), ("PG_VERSION", b"16\n"), ("pg_wal/empty", b"")):
+            info = member(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        tar.addfile(member("pg_wal", tarfile.DIRTYPE, 0o700))
+    target = tmp_path / "data"
+    target.mkdir()
+    check = extract_tar(pieces(buffer.getvalue(), 4093), target, what="basebackups/x", digest="sha256")
+    assert check.digests == {"base/1/16384": hashlib.sha256(data).hexdigest(),
+                             "PG_VERSION": hashlib.sha256(b"16\n").hexdigest(),
+                             "pg_wal/empty": hashlib.sha256(b"").hexdigest()}
+    assert (target / "base/1/16384").stat().st_size == BIG
+    assert extract_tar(pieces(buffer.getvalue()), tmp_path, what="basebackups/x").digests == {}
+
+
+def manifest_of(*files: dict) -> bytes:
+    return json.dumps({"PostgreSQL-Backup-Manifest-Version": 1, "Files": list(files)}).encode()
+
+
+def entry(path: str, content: bytes, algorithm: str = "SHA256") -> dict:
+    return {"Path": path, "Size": len(content), "Checksum-Algorithm": algorithm,
+            "Checksum": hashlib.sha256(content).hexdigest() if algorithm == "SHA256" else "0badc0de"}
+
+
+DIGESTS = {"PG_VERSION": hashlib.sha256(b"16\n").hexdigest(), "base/1/1": hashlib.sha256(b"page").hexdigest()}
+
+
+def test_files_whose_digests_are_the_manifests_are_all_checked():
+    assert manifest.compare(manifest_of(entry("PG_VERSION", b"16\n"), entry("base/1/1", b"page")), DIGESTS,
+                            "SHA256", what="basebackups/x") is True
+
+
+def test_a_file_whose_content_differs_from_the_manifest_is_refused_naming_it():
+    with pytest.raises(manifest.FileDiffers, match=r"^basebackups/x: the content of base/1/1 differs from its "
+                                                   r"backup_manifest \(SHA256\)"):
+        manifest.compare(manifest_of(entry("PG_VERSION", b"16\n"), entry("base/1/1", b"pagf")), DIGESTS, "SHA256",
+                         what="basebackups/x")
+
+
+def test_a_file_of_the_manifest_missing_from_the_backup_is_refused_naming_it():
+    with pytest.raises(manifest.FileDiffers, match="base/1/2 is listed in its backup_manifest but is not in"):
+        manifest.compare(manifest_of(entry("PG_VERSION", b"16\n"), entry("base/1/2", b"page")), DIGESTS, "SHA256",
+                         what="basebackups/x")
+
+
+@pytest.mark.parametrize("odd", [
+    entry("base/1/1", b"page", "CRC32C"),  # another algorithm than the digests': pg_verifybackup checks them
+    {"Encoded-Path": "626173652f312f31", "Size": 4, "Checksum-Algorithm": "SHA256",
+     "Checksum": hashlib.sha256(b"page").hexdigest()},  # a name pg_basebackup hex-encoded
+], ids=["crc32c", "encoded-path"])
+def test_a_manifest_entry_that_cannot_be_checked_here_leaves_the_checksums_to_pg_verifybackup(odd):
+    assert manifest.compare(manifest_of(entry("PG_VERSION", b"16\n"), odd), DIGESTS, "SHA256",
+                            what="basebackups/x") is False
+
+
+def test_a_manifest_that_is_not_json_leaves_the_checksums_to_pg_verifybackup():
+    assert manifest.compare(b"not a manifest", DIGESTS, "SHA256", what="basebackups/x") is False
