@@ -9,6 +9,8 @@
     tartap.py      backup_label and backup_manifest read out of the tar stream as it passes
     descriptor.py  a base backup's MAC-sealed descriptor and the object keys
     inventory.py   one cluster's base backups and WAL: the recoverable window and its gaps
-    restore.py     base backup → data directory → pg_verifybackup → recovery to a target
+    untar.py       the base backup's tar into a data directory: member checks, digests, GNU tar
+    manifest.py    the files' digests, taken as they streamed, against pg_basebackup's manifest
+    restore.py     base backup → data directory → manifest checks → recovery to a target
     markers.py     the drill's marker rows (hv_pipelines.pitr_markers)
 """

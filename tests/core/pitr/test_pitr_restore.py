@@ -14,7 +14,7 @@ import pytest
 
 from hv_pipelines.cli import main
 from hv_pipelines.core import db
-from hv_pipelines.core.pitr import basebackup, descriptor, markers, sealed
+from hv_pipelines.core.pitr import basebackup, descriptor, manifest, markers, restore, sealed
 from hv_pipelines.core.pitr.cluster import Cluster
 from hv_pipelines.core.pitr.descriptor import BaseBackup
 from hv_pipelines.core.pitr.tartap import BLOCK, _name, _size
@@ -92,6 +92,16 @@ def test_a_base_backup_holds_no_plaintext_and_names_its_wal(backed_up, local_arc
     stored = local_archive.store.read_bytes(backup.object_key)
     assert b"PG_VERSION" not in stored and b"backup_label" not in stored
     assert len(stored) == backup.object_bytes
+
+
+def test_every_file_of_a_real_base_backup_is_checked_as_it_streams(backed_up, local_archive, scratch):
+    """Not one manifest entry left to pg_verifybackup's re-read: names, digests and algorithm all agree."""
+    backup, _ = backed_up
+    assert backup.manifest_checksums == manifest.BACKUP_CHECKSUMS == "SHA256"
+    (scratch / "extracted").mkdir()
+    manifest_bytes, digests = restore.extract(local_archive.store, local_archive.keyring, backup, scratch / "extracted")
+    assert manifest.compare(manifest_bytes, digests, "SHA256", what=backup.object_key) is True
+    assert "global/pg_control" in digests and "backup_manifest" in digests
 
 
 def test_restore_refuses_a_non_empty_directory_and_targets_outside_the_window(backed_up, local_archive, scratch,
