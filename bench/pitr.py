@@ -7,9 +7,10 @@ fills it with `pgbench -i` to --gb, runs a pgbench write load throughout, and pr
 - base backup: `hv pitr base-backup` (pg_basebackup tar → zstd → envelope → store) over a plain
   `pg_basebackup -Ft -X none` to local disk, under the same load (goal ≤ 1.2×);
 - WAL archiving: the most segments waiting (`.ready`) at any sample, and the archiver's failures;
-- restore: `hv pitr restore --latest` over a plain untar (GNU tar) of the plain base backup plus
-  recovery of the same WAL with `restore_command = cp` (goal ≤ 1.2×), in --pairs pairs whose order
-  alternates (ours first, then the floor first, ...; an `os.sync()` before each side)
+- restore: `hv pitr restore --latest` over a plain untar (GNU tar) of the same base backup (its tar,
+  decrypted beforehand, untimed) plus recovery of the same WAL with `restore_command = cp` (goal ≤
+  1.2×), in --pairs pairs whose order alternates (ours first, then the floor first, ...; an
+  `os.sync()` before each side)
   (the machine is shared: each pair is printed with the load averages, and the ratio of the best
   of each side is the figure);
 - RPO: the server is killed with SIGKILL under load, `--latest` is restored from the archive, and the
@@ -41,14 +42,15 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hv_pipelines.core import db  # noqa: E402
 from hv_pipelines.core.embedded import pg_bin_dir  # noqa: E402
-from hv_pipelines.core.keyring import generate_hex_key  # noqa: E402
-from hv_pipelines.core.pitr import basebackup, local_archiving  # noqa: E402
+from hv_pipelines.core.keyring import Keyring, generate_hex_key  # noqa: E402
+from hv_pipelines.core.pitr import basebackup, descriptor, local_archiving, sealed  # noqa: E402
 from hv_pipelines.core.pitr.cluster import (  # noqa: E402
     Cluster,
     as_server_user,
@@ -56,6 +58,8 @@ from hv_pipelines.core.pitr.cluster import (  # noqa: E402
     scratch_dir,
     write_settings,
 )
+from hv_pipelines.core.pitr.inventory import read_state, resolve_system  # noqa: E402
+from hv_pipelines.core.storage import LocalStore  # noqa: E402
 
 PGBENCH_SCALE_PER_GB = 68  # pgbench -i -s 1 is about 15 MB
 MEASURED = ("import atexit, sys; sys.path.insert(0, {root!r}); from bench.rss import peak_rss_mib; "
@@ -168,7 +172,19 @@ def untar_and_recover(base_tar: Path, data_dir: Path, bin_dir: Path, wal_dir: Pa
     return time.monotonic() - started
 
 
-def restore_pairs(pairs: int, scratch: Path, env: dict[str, str], bin_dir: Path, plain_dir: Path,
+def plain_tar_of_newest_backup(objects: Path, key: str, target: Path) -> None:
+    """The tar inside the base backup `hv pitr restore --latest` restores, decrypted to `target` (untimed),
+    so that the floor untars the same base backup and replays the same WAL. (A named plaintext file,
+    allowed here only: the bench's data is pgbench's, and the plain base backup beside it is plaintext too.)"""
+    store, keyring = LocalStore(objects), Keyring.from_hex(key)
+    backup = read_state(store, keyring, resolve_system(store, None)).backups[-1]
+    context = descriptor.object_context(backup.system_identifier, backup.backup_id)
+    with closing(store.open(backup.object_key)) as body, target.open("wb") as out:
+        for piece in sealed.open_sealed(body, keyring, context, what=backup.object_key)[1]:
+            out.write(piece)
+
+
+def restore_pairs(pairs: int, scratch: Path, env: dict[str, str], bin_dir: Path, base_tar: Path,
                   plain_wal: Path) -> tuple[list[str], float]:
     """Alternate ours and the floor `pairs` times; the lines to print and our peak RSS."""
     lines, ours_best, floor_best, peak = [], float("inf"), float("inf"), 0.0
@@ -183,7 +199,7 @@ def restore_pairs(pairs: int, scratch: Path, env: dict[str, str], bin_dir: Path,
                 ours, rss, out = hv_measured(["pitr", "restore", "--latest", "--data-dir", str(ours_dir)], env)
             else:
                 cpu = children_cpu()
-                plain = untar_and_recover(plain_dir / "base.tar", floor_dir, bin_dir, plain_wal)
+                plain = untar_and_recover(base_tar, floor_dir, bin_dir, plain_wal)
                 plain_cpu = children_cpu() - cpu
         noisy = " noisy" if max(start_load, os.getloadavg()[0]) > (os.cpu_count() or 1) else ""
         ours_best, floor_best, peak = min(ours_best, ours), min(floor_best, plain), max(peak, rss)
@@ -335,7 +351,11 @@ def main() -> None:
                        f"{archived} archived, {failed} failed attempts")
 
         # Restore: ours vs untar + recovery of the same WAL with cp, alternating.
-        lines, restore_rss = restore_pairs(options.pairs, scratch, env, bin_dir, plain_dir, plain_wal)
+        # The floor untars the very base backup ours restores (its plaintext), and replays the same WAL:
+        # the plain pg_basebackup above started earlier, so recovering from it would replay more WAL.
+        same_tar = scratch / "same-base.tar"
+        plain_tar_of_newest_backup(objects, key, same_tar)
+        lines, restore_rss = restore_pairs(options.pairs, scratch, env, bin_dir, same_tar, plain_wal)
         results.extend(lines)
 
         # RPO: kill -9 under load, restore --latest, count lost commits.
