@@ -65,7 +65,6 @@ def prune(store: ObjectStore, keyring: Keyring, *, recovery_window_days: int = D
 
     def delete(*keys: str) -> bool:
         """Delete `keys` in order, or none of them when any is locked; False when kept or refused."""
-        key = keys[0]
         try:
             heads = {}
             for key in keys:
@@ -94,7 +93,7 @@ def prune(store: ObjectStore, keyring: Keyring, *, recovery_window_days: int = D
         if obj.key.endswith(descriptor.OBJECT_SUFFIX) and obj.key not in described and stale and delete(obj.key):
             result.deleted_backups.append(obj.key)
     for obj in state.wal:
-        if obj.wal.kind == "history" or obj.wal.segment is None or obj.wal.segment >= first_needed:
+        if obj.wal.segment is None or obj.wal.segment >= first_needed:  # no segment: a timeline history file
             if result.oldest_needed_wal is None and obj.wal.is_segment:
                 result.oldest_needed_wal = obj.wal.name
             continue
