@@ -84,7 +84,7 @@ class MemberCheck(TarTap):
     def _refuse_unsafe(self, header: bytes) -> None:
         name, kind = _name(header), header[156:157]
         parts = name.split("/")
-        if name.startswith("/") or ".." in parts or not name.strip("/"):
+        if name.startswith("/") or ".." in parts or not name:
             raise UnsafeMember(f"{self.what} holds the member {name!r}, a path outside the data directory: "
                                "it is not a pg_basebackup tar; do not use this backup")
         if kind not in (*REGULAR, DIRECTORY):

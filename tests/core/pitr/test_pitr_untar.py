@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hv_pipelines.core.errors import IntegrityError, StorageError
+from hv_pipelines.core.errors import ConfigurationError, IntegrityError, StorageError
 from hv_pipelines.core.pitr import manifest
 from hv_pipelines.core.pitr.untar import UnsafeMember, extract_tar
 
@@ -147,3 +147,66 @@ def test_a_manifest_entry_that_cannot_be_checked_here_leaves_the_checksums_to_pg
 
 def test_a_manifest_that_is_not_json_leaves_the_checksums_to_pg_verifybackup():
     assert manifest.compare(b"not a manifest", DIGESTS, "SHA256", what="basebackups/x") is False
+
+
+def with_mode_field(tar: bytes, index: int, field: bytes) -> bytes:
+    """`tar` with the mode field of its `index`th 512-byte block set to `field` (the checksum recomputed),
+    as a tar writer other than Python's may lay it out."""
+    data = bytearray(tar)
+    header = slice(index * 512, index * 512 + 512)
+    block = bytearray(data[header])
+    block[100:108] = field.ljust(8, b"\0")
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    data[header] = block
+    return bytes(data)
+
+
+def refusal(tar: bytes, tmp_path: Path) -> str:
+    target = tmp_path / "data"
+    target.mkdir(exist_ok=True)
+    with pytest.raises(UnsafeMember) as refused:
+        extract_tar(pieces(tar), target, what="basebackups/x")
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["../escape", ""], ids=["dotdot", "empty"])
+def test_a_path_outside_the_data_directory_is_refused_with_what_to_do(tmp_path, name):
+    assert refusal(tar_bytes(member(name)), tmp_path) == (
+        f"basebackups/x holds the member {name!r}, a path outside the data directory: it is not a pg_basebackup "
+        "tar; do not use this backup")
+
+
+def test_a_link_is_refused_with_what_to_do(tmp_path):
+    assert refusal(tar_bytes(member("base/link", tarfile.SYMTYPE, linkname="/etc")), tmp_path) == (
+        "basebackups/x holds 'base/link' of tar type b'2' (a link, device or extended header; tablespaces outside "
+        "the data directory are not supported): use another backup")
+
+
+@pytest.mark.parametrize("mode", [0o4755, 0o2755, 0o1755], ids=["setuid", "setgid", "sticky"])
+def test_a_set_id_or_sticky_mode_is_refused_with_what_to_do(tmp_path, mode):
+    assert refusal(tar_bytes(member("base/x", mode=mode)), tmp_path) == (
+        f"basebackups/x holds 'base/x' with mode {mode:o}: do not use this backup")
+
+
+def test_a_set_id_mode_written_left_aligned_is_refused(tmp_path):
+    """`4755` at the field's start, NUL-padded (not Python's `0004755`): GNU tar reads it as 4755."""
+    tar = with_mode_field(tar_bytes(member("base/x", mode=0o755)), 0, b"4755")
+    assert refusal(tar, tmp_path).endswith("with mode 4755: do not use this backup")
+
+
+def test_every_permission_bit_but_set_id_and_sticky_and_an_empty_mode_field_are_extracted(tmp_path):
+    tar = tar_bytes(member("a", mode=0o777), member("b", mode=0o601), member("c", mode=0o600))
+    tar = with_mode_field(tar, 4, b"")  # c's header: after a's and b's header and data blocks
+    target = tmp_path / "data"
+    target.mkdir()
+    assert extract_tar(pieces(tar), target, what="basebackups/x").members_seen == 3
+    assert [(target / n).stat().st_mode & 0o7777 for n in "abc"] == [0o777, 0o601, 0]
+
+
+def test_without_gnu_tar_on_the_path_the_restore_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigurationError) as refused:
+        extract_tar(pieces(tar_bytes(member("a"))), tmp_path, what="basebackups/x")
+    assert str(refused.value) == ("GNU tar is not on PATH: install it (apt-get install tar) to restore base "
+                                  "backups")
