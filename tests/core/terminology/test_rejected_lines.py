@@ -7,6 +7,7 @@ removed instead does retire the code — so the damaged case differs only by the
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from pathlib import Path
 
@@ -132,3 +133,26 @@ def test_a_release_whose_name_tells_no_version_loads_only_with_the_version_given
     with pytest.raises(ReleaseError, match="cannot tell the ICD-10-CM version of .*pass the version explicitly"):
         load_release(migrated_db, "icd10cm", [unnamed])
     assert load_release(migrated_db, "icd10cm", [unnamed], version="2025").version == "2025"
+
+
+def test_a_release_loaded_with_rejected_lines_publishes_them_and_its_history_says_what_was_loaded(
+        migrated_db: str, tmp_path: Path, rejects_store) -> None:
+    """A release within its reject share loads; its rejected lines are still published, and the release
+    history (what `hv terminology status` and the next load's comparisons read) records the files'
+    checksums, the counts, the rejected lines and where their report is."""
+    release, *_ = CASES["icd10cm"]
+    damaged = tmp_path / release.name
+    damaged.write_text(release.read_text() + "".join(f"{90000 + i:05d} Z99{i:02d}  1 truncated\n" for i in range(3)))
+
+    result = load_release(migrated_db, "icd10cm", [damaged], store=rejects_store, max_reject_share=0.5)
+
+    [report] = [o.key for o in rejects_store.list("terminology/rejects/icd10cm/2025/")]
+    assert result.rejects_key == report and result.rejects["count"] == 4  # the release's own bad line too
+    assert rejects_store.read_bytes(report).decode().count("not in the order-file layout") == 4
+    with db.connect(migrated_db) as conn:
+        recorded = conn.execute(
+            "SELECT version, files, counts, rows_staged, rejected, rejects_key, forced "
+            "FROM hv_pipelines.terminology_releases WHERE system = 'icd10cm'").fetchall()
+    assert result.files == {damaged.name: hashlib.sha256(damaged.read_bytes()).hexdigest()}
+    assert recorded == [("2025", result.files, {"codes": result.counts.as_dict(), "rejected": 4},
+                         result.rows_staged, 4, report, False)]
