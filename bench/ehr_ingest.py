@@ -9,9 +9,10 @@ files from local disk so the network is not what is measured. Printed side by si
 - ratio (a): pipeline rate / the validation ceiling — one process per core, each validating
   pre-parsed resources with fhir.resources R4B `model_validate` and nothing else, all started at the
   same instant, resources/s by the wall clock — goal >= 0.7. Ceiling and pipeline are timed in
-  `--pairs` alternating pairs (the ceiling first in odd pairs, second in even ones; the pipeline
-  after a CHECKPOINT of its freshly migrated database), each pair's ratio
-  printed with the load average (noisy above the core count), then their median and best. Beside it
+  `--pairs` alternating pairs (the ceiling first in odd pairs, second in even ones), each side after a
+  CHECKPOINT, each pair's ratio printed with the load average at its start and end (noisy when either is
+  above the core count), then their median and best; the load at the start and the end of the timed
+  pairs is printed too. Beside it
   the idle-machine ceiling of earlier releases (single-core `model_validate` rate × cores, measured at
   the start and the end of the run): what (a) would be with the cores to ourselves;
 - ratio (b): pipeline rate / the naive path (validate, then one ORM INSERT per resource), both on the
@@ -278,6 +279,24 @@ def postgres_cpu(url: str) -> float | None:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
 
 
+def checkpoint(base: str) -> None:
+    """CHECKPOINT (the migration's and the setup's dirty pages written back), then wait for the backends of
+    earlier steps to exit: before each timed side, so that it pays only for its own work and its
+    PostgreSQL CPU is its own."""
+    import psycopg
+
+    try:
+        with db.connect(base) as conn:
+            conn.execute("CHECKPOINT")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid()").fetchone()[0]:
+                time.sleep(0.1)
+    except psycopg.errors.InsufficientPrivilege:
+        sys.exit("error: CHECKPOINT was refused: run the bench as a superuser or a member of pg_checkpoint")
+
+
 def run_child(url: str, *args: str, downloads: int = 4) -> dict:
     out = subprocess.run([sys.executable, __file__, "--download-workers", str(downloads), "--child", *args],
                          env={**os.environ, "BENCH_URL": url}, capture_output=True, text=True)
@@ -296,9 +315,6 @@ def fresh_database(base: str, label: str) -> Iterator[str]:
         upgrade(url, "head")
         with db.connect(url) as conn:
             conn.execute(SETUP)
-        with db.connect(url, autocommit=True) as conn:
-            # The migration's and the setup's dirty pages written back: the timed side pays only for its own.
-            conn.execute("CHECKPOINT")
         yield url
     finally:
         db.drop_database(base, name)
@@ -342,29 +358,37 @@ def main() -> None:
         workers, downloads = str(args.workers), args.download_workers
         ceilings = [validation_ceiling(work / "full", 20_000)]
         parallel, runs, loads = [], [], []
-        print(f"timing {args.pairs} pairs (load average {os.getloadavg()[0]:.2f}) ...", flush=True)
+        timing_started = os.getloadavg()[0]
+        print(f"timing {args.pairs} pairs (load average {timing_started:.2f}) ...", flush=True)
         for pair in range(args.pairs):
+            pair_started = os.getloadavg()[0]
             for side in ("ceiling", "pipeline") if pair % 2 == 0 else ("pipeline", "ceiling"):
                 if side == "ceiling":
+                    checkpoint(base)
                     parallel.append(parallel_ceiling(work / "full", 15_000, cores))
                     continue
                 with fresh_database(base, f"pool{pair}") as url:
+                    checkpoint(base)
                     pg_before = postgres_cpu(url)
                     runs.append(run_child(url, "pipeline", str(work / "full"), workers, downloads=downloads))
                     pg_after = postgres_cpu(url)
                     if pair == 0:
                         pg_cpu = (pg_after - pg_before) if pg_before is not None and pg_after is not None else None
                         again = run_child(url, "pipeline", str(work / "full"), workers, downloads=downloads)
-            loads.append(os.getloadavg()[0])
+            loads.append(max(pair_started, os.getloadavg()[0]))
             rate = runs[-1]["resources"] / runs[-1]["seconds"]
             print(f"  pair {pair + 1}: ceiling {parallel[-1]:,.0f}/s, pipeline {rate:,.0f}/s, "
-                  f"(a) = {rate / parallel[-1]:.2f}; load {loads[-1]:.2f}"
+                  f"(a) = {rate / parallel[-1]:.2f}; load {pair_started:.2f} -> {os.getloadavg()[0]:.2f}"
                   + (" (noisy)" if loads[-1] > cores else ""), flush=True)
+        timing_ended = os.getloadavg()[0]
         with fresh_database(base, "serial") as url:
+            checkpoint(base)
             serial = run_child(url, "pipeline", str(work / "full"), "0", downloads=downloads)
         with fresh_database(base, "quarter") as url:
+            checkpoint(base)
             small = run_child(url, "pipeline", str(work / "quarter"), workers, downloads=downloads)
         with fresh_database(base, "naive") as url:
+            checkpoint(base)
             naive = run_child(url, "naive", str(work / "full"), str(args.naive_sample or args.resources))
         # Measured again at the end: a neighbour's burst during one measurement would flatter (a).
         ceilings.append(validation_ceiling(work / "full", 20_000))
@@ -382,8 +406,10 @@ def main() -> None:
     serial_rate = serial["resources"] / serial["seconds"]
     naive_rate = naive["resources"] / naive["seconds"]
     print()
-    print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at the end "
-          "(work of other processes skews wall-clock rates)")
+    print(f"machine: {cores} cores; load average {timing_started:.2f} at the start of the timed pairs, "
+          f"{timing_ended:.2f} at their end, {os.getloadavg()[0]:.2f} at the end of the run"
+          + (" (noisy: above the core count)" if max(timing_started, timing_ended) > cores else "")
+          + " (work of other processes skews wall-clock rates)")
     print(f"validation ceiling, {cores} processes validating pre-parsed resources together: "
           + ", ".join(f"{c:,.0f}/s" for c in parallel) + " (one per pair)")
     print(f"idle-machine ceiling: {validate_only:,.0f}/s single-core model_validate x {cores} cores = "
