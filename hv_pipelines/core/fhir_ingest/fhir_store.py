@@ -56,9 +56,18 @@ WITH latest AS (
     WHERE fr.metadata IS DISTINCT FROM EXCLUDED.metadata
     RETURNING (xmax = 0) AS created
 )
-SELECT (SELECT count(*) FROM latest), count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created)
-FROM merged
+SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM merged
 """
+
+# Counted apart from the merge, on the two key columns: a second reference to `latest` in the merge
+# would make PostgreSQL keep every staged row (raw_data and all) in a tuplestore, spilled to disk
+# past `work_mem`, only to count them.
+_DISTINCT = "SELECT count(*) FROM (SELECT DISTINCT resource_type, fhir_id FROM ehr_stage) keys"
+
+# The merge sorts whole staged rows (DISTINCT ON); at the default 4 MB a file of more than ~4,000
+# resources sorts on disk. Merges run one at a time per export (ingest.ExportContext.merging), so this
+# is at most one sort's memory per running export, for the merge's transaction only.
+_MERGE_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,10 @@ def copy_statement() -> str:
 
 
 def merge_stage(conn: psycopg.Connection, connection_id: str) -> MergeCounts:
-    distinct, created, updated = conn.execute(_MERGE, {"connection_id": connection_id}).fetchone()
+    """Merge the staged rows, in the caller's transaction (the file's)."""
+    conn.execute(f"SET LOCAL work_mem = '{_MERGE_WORK_MEM}'")
+    distinct = conn.execute(_DISTINCT).fetchone()[0]
+    created, updated = conn.execute(_MERGE, {"connection_id": connection_id}).fetchone()
     return MergeCounts(distinct, created, updated)
 
 
