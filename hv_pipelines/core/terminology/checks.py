@@ -160,10 +160,11 @@ def no_duplicate_codes(conn: psycopg.Connection, stage: str, key: str) -> CheckR
 
 
 def duplicates_left_to_key() -> CheckResult:
-    """`no_duplicate_codes` on a first load, which rebuilds the code table's unique key after its
-    insert: the rebuild fails on a duplicate, and the loader then runs the check to report it."""
+    """`no_duplicate_codes` on a first load, whose insert fills the empty code table while its unique
+    key is live (LOINC's) or before it is rebuilt (the others'): the insert or the rebuild fails on a
+    duplicate, and the loader then runs the check to report it."""
     return CheckResult("no_duplicate_codes", True, "every code appears once in the release (checked by "
-                       "rebuilding the code table's unique key)", {"duplicates": 0, "examples": []})
+                       "the code table's unique key)", {"duplicates": 0, "examples": []})
 
 
 def row_count_within_band(staged: int, previous: int | None, band: float) -> CheckResult:

@@ -228,9 +228,10 @@ def load_release(database_url: str, system: str, paths: Sequence[Path | str], *,
                 with conn.transaction(), set_aside(conn, (spec.target.table, *spec.related_tables),
                                                    keys=keys) as emptied:
                     first_load = spec.target.table in emptied  # nothing to retire
-                    # Its key is rebuilt after the insert, and the rebuild fails on a duplicate code: the
-                    # duplicate check's own pass over the staged rows is spared.
-                    deferred = first_load and spec.target.table in keys and unique_key
+                    # The insert fills an empty table whose unique key is either rebuilt after it (the
+                    # rebuild fails on a duplicate code) or kept through it (LOINC's: the insert fails on
+                    # one): the duplicate check's own pass over the staged rows is spared.
+                    deferred = first_load and unique_key
                     checks = [t.result() for t in staged.tallies] + spec.checks(conn, duplicates=not deferred) + [
                         rejects_within_share(rejects.count, staged.rows, max_reject_share),
                         row_count_within_band(staged.rows, previous.rows_staged if previous else None, count_band)]

@@ -198,7 +198,17 @@ def _records(reader, member: Member):
 def _merge_units(conn: psycopg.Connection) -> MergeCounts:
     """UCUM example units of the release's codes; units the release no longer lists are removed
     (no table references a unit), units in other unit systems are left alone. Each code's units
-    were staged distinct, its primary unit first (`ucum_units`): no sort is needed here."""
+    were staged distinct, its primary unit first (`ucum_units`): no sort is needed here. Into an
+    empty LOINCUnit (a first load) they are inserted straight from the staged codes: there is
+    nothing to remove, update or test for."""
+    if conn.execute('SELECT NOT EXISTS (SELECT FROM "LOINCUnit")').fetchone()[0]:
+        staged = conn.execute('SELECT coalesce(sum(cardinality("ucumUnits")), 0) FROM stage_loinc').fetchone()[0]
+        new = conn.execute(f"""
+            INSERT INTO "LOINCUnit" (id, "loincCodeId", unit, "ucumCode", "unitSystem", "isPrimary")
+            SELECT {new_id("ids")}, c.id, u.unit, u.unit, 'UCUM', u.position = 1
+            FROM stage_loinc s JOIN "LOINCCode" c ON c."loincNumber" = s."loincNumber",
+                 unnest(s."ucumUnits") WITH ORDINALITY AS u(unit, position)""", {"ids": new_ids(staged)}).rowcount
+        return MergeCounts(new=new, unchanged=staged - new)
     conn.execute("""
         CREATE TEMP TABLE stage_unit_target ON COMMIT DROP AS
         SELECT c.id AS "loincCodeId", u.unit AS "ucumCode", u.position = 1 AS "isPrimary"
