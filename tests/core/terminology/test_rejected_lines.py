@@ -156,3 +156,19 @@ def test_a_release_loaded_with_rejected_lines_publishes_them_and_its_history_say
     assert result.files == {damaged.name: hashlib.sha256(damaged.read_bytes()).hexdigest()}
     assert recorded == [("2025", result.files, {"codes": result.counts.as_dict(), "rejected": 4},
                          result.rows_staged, 4, report, False)]
+
+
+def test_a_load_reports_the_release_it_replaced_and_each_related_tables_counts(migrated_db: str) -> None:
+    """What the CLI and the asset's metadata print: the system, the version loaded over which one, the
+    related tables' merge counts (recorded in the history beside the codes'), how long it took."""
+    first = load_release(migrated_db, "loinc", [RELEASES / "loinc" / "Loinc_2.77.zip"])
+    second = load_release(migrated_db, "loinc", [RELEASES / "loinc" / "Loinc_2.78.zip"])
+
+    assert (first.system, first.version, first.previous_version) == ("loinc", "2.77", None)
+    assert (second.system, second.version, second.previous_version, second.forced) == ("loinc", "2.78", "2.77", False)
+    assert set(second.related) == {"LOINCUnit", "CodeMapping"} and 0 <= second.seconds < 600
+    with db.connect(migrated_db) as conn:
+        [(counts,)] = conn.execute("SELECT counts FROM hv_pipelines.terminology_releases "
+                                   "WHERE system = 'loinc' AND version = '2.78'").fetchall()
+    assert counts == {"codes": second.counts.as_dict(),
+                      **{name: merged.as_dict() for name, merged in second.related.items()}, "rejected": 0}
