@@ -10,7 +10,10 @@ and its children: tar, pg_verifybackup) and the load average:
 - extraction as restore does it (decrypt + zstd, member checks, GNU tar), with and without hashing
   each file as it streams (SHA-256), beside GNU tar of the plain tar (the floor's extraction);
 - `pg_verifybackup --no-parse-wal` reading every file back (CRC32C and SHA-256 manifests), and with
-  `--skip-checksums` (what follows the in-stream check), and the in-stream comparison itself.
+  `--skip-checksums` (what follows the in-stream check), and the in-stream comparison itself;
+- the WAL recovery asks for, --segments of them: fetched as the restore's spool does
+  (`archive.fetch`: decrypt, zstd, SHA-256 against the binding, write and fsync), the same without
+  the fsync, and `sh -c 'cp ...'` per segment from a plain copy of the WAL (the floor's restore_command).
 
     .venv/bin/python bench/restore_stages.py --gb 2
 """
@@ -18,6 +21,7 @@ and its children: tar, pg_verifybackup) and the load average:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import shutil
@@ -32,7 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hv_pipelines.core.embedded import pg_bin_dir  # noqa: E402
 from hv_pipelines.core.keyring import Keyring, generate_hex_key  # noqa: E402
-from hv_pipelines.core.pitr import basebackup, descriptor, local_archiving, manifest, sealed, untar  # noqa: E402
+from hv_pipelines.core.pitr import (  # noqa: E402
+    archive,
+    basebackup,
+    descriptor,
+    local_archiving,
+    manifest,
+    sealed,
+    untar,
+)
 from hv_pipelines.core.pitr.cluster import Cluster, hand_over, scratch_dir, write_settings  # noqa: E402
 from hv_pipelines.core.pitr.descriptor import BaseBackup  # noqa: E402
 from hv_pipelines.core.storage import LocalStore  # noqa: E402
@@ -93,10 +105,40 @@ def one_round(store: LocalStore, keyring: Keyring, sha: BaseBackup, crc: BaseBac
     timed("pg_verifybackup --skip-checksums", lambda: verify(scratch / "sha", "--skip-checksums"))
 
 
+def wal_round(store: LocalStore, keyring: Keyring, system: str, names: list[str], plain_wal: Path,
+              scratch: Path) -> None:
+    spool = scratch / "spool"
+
+    def fetch(sync: bool) -> None:
+        shutil.rmtree(spool, ignore_errors=True)
+        spool.mkdir()
+        for name in names:
+            if sync:
+                archive.fetch(name, spool / name, store, keyring, system)
+                continue
+            key = archive.wal_key(system, name)
+            with closing(store.open(key)) as body:
+                binding, content = sealed.open_sealed(body, keyring, archive.wal_context(system, name), what=key)
+                data = b"".join(content)
+            assert hashlib.sha256(data).hexdigest() == binding["sha256"]
+            (spool / name).write_bytes(data)
+
+    def copy() -> None:
+        shutil.rmtree(spool, ignore_errors=True)
+        spool.mkdir()
+        for name in names:
+            subprocess.run(["sh", "-c", f"cp {plain_wal}/{name} {spool}/{name}"], check=True)
+
+    timed(f"{len(names)} WAL segments as the spool fetches them (with fsync)", lambda: fetch(True))
+    timed(f"{len(names)} WAL segments, the same without the fsync", lambda: fetch(False))
+    timed(f"{len(names)} WAL segments by `sh -c cp` (the floor)", copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gb", type=float, default=0.5, help="pgbench size to generate")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--segments", type=int, default=60, help="WAL segments fetched per WAL stage")
     options = parser.parse_args()
     scratch = scratch_dir("hv-bench-restore-stages-")
     objects = scratch / "objects"
@@ -105,10 +147,13 @@ def main() -> None:
     key = generate_hex_key()
     command = local_archiving.prepare(scratch / "wal.env", objects,
                                       {"HV_OBJECT_STORE_URL": objects.as_uri(), "ENCRYPTION_KEY": key})
+    plain_wal = scratch / "plain-wal"
+    plain_wal.mkdir()
+    hand_over(plain_wal)
     cluster = Cluster(scratch / "primary", pg_bin_dir())
     cluster.initdb()
-    write_settings(cluster.data_dir, {"wal_level": "replica", "archive_mode": "on", "archive_command": command,
-                                      "max_wal_size": "4GB"})
+    write_settings(cluster.data_dir, {"wal_level": "replica", "archive_mode": "on", "max_wal_size": "4GB",
+                                      "archive_command": f"{command} && cp %p {plain_wal}/%f"})
     cluster.start()
     try:
         scale = max(1, round(options.gb * PGBENCH_SCALE_PER_GB))
@@ -122,6 +167,7 @@ def main() -> None:
                         "--checkpoint=fast", "-d", cluster.url()], check=True, capture_output=True)
     finally:
         cluster.stop("immediate")
+    names = sorted(p.name for p in plain_wal.iterdir() if len(p.name) == 24)[:options.segments]
     print(f"tar {backups['SHA256'].tar_bytes / 1e9:.2f} GB (pgbench scale {scale}), object "
           f"{backups['SHA256'].object_bytes / 1e6:.0f} MB; {loads()} at the start; wall, CPU (ours and children's):")
     try:
@@ -129,6 +175,7 @@ def main() -> None:
             print(f"round {number + 1}:")
             one_round(store, keyring, backups["SHA256"], backups["CRC32C"], plain / "base.tar", scratch,
                       cluster.bin_dir / "pg_verifybackup")
+            wal_round(store, keyring, backups["SHA256"].system_identifier, names, plain_wal, scratch)
         print(f"{loads()} at the end")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -141,8 +141,10 @@ def _check_same(store: ObjectStore, key: str, keyring: Keyring, binding: dict) -
             "own archive (or stop the other server) before archiving resumes")
 
 
-def fetch(name: str, dest: Path, store: ObjectStore, keyring: Keyring, system_identifier: int | str) -> int:
-    """Write archived `name` to `dest` once every byte has been authenticated; return its size."""
+def fetch(name: str, dest: Path, store: ObjectStore, keyring: Keyring, system_identifier: int | str, *,
+          sync: bool = True) -> int:
+    """Write archived `name` to `dest` once every byte has been authenticated; return its size.
+    `sync=False` skips the fsync: the restore's own spool, used only within the boot it was written in."""
     key = wal_key(system_identifier, name)
     with _store_errors(f"fetching {name} from {store.url}", "recovery cannot go on past this file"):
         if store.head(key) is None:
@@ -152,17 +154,18 @@ def fetch(name: str, dest: Path, store: ObjectStore, keyring: Keyring, system_id
             data = b"".join(content)  # one segment at most; DEST sees nothing until all of it is authentic
     if hashlib.sha256(data).hexdigest() != binding.get("sha256") or len(data) != binding.get("bytes"):
         raise IntegrityError(f"{key} decrypts to content whose checksum differs from its binding; do not use it")
-    _write_durably(dest, data)
+    _write_durably(dest, data, sync=sync)
     return len(data)
 
 
-def _write_durably(dest: Path, data: bytes) -> None:
+def _write_durably(dest: Path, data: bytes, *, sync: bool = True) -> None:
     tmp = dest.with_name(f".{dest.name}.hv-fetch")
     try:
         with tmp.open("wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,30 @@ def test_restore_command_is_answered_by_the_restoring_process_and_falls_back_to_
     assert prefetcher.answered == 1
     assert calls.read_text().split() == [name, name]
     assert not spool_dir.exists()
+
+
+def test_a_spool_written_in_another_boot_is_not_used_and_hv_wal_fetch_answers(archived, local_archive, scratch):
+    """Spooled segments are not fsynced: after an OS crash one could be torn. A spool whose boot id is not
+    the running kernel's (written before a reboot) is ignored, even holding the very file asked for."""
+    cluster, name, copy, system = archived
+    fallback = scratch / "fallback.sh"
+    calls = scratch / "fallback-calls"
+    fallback.write_text(f"#!/bin/sh\necho \"$1\" >> {calls}\nexit 3\n")
+    fallback.chmod(0o755)
+    spool_dir = scratch / "restored" / spool.SPOOL
+    command = spool.restore_command(spool_dir, f"{fallback} %f")
+    dest = scratch / "RECOVERYXLOG"
+    shell = command.replace("%f", name).replace("%p", str(dest))
+    with spool.Prefetcher(local_archive.store, local_archive.keyring, str(system), [name], spool_dir):
+        deadline = time.monotonic() + 30
+        while not (spool_dir / name).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (spool_dir / name).read_bytes() == copy.read_bytes()  # prefetched, whole
+        assert (spool_dir / spool.BOOT).read_text() == spool.BOOT_ID.read_text()
+        (spool_dir / spool.BOOT).write_text("00000000-0000-0000-0000-000000000000\n")  # as if rebooted since
+        assert subprocess.run(["sh", "-c", shell], timeout=60, **as_server_user()).returncode == 3
+        assert not dest.exists() and (spool_dir / name).exists()  # the spooled file was not taken
+        (spool_dir / spool.BOOT).write_text(spool.BOOT_ID.read_text())  # the same boot: it is
+        assert subprocess.run(["sh", "-c", shell], timeout=60, **as_server_user()).returncode == 0
+        assert dest.read_bytes() == copy.read_bytes()
+    assert calls.read_text().split() == [name]
