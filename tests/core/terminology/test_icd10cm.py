@@ -144,6 +144,11 @@ def test_older_release_is_refused_unless_forced(migrated_db, releases):
         load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"])
     forced = load_release(migrated_db, "icd10cm", [releases / "icd10cm" / "icd10cm_order_2025.txt"], force=True)
     assert forced.version == "2025" and forced.counts.new == 1
+    # The going back is reported and recorded as forced: the history says who overrode the check.
+    assert (forced.forced, forced.previous_version) == (True, "2026")
+    with db.connect(migrated_db) as conn:
+        assert conn.execute("SELECT version, forced FROM hv_pipelines.terminology_releases WHERE system = 'icd10cm' "
+                            "ORDER BY id").fetchall() == [("2026", False), ("2025", True)]
 
 
 def test_malformed_code_fails_the_format_check_and_keeps_the_old_release(migrated_db, releases, tmp_path):
