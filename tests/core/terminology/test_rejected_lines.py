@@ -101,6 +101,18 @@ def test_a_rejected_line_whose_code_cannot_be_read_retires_nothing(migrated_db: 
             "dropped") in result.notes
 
 
+def test_a_first_load_with_an_unreadable_rejected_line_does_not_speak_of_retiring(migrated_db: str,
+                                                                                   tmp_path: Path) -> None:
+    """Into an empty code table nothing can be retired: the "no code was retired ... load it again"
+    advice of a reload would send the operator after a problem that does not exist."""
+    release, member, prefix, _, code, _ = CASES["loinc"]
+    result = load_release(migrated_db, "loinc", [rewritten(release, tmp_path / "garbled", member,
+                                                           {prefix: '"88#7-?","Heart rate"'})])
+
+    assert result.rejects["count"] >= 1 and result.counts.new > 0 and _status(migrated_db, "loinc", code) is None
+    assert not [note for note in result.notes if "retire" in note]
+
+
 def test_too_many_rejected_lines_fail_the_load_and_change_nothing(migrated_db: str, tmp_path: Path,
                                                                   rejects_store) -> None:
     release, member, *_ = CASES["icd10cm"]
