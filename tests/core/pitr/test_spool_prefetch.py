@@ -334,6 +334,25 @@ def test_the_spool_is_removed_when_the_restore_leaves_it(store, keyring, data_di
     assert restore_file(data_dir, segment(1, 2)) == (126, f"hv wal fetch {segment(1, 2)}", None)
 
 
+def test_a_failed_restore_reports_its_own_error_though_the_server_still_asks_as_the_spool_is_removed(
+        store, keyring, data_dir):
+    """When recovery fails the spool is left before the server is stopped, so restore_command may still
+    be making requests while it is removed (a directory not empty when it is deleted): the restore's own
+    error is what the operator sees, not the removal's."""
+    asked = data_dir / spool.SPOOL / spool.ASK
+    asking = f'i=1000000000; while : > "{asked}/00000002000000$i"; do i=$((i+1)); done'  # segments never archived
+    server = None
+    try:
+        with pytest.raises(RuntimeError, match="^recovery failed$"), prefetcher(store, keyring, data_dir, []):
+            server = subprocess.Popen(["/bin/sh", "-c", asking], stderr=subprocess.DEVNULL, **as_server_user())
+            wait_for(lambda: len(list(asked.iterdir())) > 1000, "the server asking")
+            raise RuntimeError("recovery failed")
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+
+
 def test_a_spool_written_in_another_boot_is_not_used(store, keyring, data_dir, archived):
     """Spooled files are not fsynced: after an OS crash one could be torn, so restore_command takes them
     only in the boot they were written in and otherwise runs `hv wal fetch` (which syncs)."""
