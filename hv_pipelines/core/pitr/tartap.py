@@ -14,12 +14,29 @@ BLOCK = 512
 MAX_KEPT = 256 * 1024 * 1024  # a manifest of a huge cluster is tens of MB; refuse anything absurd
 
 
+def _number(field: bytes, *, octal_only: bool = False) -> int:
+    """A numeric header field read the way GNU tar reads it (`from_header` in its list.c), so that a
+    check following the stream beside GNU tar sees the archive tar sees: one leading NUL and any white
+    space skipped, then octal digits ended by the field's end, a NUL or white space; or, unless
+    `octal_only`, base-256 after a 0x80 byte (sizes of 8 GiB and more, as pg_basebackup writes them).
+
+    Anything else is a ValueError: a field of blanks, a stray character, a negative base-256 number.
+    GNU tar takes such a field for -1, which is a mode with every bit set (set-id included) or a
+    header it skips, reading the member's data as the next headers."""
+    text = (field[1:] if field[:1] == b"\0" else field).lstrip()
+    if not text:
+        raise ValueError(f"blanks where a number is expected: {bytes(field)!r}")
+    if text[0] == 0x80 and len(text) > 1 and not octal_only:
+        return int.from_bytes(text[1:], "big")
+    digits = text[:len(text) - len(text.lstrip(b"01234567"))]
+    end = text[len(digits):len(digits) + 1]
+    if end not in (b"", b"\0") and not end.isspace():
+        raise ValueError(f"not a tar number: {bytes(field)!r}")
+    return int(digits or b"0", 8)
+
+
 def _size(header: bytes) -> int:
-    field = header[124:136]
-    if field[0] & 0x80:  # base-256 (GNU) for members of 8 GiB and more
-        return int.from_bytes(field[1:], "big")
-    text = field.rstrip(b"\0 ").decode("ascii") or "0"
-    return int(text, 8)
+    return _number(header[124:136])
 
 
 def _name(header: bytes) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from hv_pipelines.core.child_env import child_env
 from hv_pipelines.core.errors import ConfigurationError, IntegrityError, StorageError
-from hv_pipelines.core.pitr.tartap import BLOCK, TarTap, _name, _size
+from hv_pipelines.core.pitr.tartap import BLOCK, TarTap, _name, _number, _size
 
 QUEUE_PIECES = 8  # plaintext pieces in flight (each at most a few MiB)
 PIPE_SIZE = 1024 * 1024  # fewer, larger writes into tar
@@ -82,7 +82,12 @@ class MemberCheck(TarTap):
             self._hashing = None
 
     def _refuse_unsafe(self, header: bytes) -> None:
+        """Refuse a member unless GNU tar will read its header as this check does: the same name, kind,
+        mode and size, so that the data this check skips is the data tar writes into that member."""
         name, kind = _name(header), header[156:157]
+        if not _checksum_matches(header):
+            raise UnsafeMember(f"{self.what} holds {name!r} with a header whose checksum does not match (GNU tar "
+                               "would skip it and read its data as headers): do not use this backup")
         parts = name.split("/")
         if name.startswith("/") or ".." in parts or not name:
             raise UnsafeMember(f"{self.what} holds the member {name!r}, a path outside the data directory: "
@@ -91,9 +96,32 @@ class MemberCheck(TarTap):
             raise UnsafeMember(f"{self.what} holds {name!r} of tar type {kind!r} (a link, device or extended "
                                "header; tablespaces outside the data directory are not supported): "
                                "use another backup")
-        mode = int(header[100:108].rstrip(b"\0 ").decode("ascii") or "0", 8)
-        if mode & 0o7000 or (kind == DIRECTORY and _size(header)):
+        mode, size = self._field(header, name, "mode", 100, 108), self._field(header, name, "size", 124, 136)
+        if mode & 0o7000:
             raise UnsafeMember(f"{self.what} holds {name!r} with mode {mode:o}: do not use this backup")
+        if (kind == DIRECTORY or name.endswith("/")) and size:  # GNU tar: a file named `x/` is a directory
+            raise UnsafeMember(f"{self.what} holds {name!r}, a directory with {size} bytes of data (GNU tar "
+                               "would read them as headers): do not use this backup")
+
+    def _field(self, header: bytes, name: str, field: str, start: int, end: int) -> int:
+        try:
+            return _number(header[start:end])
+        except ValueError:
+            raise UnsafeMember(f"{self.what} holds {name!r} with the {field} field {header[start:end]!r}, which "
+                               "GNU tar does not read as a number: do not use this backup") from None
+
+
+def _checksum_matches(header: bytes) -> bool:
+    """GNU tar's test (`tar_checksum` in its list.c): the header's bytes, its checksum field counted as
+    spaces, summed as unsigned bytes (POSIX) or as signed ones (old Sun and BSD tars) equal the octal
+    number in that field. A header that fails it is skipped by GNU tar, which goes on reading the
+    next block, the member's data, as a header."""
+    try:
+        recorded = _number(header[148:156], octal_only=True)
+    except ValueError:
+        return False
+    unsigned = sum(header) - sum(header[148:156]) + 8 * ord(" ")
+    return recorded in (unsigned, unsigned - 256 * sum(byte >= 0x80 for byte in header))
 
 
 def _tar() -> str:

@@ -149,15 +149,19 @@ def test_a_manifest_that_is_not_json_leaves_the_checksums_to_pg_verifybackup():
     assert manifest.compare(b"not a manifest", DIGESTS, "SHA256", what="basebackups/x") is False
 
 
-def with_mode_field(tar: bytes, index: int, field: bytes) -> bytes:
-    """`tar` with the mode field of its `index`th 512-byte block set to `field` (the checksum recomputed),
-    as a tar writer other than Python's may lay it out."""
+MODE, SIZE = slice(100, 108), slice(124, 136)
+
+
+def with_field(tar: bytes, index: int, at: slice, field: bytes, *, signed: bool = False) -> bytes:
+    """`tar` with the field `at` of its `index`th 512-byte block set to `field` (NUL-padded), the header's
+    checksum recomputed (over signed bytes, as old Sun and BSD tars summed them, if `signed`), so only
+    the field differs: as a tar writer other than Python's may lay it out."""
     data = bytearray(tar)
     header = slice(index * 512, index * 512 + 512)
     block = bytearray(data[header])
-    block[100:108] = field.ljust(8, b"\0")
+    block[at] = field.ljust(at.stop - at.start, b"\0")
     block[148:156] = b" " * 8
-    block[148:156] = b"%06o\0 " % sum(block)
+    block[148:156] = b"%06o\0 " % (sum(block) - (256 * sum(b >= 0x80 for b in block) if signed else 0))
     data[header] = block
     return bytes(data)
 
@@ -191,13 +195,13 @@ def test_a_set_id_or_sticky_mode_is_refused_with_what_to_do(tmp_path, mode):
 
 def test_a_set_id_mode_written_left_aligned_is_refused(tmp_path):
     """`4755` at the field's start, NUL-padded (not Python's `0004755`): GNU tar reads it as 4755."""
-    tar = with_mode_field(tar_bytes(member("base/x", mode=0o755)), 0, b"4755")
+    tar = with_field(tar_bytes(member("base/x", mode=0o755)), 0, MODE, b"4755")
     assert refusal(tar, tmp_path).endswith("with mode 4755: do not use this backup")
 
 
 def test_every_permission_bit_but_set_id_and_sticky_and_an_empty_mode_field_are_extracted(tmp_path):
     tar = tar_bytes(member("a", mode=0o777), member("b", mode=0o601), member("c", mode=0o600))
-    tar = with_mode_field(tar, 4, b"")  # c's header: after a's and b's header and data blocks
+    tar = with_field(tar, 4, MODE, b"")  # c's header: after a's and b's header and data blocks
     target = tmp_path / "data"
     target.mkdir()
     assert extract_tar(pieces(tar), target, what="basebackups/x").members_seen == 3
@@ -210,3 +214,60 @@ def test_without_gnu_tar_on_the_path_the_restore_says_what_to_install(tmp_path, 
         extract_tar(pieces(tar_bytes(member("a"))), tmp_path, what="basebackups/x")
     assert str(refused.value) == ("GNU tar is not on PATH: install it (apt-get install tar) to restore base "
                                   "backups")
+
+
+def symlink_header(name: str = "evil", target: str = "/etc") -> bytes:
+    return tar_bytes(member(name, tarfile.SYMTYPE, 0o777, linkname=target))[:512]
+
+
+@pytest.mark.parametrize(("at", "field", "shown"), [
+    (MODE, b"07z5", b"07z5\0\0\0\0"),  # not octal
+    (MODE, b" " * 8, b" " * 8),  # blanks: GNU tar reads -1, every mode bit, and writes a set-id file
+    (SIZE, b"0000000001x", b"0000000001x\0"),
+    (SIZE, b"\xff" * 12, b"\xff" * 12),  # base-256, negative
+], ids=["mode-not-octal", "mode-blank", "size-not-octal", "size-negative"])
+def test_a_header_field_gnu_tar_cannot_read_as_a_number_is_refused_with_what_to_do(tmp_path, at, field, shown):
+    tar = with_field(tar_bytes(member("PG_VERSION"), member("base/x"), member("after")), 2, at, field)
+    name = "mode" if at == MODE else "size"
+    assert refusal(tar, tmp_path) == (f"basebackups/x holds 'base/x' with the {name} field {shown!r}, which GNU "
+                                      "tar does not read as a number: do not use this backup")
+    assert not (tmp_path / "data" / "base").exists() and not (tmp_path / "data" / "after").exists()
+
+
+def test_a_header_whose_checksum_does_not_match_is_refused_before_tar_reads_its_data_as_headers(tmp_path):
+    """GNU tar skips a header with a wrong checksum and reads on block by block: the symbolic link
+    hidden in the member's data would be extracted, out of the check's sight."""
+    tar = bytearray(tar_bytes(member("plain"), data=symlink_header()))
+    tar[0] = ord("q")  # the name changed, the checksum not
+    assert refusal(bytes(tar), tmp_path) == (
+        "basebackups/x holds 'qlain' with a header whose checksum does not match (GNU tar would skip it and read "
+        "its data as headers): do not use this backup")
+    assert not (tmp_path / "data" / "evil").is_symlink()
+
+
+@pytest.mark.parametrize("bad", [member("base/", mode=0o700), member("base", tarfile.DIRTYPE, 0o700)],
+                         ids=["file-named-as-a-directory", "directory"])
+def test_a_directory_with_data_is_refused_before_tar_reads_its_data_as_headers(tmp_path, bad):
+    """GNU tar takes a regular file whose name ends in `/` for a directory and skips no directory's data."""
+    tar = tar_bytes(bad, data=symlink_header())
+    if bad.isdir():  # tarfile writes a directory without data: give it the symbolic link as data
+        tar = with_field(tar[:512], 0, SIZE, b"%011o" % 512) + symlink_header() + bytes(1024)
+    assert refusal(tar, tmp_path) == (
+        f"basebackups/x holds {bad.name + '/' * bad.isdir()!r}, a directory with 512 bytes of data (GNU tar would "
+        "read them as headers): do not use this backup")
+    assert not (tmp_path / "data" / "evil").is_symlink()
+
+
+def test_every_number_layout_gnu_tar_reads_is_extracted_as_gnu_tar_reads_it(tmp_path):
+    """Leading spaces or a leading NUL, a space or a NUL then anything after the digits, base-256 for a
+    size (pg_basebackup's for 8 GiB and more), a checksum summed over signed bytes: all read by GNU tar."""
+    tar = tar_bytes(*(member(name) for name in ("a", "b", "c", "d", "é")))
+    for index, at, field in [(0, MODE, b"  0751 \0"), (2, MODE, b"\0000750"), (4, MODE, b"0000644 "),
+                             (6, MODE, b"640\0zz"), (6, SIZE, b"\x80" + (7).to_bytes(11, "big"))]:
+        tar = with_field(tar, index, at, field)
+    tar = with_field(tar, 8, MODE, b"0000604", signed=True)  # é's name holds bytes over 0x7f
+    target = tmp_path / "data"
+    target.mkdir()
+    assert extract_tar(pieces(tar), target, what="basebackups/x").members_seen == 5
+    assert [(target / n).stat().st_mode & 0o7777 for n in "abcdé"] == [0o751, 0o750, 0o644, 0o640, 0o604]
+    assert {(target / n).read_bytes() for n in "abcdé"} == {b"payload"}
