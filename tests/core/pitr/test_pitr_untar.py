@@ -15,6 +15,8 @@ from hv_pipelines.core.errors import ConfigurationError, IntegrityError, Storage
 from hv_pipelines.core.pitr import manifest
 from hv_pipelines.core.pitr.untar import UnsafeMember, extract_tar
 
+pytestmark = pytest.mark.timeout(20)  # a broken hand-over between the threads hangs: fail instead
+
 
 def tar_bytes(*members: tarfile.TarInfo, data: bytes = b"payload") -> bytes:
     buffer = io.BytesIO()
