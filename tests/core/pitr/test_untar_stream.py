@@ -7,8 +7,10 @@ left open, and decryption has not run far ahead of tar. Real tar streams into re
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hv_pipelines.core.errors import IntegrityError, StorageError
-from hv_pipelines.core.pitr.untar import QUEUE_PIECES, UnsafeMember, extract_tar
+from hv_pipelines.core.pitr.untar import PIPE_SIZE, QUEUE_PIECES, UnsafeMember, extract_tar
 from tests.core.pitr.test_pitr_untar import member, pieces, tar_bytes
 
 TAR = shutil.which("tar")
@@ -114,18 +116,27 @@ def test_a_tar_failing_on_many_members_is_reported_by_its_last_three_lines(tmp_p
 
 @pytest.fixture
 def slow_tar(tmp_path, monkeypatch):
-    """GNU tar behind a script on PATH that records the environment tar gets and starts it half a second late."""
+    """GNU tar behind a script on PATH that starts it half a second late and records what it got: its
+    environment and the size of the pipe it reads (untar.PIPE_SIZE, set once tar has started)."""
+    record = tmp_path / "tar.json"
     wrapper = tmp_path / "bin" / "tar"
     wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\nenv > "{tmp_path}/tar.env"\nsleep 0.5\nexec {TAR} "$@"\n')
+    wrapper.write_text(f"""#!{sys.executable}
+import fcntl, json, os, sys, time
+time.sleep(0.5)
+with open({str(record)!r}, "w") as record:
+    json.dump({{"env": dict(os.environ), "pipe": fcntl.fcntl(0, fcntl.F_GETPIPE_SZ)}}, record)
+os.execv({TAR!r}, [{TAR!r}, *sys.argv[1:]])
+""")
     wrapper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
-    return tmp_path / "tar.env"
+    return record
 
 
 def test_a_tar_slow_to_take_the_stream_gets_all_of_it_and_none_of_our_secrets(
         tmp_path, monkeypatch, slow_tar, nothing_left):
-    """Decryption waits for tar (the pipe and the queue full) without dropping or ending the stream."""
+    """Decryption waits for tar (the pipe and the queue full) without dropping or ending the stream; tar
+    reads a pipe of PIPE_SIZE (fewer, larger writes) and gets no secret of ours."""
     monkeypatch.setenv("ENCRYPTION_KEY", "ab" * 32)
     data = os.urandom(3 * 1024 * 1024)
     target = tmp_path / "data"
@@ -134,5 +145,7 @@ def test_a_tar_slow_to_take_the_stream_gets_all_of_it_and_none_of_our_secrets(
                         what="basebackups/x")
     assert check.members_seen == 2
     assert (target / "a").read_bytes() == data == (target / "b").read_bytes()
-    assert "ENCRYPTION_KEY" not in slow_tar.read_text() and "PATH=" in slow_tar.read_text()
+    started = json.loads(slow_tar.read_text())
+    assert "ENCRYPTION_KEY" not in started["env"] and "PATH" in started["env"]
+    assert started["pipe"] == PIPE_SIZE
     assert nothing_left()
