@@ -319,9 +319,26 @@ def unreachable_store():
 def test_a_store_that_is_down_is_one_storage_error_saying_what_happens_next(cluster, unreachable_store, keyring,
                                                                           tmp_path):
     with pytest.raises(StorageError, match=rf"^archiving {FIRST} to s3://hv-down/hv failed \(EndpointConnectionError\)"
-                                           ": PostgreSQL keeps the file and retries; check the object store$"):
+                                           ": PostgreSQL keeps the file and retries; check the object store$") as down:
         archive.push(cluster / "pg_wal" / FIRST, unreachable_store, keyring)
+    assert type(down.value.__cause__).__name__ == "EndpointConnectionError"  # kept for the traceback in the log
     with pytest.raises(StorageError, match=rf"^fetching {FIRST} from s3://hv-down/hv failed \(EndpointConnectionError\)"
                                            ": recovery cannot go on past this file; check the object store$"):
         archive.fetch(FIRST, tmp_path / "RECOVERYXLOG", unreachable_store, keyring, control_system_identifier(cluster))
     assert not (tmp_path / "RECOVERYXLOG").exists()
+
+
+def test_a_file_store_that_cannot_be_written_is_one_storage_error_and_an_error_of_ours_passes_as_it_is(
+        cluster, store, keyring, tmp_path):
+    """A file where the store's `wal/` directory belongs: the filesystem refuses the write (an OSError, not ours)
+    and push says so in one line; fetch finds no object there, and its WalNotFound is not turned into a store
+    failure (recovery ends at a missing file, it does not retry one)."""
+    (store.root / "wal").write_text("in the way")
+    with pytest.raises(StorageError) as refused:
+        archive.push(cluster / "pg_wal" / FIRST, store, keyring)
+    assert str(refused.value) == (f"archiving {FIRST} to {store.url} failed (NotADirectoryError): PostgreSQL keeps "
+                                  "the file and retries; check the object store")
+    assert isinstance(refused.value.__cause__, NotADirectoryError)
+    with pytest.raises(archive.WalNotFound):
+        archive.fetch(FIRST, tmp_path / "RECOVERYXLOG", store, keyring, control_system_identifier(cluster))
+    assert sorted(p.name for p in store.root.iterdir()) == ["wal"] and (store.root / "wal").read_text() == "in the way"
