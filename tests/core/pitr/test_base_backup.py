@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 import shutil
 import stat
@@ -29,7 +30,7 @@ from hv_pipelines.core import db
 from hv_pipelines.core.backup.streams import Meter, ToolError
 from hv_pipelines.core.backup.tools import find_tool
 from hv_pipelines.core.envelope import read_header
-from hv_pipelines.core.errors import ConfigurationError, IntegrityError, StorageError
+from hv_pipelines.core.errors import ConfigurationError, HVError, IntegrityError, StorageError
 from hv_pipelines.core.pitr import basebackup, descriptor, sealed
 from hv_pipelines.core.pitr.basebackup import ServerFacts
 from hv_pipelines.core.pitr.cluster import hand_over, scratch_dir, write_settings
@@ -110,14 +111,15 @@ def stored_tar(store: LocalStore, keyring, backup: BaseBackup) -> tuple[dict, by
         return binding, b"".join(content)
 
 
-def test_a_base_backup_is_described_by_what_pg_basebackup_wrote(primary, store, keyring):
+def test_a_base_backup_is_described_by_what_pg_basebackup_wrote(primary, store, keyring, caplog):
     cluster, archive = primary
     system = str(control_system_identifier(cluster.data_dir))
     facts = basebackup.server_facts(cluster.url())
     assert facts == ServerFacts(system, find_tool("postgres", 16).version, "on", archive_command(archive.env_file))
 
     before = datetime.now(UTC)
-    backup = basebackup.take_base_backup(cluster.url(), store, keyring, chunk_size=256 * 1024)
+    with caplog.at_level(logging.INFO, logger=basebackup.__name__):
+        backup = basebackup.take_base_backup(cluster.url(), store, keyring, chunk_size=256 * 1024)
     after = datetime.now(UTC)
 
     assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", backup.backup_id)
@@ -147,11 +149,41 @@ def test_a_base_backup_is_described_by_what_pg_basebackup_wrote(primary, store, 
     assert {f["Checksum-Algorithm"] for f in json.loads(manifest)["Files"]} == {"SHA256"}
 
     upload = backup.durations["backup_upload_s"]
-    assert backup.durations == {"backup_upload_s": upload, "total_s": upload} and 0 < upload < 600
+    assert backup.durations == {"backup_upload_s": upload, "total_s": upload}
+    assert isinstance(upload, float) and 0 < upload <= (after - before).total_seconds()
+    assert [r.getMessage() for r in caplog.records if r.name == basebackup.__name__] == [
+        f"base backup {backup.backup_id}: {backup.object_bytes} bytes in {upload:.1f}s"]
 
     key = descriptor.descriptor_key(system, backup.backup_id)
     assert [o.key for o in store.list()] == [key, backup.object_key]
     assert BaseBackup.open(store.read_bytes(key), keyring, key=key) == backup
+
+
+def test_a_login_with_a_password_hands_it_to_pg_basebackup(primary, store, keyring):
+    """The cluster asks this login for its password (SCRAM), for its connections and for replication: the password
+    in the URL reaches pg_basebackup through the environment the backup builds for it (PGPASSWORD), not ours."""
+    cluster, _ = primary
+    hba = cluster.data_dir / "pg_hba.conf"
+    hba.write_text("host all hv_backup_pw 127.0.0.1/32 scram-sha-256\n"
+                   "host replication hv_backup_pw 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    hand_over(hba)
+    with db.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS hv_backup_pw")
+        conn.execute("CREATE ROLE hv_backup_pw LOGIN REPLICATION PASSWORD 'a-secret-passw0rd'")
+        conn.execute("GRANT pg_read_all_settings TO hv_backup_pw")
+        conn.execute("SELECT pg_reload_conf()")
+
+    def asks_for_the_password() -> bool:
+        try:
+            with db.connect(cluster.url(user="hv_backup_pw")):
+                return False
+        except HVError as refused:
+            return "no password supplied" in str(refused)
+
+    cluster.wait_until(asks_for_the_password, "the server to reload pg_hba.conf", timeout=60)
+    url = cluster.url(user="hv_backup_pw:a-secret-passw0rd")
+    backup = basebackup.take_base_backup(url, store, keyring)
+    assert store.head(backup.object_key).size == backup.object_bytes
 
 
 def test_a_server_whose_archive_command_was_emptied_is_refused_and_nothing_runs(primary, store, keyring):
